@@ -1,0 +1,71 @@
+"""What a GAN and a VAE share: loss trackers and the contract the per-backend train steps use."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from architectures.spec import ModelSpec
+
+
+class LastValue(keras.metrics.Metric):
+    """The value of the most recent `update_state` call (a loss's last-batch value)."""
+
+    def __init__(self, name: str, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.last = self.add_variable(shape=(), initializer="zeros", name="last")
+
+    def update_state(self, value) -> None:
+        self.last.assign(ops.cast(value, self.dtype))
+
+    def result(self):
+        return ops.convert_to_tensor(self.last)
+
+
+class GenerativeModel(keras.Model):
+    """A model trained by minimising named losses, each over its own group of variables.
+
+    Subclasses define `loss_names`, `compute_losses`, `loss_groups` and `preprocess`;
+    the backend's `train_step` (see `runners.backends`) does the rest.
+    """
+
+    loss_names: tuple[str, ...] = ()
+
+    def __init__(self, spec: ModelSpec, seed: int | None = None, **kwargs):
+        super().__init__(name=spec.name.replace("-", "_"), **kwargs)
+        self.spec = spec
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.loss_means = [keras.metrics.Mean(name=name) for name in self.loss_names]
+        self.loss_lasts = [LastValue(name=f"{name}_last") for name in self.loss_names]
+
+    @property
+    def metrics(self) -> list:
+        return self.loss_means + self.loss_lasts
+
+    def record_losses(self, losses: dict) -> dict:
+        """Update the epoch-mean and last-batch trackers; return the logs `fit` reports."""
+        for name, mean, last in zip(self.loss_names, self.loss_means, self.loss_lasts):
+            mean.update_state(losses[name])
+            last.update_state(losses[name])
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def bn_training(self, training: bool) -> bool:
+        """BatchNormalization mode inside a step (the `code` VAEs keep it in inference mode)."""
+        return bool(training and self.spec.batchnorm_training)
+
+    def compute_losses(self, x, noise=None, training: bool = True) -> dict:
+        """All losses of one step from one forward pass; `noise` replaces the drawn noise."""
+        raise NotImplementedError
+
+    def loss_groups(self) -> list[tuple[str, list]]:
+        """(loss name, variables that loss updates) pairs; together they cover every trainable variable."""
+        raise NotImplementedError
+
+    def preprocess(self, images: np.ndarray) -> np.ndarray:
+        """uint8 images (n, 28, 28) to the float32 input of this model, shape (n, 28, 28, 1)."""
+        raise NotImplementedError
+
+    def noise_shape(self, n: int) -> tuple[int, ...]:
+        """Shape of the noise a step draws for a batch of n images."""
+        return (n, self.spec.latent_dim)

@@ -1,0 +1,170 @@
+"""The five models of "GAN and VAE for MNIST" as data: one spec object per model.
+
+Every value that differs between the `paper` and `code` variants is a `Choice`
+inside that model's spec; `resolve(spec, variant)` picks one side. The reasons
+for each value are in the shared specification (MODELS.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+T = TypeVar("T")
+
+VARIANTS = ("paper", "code")
+IMAGE_SHAPE = (28, 28, 1)
+KERNEL_SIZE = 5
+LEAKY_RELU_SLOPE = 0.3  # Keras' LeakyReLU default (tf.keras 2 and Keras 3).
+
+
+@dataclass(frozen=True)
+class Choice(Generic[T]):
+    """A value that differs between the two variants."""
+
+    paper: T
+    code: T
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One block of a network: a weighted layer, a reshape or a flatten."""
+
+    kind: Literal["dense", "conv", "deconv", "reshape", "flatten"]
+    size: Any = None
+    strides: Any = 1
+
+    @property
+    def weighted(self) -> bool:
+        return self.kind in ("dense", "conv", "deconv")
+
+
+def dense(units: Any) -> Layer:
+    return Layer("dense", units)
+
+
+def conv(filters: int, strides: Any) -> Layer:
+    return Layer("conv", filters, strides)
+
+
+def deconv(filters: int, strides: Any) -> Layer:
+    return Layer("deconv", filters, strides)
+
+
+def reshape(*shape: int) -> Layer:
+    return Layer("reshape", tuple(shape))
+
+
+def flatten() -> Layer:
+    return Layer("flatten")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Layers of one network; every weighted layer but the last gets BatchNorm + activation."""
+
+    layers: tuple[Layer, ...]
+    output_activation: Any = "linear"
+    output_batchnorm: Any = False
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    family: Literal["gan", "vae"]
+    latent_dim: Any
+    """GAN noise dimension or VAE latent dimension."""
+    first: NetworkSpec
+    """Generator (GAN) or encoder (VAE; its 2·latent output layer is added by the model)."""
+    second: NetworkSpec
+    """Discriminator (GAN) or decoder (VAE)."""
+    hidden_activation: Any = Choice(paper="relu", code="leaky_relu")
+    binarize_input: Any = False
+    batchnorm_training: Any = True
+    """Whether BatchNormalization runs in training mode during a training step."""
+    variant: str = ""
+
+
+def resolve(value: Any, variant: str) -> Any:
+    """Replace every `Choice` inside `value` (recursively) by its `variant` side."""
+    if isinstance(value, Choice):
+        return resolve(getattr(value, variant), variant)
+    if isinstance(value, tuple):
+        return tuple(resolve(v, variant) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: resolve(getattr(value, f.name), variant) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+_CNN_DOWN = (conv(32, 2), conv(64, 2), conv(128, Choice(paper=2, code=1)), flatten())
+_CNN_UP = (dense(7 * 7 * 128), reshape(7, 7, 128), deconv(64, 2), deconv(32, 1))
+
+SPECS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="DenseGAN",
+            family="gan",
+            latent_dim=Choice(paper=10, code=100),
+            first=NetworkSpec(
+                (dense(100), dense(300), dense(600), dense(784), reshape(*IMAGE_SHAPE)),
+                output_activation=Choice(paper="tanh", code="linear"),
+            ),
+            second=NetworkSpec((flatten(), dense(600), dense(300), dense(100), dense(1))),
+        ),
+        ModelSpec(
+            name="DenseGAN-Deep",
+            family="gan",
+            latent_dim=Choice(paper=392, code=100),
+            first=NetworkSpec(
+                tuple(dense(n) for n in (100, 200, 300, 400, 500, 600, 784)) + (reshape(*IMAGE_SHAPE),),
+                output_activation=Choice(paper="tanh", code="linear"),
+            ),
+            second=NetworkSpec(
+                (flatten(),) + tuple(dense(n) for n in (600, 500, 400, 300, 200, 100, 1))
+            ),
+        ),
+        ModelSpec(
+            name="CNNGAN",
+            family="gan",
+            latent_dim=Choice(paper=10, code=100),
+            first=NetworkSpec(_CNN_UP + (deconv(1, 2),), output_activation="tanh"),
+            second=NetworkSpec(_CNN_DOWN + (dense(1),)),
+        ),
+        ModelSpec(
+            name="DenseVAE",
+            family="vae",
+            latent_dim=2,
+            first=NetworkSpec((flatten(), dense(600), dense(300), dense(100), dense(50))),
+            second=NetworkSpec(
+                (dense(50), dense(100), dense(300), dense(600), dense(784), reshape(*IMAGE_SHAPE)),
+                output_activation=Choice(paper="linear", code="leaky_relu"),
+                output_batchnorm=Choice(paper=False, code=True),
+            ),
+            binarize_input=Choice(paper=False, code=True),
+            batchnorm_training=Choice(paper=True, code=False),
+        ),
+        ModelSpec(
+            name="CNNVAE",
+            family="vae",
+            latent_dim=Choice(paper=10, code=2),
+            first=NetworkSpec(_CNN_DOWN),
+            second=NetworkSpec(_CNN_UP + (deconv(16, 2), deconv(1, 1))),
+            binarize_input=Choice(paper=False, code=True),
+            batchnorm_training=Choice(paper=True, code=False),
+        ),
+    )
+}
+
+MODELS = tuple(SPECS)
+
+
+def get_spec(model: str, variant: str = "paper") -> ModelSpec:
+    """The concrete spec of `model` in `variant`."""
+    if model not in SPECS:
+        raise ValueError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+    return dataclasses.replace(resolve(SPECS[model], variant), variant=variant)

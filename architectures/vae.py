@@ -1,0 +1,61 @@
+"""Encoder and decoder trained on the single-sample ELBO (paper Section 2.2)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+from keras import ops
+
+from architectures.base import GenerativeModel
+from architectures.losses import elbo_loss
+from architectures.network import build_network
+from architectures.spec import IMAGE_SHAPE, ModelSpec, dense
+
+
+class VAE(GenerativeModel):
+    loss_names = ("loss",)
+
+    def __init__(self, spec: ModelSpec, seed: int | None = None, **kwargs):
+        super().__init__(spec, seed, **kwargs)
+        act = spec.hidden_activation
+        encoder = dataclasses.replace(spec.first, layers=spec.first.layers + (dense(2 * spec.latent_dim),))
+        self.encoder = build_network(encoder, IMAGE_SHAPE, act, "encoder")
+        self.decoder = build_network(spec.second, (spec.latent_dim,), act, "decoder")
+        self.built = True  # both networks are built from their Input shapes
+
+    def encode(self, x, training: bool = False):
+        """Mean and log-variance of q(z|x)."""
+        mean, logvar = ops.split(self.encoder(x, training=training), 2, axis=-1)
+        return mean, logvar
+
+    def call(self, x, training: bool = False):
+        mean, _ = self.encode(x, training=training)
+        return self.decoder(mean, training=training)
+
+    def compute_losses(self, x, noise=None, training: bool = True) -> dict:
+        bn = self.bn_training(training)
+        mean, logvar = self.encode(x, training=bn)
+        if noise is None:
+            noise = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        z = mean + noise * ops.exp(0.5 * logvar)
+        logits = self.decoder(z, training=bn)
+        return {"loss": elbo_loss(x, logits, z, mean, logvar)}
+
+    def loss_groups(self) -> list[tuple[str, list]]:
+        return [("loss", self.trainable_variables)]
+
+    def preprocess(self, images: np.ndarray) -> np.ndarray:
+        x = images.astype("float32") / 255.0
+        if self.spec.binarize_input:
+            x = (x > 0.5).astype("float32")
+        return x[..., None]
+
+    def generate(self, noise: np.ndarray) -> np.ndarray:
+        """Decoded means sigmoid(decoder(z)) in [0, 1], shape (n, 28, 28), for latent codes z."""
+        return ops.convert_to_numpy(ops.sigmoid(self.decoder(noise, training=False)))[..., 0]
+
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
+        """sigmoid(decoder(mean of q(z|x))) for preprocessed images x, shape (n, 28, 28)."""
+        return ops.convert_to_numpy(ops.sigmoid(self(x, training=False)))[..., 0]

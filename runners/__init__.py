@@ -1,0 +1,1 @@
+"""Training and timing of one cell, and the per-backend train steps."""

@@ -1,0 +1,46 @@
+"""JAX: a stateless step; one `jax.vjp` forward pass, one pullback per loss group."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import keras
+from keras.utils import unpack_x_y_sample_weight
+
+
+class TrainStep:
+    def train_step(self, state, data):
+        trainable, non_trainable, optimizer_vars, metrics_vars = state
+        x, _, _ = unpack_x_y_sample_weight(data)
+        groups = self.loss_groups()
+
+        def losses_fn(trainable):
+            mapping = list(zip(self.trainable_variables, trainable))
+            mapping += list(zip(self.non_trainable_variables, non_trainable))
+            with keras.StatelessScope(state_mapping=mapping) as scope:
+                losses = self.compute_losses(x, training=True)
+            updated = [scope.get_current_value(v) for v in self.non_trainable_variables]
+            return [losses[name] for name, _ in groups], (losses, updated)
+
+        outputs, pullback, (losses, non_trainable) = jax.vjp(losses_fn, trainable, has_aux=True)
+        index = {id(v): i for i, v in enumerate(self.trainable_variables)}
+        grads = [None] * len(trainable)
+        for k, (_, group) in enumerate(groups):
+            cotangent = [jnp.ones_like(o) if j == k else jnp.zeros_like(o) for j, o in enumerate(outputs)]
+            (group_grads,) = pullback(cotangent)
+            for v in group:
+                grads[index[id(v)]] = group_grads[index[id(v)]]
+        trainable, optimizer_vars = self.optimizer.stateless_apply(optimizer_vars, grads, trainable)
+
+        with keras.StatelessScope(state_mapping=list(zip(self.metrics_variables, metrics_vars))) as scope:
+            logs = self.record_losses(losses)
+        metrics_vars = [scope.get_current_value(v) for v in self.metrics_variables]
+        return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)
+
+
+def configure_threads(threads: int) -> str:
+    return "CPU affinity only (XLA has no thread-count API)"
+
+
+def version() -> str:
+    return f"{jax.__version__} (jaxlib {jax.lib.__version__})"

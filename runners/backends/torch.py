@@ -1,0 +1,34 @@
+"""PyTorch: one forward graph, one `torch.autograd.grad` per loss group."""
+
+from __future__ import annotations
+
+import torch
+from keras.utils import unpack_x_y_sample_weight
+
+
+class TrainStep:
+    def train_step(self, data):
+        x, _, _ = unpack_x_y_sample_weight(data)
+        losses = self.compute_losses(x, training=True)
+        groups = self.loss_groups()
+        grads, variables = [], []
+        for i, (name, group) in enumerate(groups):
+            keep = i < len(groups) - 1
+            grads += torch.autograd.grad(losses[name], [v.value for v in group], retain_graph=keep)
+            variables += group
+        with torch.no_grad():
+            self.optimizer.apply(grads, variables)
+            return self.record_losses({name: loss.detach() for name, loss in losses.items()})
+
+
+def configure_threads(threads: int) -> str:
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(threads)
+    except RuntimeError:
+        return f"torch.set_num_threads({threads}); interop already fixed at {torch.get_num_interop_threads()}"
+    return f"torch.set_num_threads({threads}) set_num_interop_threads({threads})"
+
+
+def version() -> str:
+    return torch.__version__

@@ -1,0 +1,106 @@
+"""Train one cell in this process and write its result as JSON: `python -m runners.cell CELL.json RESULT.json`.
+
+The executor starts one such process per cell with KERAS_BACKEND set, so a crash,
+a leak or a warm cache cannot touch the next cell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from runners.environment import machine_facts
+from runners.threads import pin
+
+SAMPLE_SEED = 1234
+"""Seed of the noise behind every cell's saved samples: the same images' noise on every backend."""
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(payload, f)
+    os.replace(tmp, path)
+
+
+def save_samples(model, arrays: dict, n: int, path: Path) -> None:
+    """A fixed-seed batch of generated images, and for VAEs reconstructions of the first test images."""
+    noise = np.random.default_rng(SAMPLE_SEED).standard_normal((n, model.spec.latent_dim)).astype("float32")
+    out = {"generated": np.rint(model.generate(noise) * 255).astype(np.uint8)}
+    if model.spec.family == "vae":
+        inputs = arrays["x_test"][:n]
+        out["inputs"] = inputs
+        out["reconstructed"] = np.rint(model.reconstruct(model.preprocess(inputs)) * 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    with os.fdopen(fd, "wb") as f:
+        np.savez_compressed(f, **out)
+    os.replace(tmp, path)
+
+
+def train(cell: dict) -> dict:
+    """Train the cell; return its facts, per-epoch records and status."""
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    start = time.perf_counter()
+    facts = {"started_at": started_at, "thread_controls": pin(cell["threads"])}
+    import keras
+
+    from architectures import get_spec
+    from runners import backends
+    from runners.timing import EpochRecorder
+    from suite.data import load_mnist
+
+    backend = backends.current()
+    facts["thread_controls"] += "; " + backend.configure_threads(cell["threads"])
+    facts |= machine_facts() | {
+        "keras_version": keras.__version__,
+        "backend_version": backend.version(),
+        "numpy_version": np.__version__,
+    }
+    keras.utils.set_random_seed(cell["seed"])
+    arrays = load_mnist(cell["data"])
+    images = arrays["x_train"][: cell["train_images"]]
+    model = backends.build_trainable(get_spec(cell["model"], cell["variant"]), seed=cell["seed"])
+    model.compile(optimizer=keras.optimizers.Adam(cell["lr"]), jit_compile="auto")
+    recorder = EpochRecorder(len(images))
+    model.fit(
+        model.preprocess(images),
+        batch_size=cell["batch_size"],
+        epochs=cell["epochs"],
+        shuffle=True,
+        verbose=cell["verbose"],
+        callbacks=[recorder],
+    )
+    facts["jit_compile"] = bool(model.jit_compile)
+    status = "diverged" if recorder.diverged_epoch else "ok"
+    if status == "ok" and cell.get("samples_file"):
+        save_samples(model, arrays, cell["sample_images"], Path(cell["samples_file"]))
+    facts["cell_wall_s"] = time.perf_counter() - start
+    return {"status": status, "diverged_epoch": recorder.diverged_epoch, "facts": facts, "epochs": recorder.epochs}
+
+
+def main(argv: list[str]) -> int:
+    cell_path, result_path = Path(argv[0]), Path(argv[1])
+    cell = json.loads(cell_path.read_text())
+    try:
+        result = train(cell)
+    except Exception as e:
+        traceback.print_exc()
+        lines = traceback.format_exception_only(e)
+        result = {"status": "failed", "error": "".join(lines).strip()[-500:], "facts": {}, "epochs": []}
+    result["facts"]["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    _write_json(result_path, result)
+    return 0 if result["status"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,43 @@
+"""Per-epoch wall time and losses, taken after the backend has finished the epoch."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import keras
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Records each epoch's time and losses; stops training at the first non-finite loss.
+
+    It defines no batch hooks, so Keras keeps dispatching batch callbacks asynchronously.
+    """
+
+    def __init__(self, samples_per_epoch: int):
+        super().__init__()
+        self.samples_per_epoch = samples_per_epoch
+        self.epochs: list[dict] = []
+        self.diverged_epoch: int | None = None
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        # Fetching the losses and a weight waits for every dispatched step (JAX runs asynchronously).
+        losses = {name: float(value) for name, value in (logs or {}).items()}
+        keras.ops.convert_to_numpy(self.model.trainable_variables[-1])
+        seconds = time.perf_counter() - self._start
+        self.epochs.append(
+            {
+                "epoch": epoch + 1,
+                "epoch_time_s": seconds,
+                "steps": self.params["steps"],
+                "samples_per_s": self.samples_per_epoch / seconds,
+                **losses,
+            }
+        )
+        if not all(math.isfinite(v) for v in losses.values()):
+            self.diverged_epoch = epoch + 1
+            self.model.stop_training = True

@@ -1,0 +1,115 @@
+"""The `gvbench` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from architectures import MODELS, VARIANTS
+from suite.data import DataError, keras_cache_path, load_mnist
+from suite.executor import LocalExecutor
+from suite.grid import BACKENDS, LEARNING_RATES, make_grid
+from suite.profiles import PROFILES
+from suite.results import CELLS_CSV, EPOCHS_CSV, ResultsError, check_header
+from suite.run import new_run_id, run_grid
+from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number (e.g. 1e-4)")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gvbench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="train a grid of cells for one backend and record them")
+    run.add_argument("--backend", required=True, choices=BACKENDS)
+    run.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), metavar="MODEL",
+                     help=f"models to run (default: all of {', '.join(MODELS)})")
+    run.add_argument("--lrs", nargs="+", type=positive_float, default=list(LEARNING_RATES), metavar="LR",
+                     help="learning rates (default: 1e-4 1e-5 1e-6)")
+    run.add_argument("--variant", choices=VARIANTS, default="paper")
+    run.add_argument("--profile", choices=PROFILES, default="quick",
+                     help="; ".join(f"{p.name}: {p.purpose}" for p in PROFILES.values()))
+    run.add_argument("--epochs", type=positive_int, help="override the profile's epochs")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--threads", type=positive_int, default=os.cpu_count(),
+                     help="CPU threads for every backend (default: all cores)")
+    run.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: results/)")
+    run.add_argument("--data", help="an mnist.npz to use (default: $GVBENCH_DATA, Keras' cache, then download)")
+    run.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
+                     help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch")
+    return parser
+
+
+def check_out(out: Path) -> None:
+    """The results folder must be writable and hold this schema's CSVs (or none)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e:
+        raise ResultsError(f"cannot write to --out {out}: {e.strerror}; choose a writable folder") from e
+    check_header(out / CELLS_CSV, CELL_COLUMNS)
+    check_header(out / EPOCHS_CSV, EPOCH_COLUMNS)
+
+
+def summary(cell_rows: list[dict]) -> str:
+    frame = pd.DataFrame(cell_rows)
+    columns = ["model", "lr", "status", "first_epoch_s", "steady_epoch_median_s", "steady_samples_per_s"]
+    return frame[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        check_out(args.out)
+        load_mnist(args.data)
+    except (DataError, ResultsError) as e:
+        print(f"gvbench: error: {e}", file=sys.stderr)
+        return 2
+    data = args.data or os.environ.get("GVBENCH_DATA") or str(keras_cache_path())
+    cells = make_grid(args.backend, args.models, args.lrs, args.variant, args.profile, args.seed, args.threads,
+                      args.epochs)
+    run_id = new_run_id()
+    print(f"gvbench run {run_id}: {len(cells)} cells on {args.backend}, profile {args.profile}, "
+          f"{args.threads} threads -> {args.out}", flush=True)
+    try:
+        written = run_grid(cells, args.out, LocalExecutor(), str(Path(data).resolve()), args.verbose, run_id)
+    except KeyboardInterrupt:
+        print(f"\ngvbench: interrupted; finished cells are in {args.out}/{CELLS_CSV}", file=sys.stderr)
+        return 130
+    print(summary(written))
+    bad = [row["cell_id"] for row in written if row["status"] != "ok"]
+    if bad:
+        print(f"gvbench: {len(bad)} of {len(written)} cells did not finish ok: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return {"run": cmd_run}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""How much each cell trains: the `smoke`, `quick` and `paper` profiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    train_images: int | None
+    """The first N training images; None for all 60,000."""
+    epochs: int
+    batch_size: int
+    sample_images: int
+    """Generated images (and VAE reconstructions) saved at the end of each cell."""
+    purpose: str
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile("smoke", 512, 2, 128, 16, "a few hundred images for tests and CI"),
+        Profile("quick", 3840, 3, 128, 64, "a training subset; one backend's 15 cells in ~10-15 min on 2 cores"),
+        Profile("paper", None, 50, 128, 100, "the paper's setting: all 60,000 images, 50 epochs, batch 128"),
+    )
+}

@@ -1,0 +1,95 @@
+"""Run a grid of cells through an executor and append each finished cell to the tidy CSVs."""
+
+from __future__ import annotations
+
+import secrets
+import statistics
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from suite.executor import Executor, tail
+from suite.grid import Cell
+from suite.results import append_cell
+from suite.schema import CELL_COLUMNS, SCHEMA_VERSION
+
+KEYS = ("backend", "model", "variant", "lr", "profile", "seed")
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def summarise_epochs(epochs: list[dict]) -> dict:
+    """First-epoch time apart from the steady-state epochs (2..N): median, IQR, throughput."""
+    times = [e["epoch_time_s"] for e in epochs]
+    steady = times[1:]
+    summary = {"epochs_done": len(times), "first_epoch_s": times[0] if times else None, "steady_epochs": len(steady)}
+    if steady:
+        q1, q3 = np.percentile(steady, [25, 75])
+        summary |= {
+            "steady_epoch_median_s": statistics.median(steady),
+            "steady_epoch_iqr_s": float(q3 - q1),
+            "steady_samples_per_s": statistics.median(e["samples_per_s"] for e in epochs[1:]),
+        }
+    return summary
+
+
+def rows(run_id: str, cell: Cell, result: dict, samples_file: str, log_file: str) -> tuple[dict, list[dict]]:
+    """The cell row and the long-format epoch rows of one finished cell."""
+    keys = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "cell_id": cell.cell_id}
+    keys |= {k: getattr(cell, k) for k in KEYS}
+    cell_row = dict.fromkeys(CELL_COLUMNS) | result["facts"] | keys
+    cell_row |= {
+        "epochs": cell.epochs,
+        "batch_size": cell.batch_size,
+        "train_images": cell.train_images or 60000,
+        "status": result["status"],
+        "diverged_epoch": result.get("diverged_epoch"),
+        "error": result.get("error"),
+        "threads": cell.threads,
+        "samples_file": samples_file if result["status"] == "ok" else None,
+        "log_file": log_file,
+    }
+    cell_row |= summarise_epochs(result["epochs"])
+    epoch_rows = [
+        keys | {"epoch": record["epoch"], "metric": metric, "value": value}
+        for record in result["epochs"]
+        for metric, value in record.items()
+        if metric != "epoch"
+    ]
+    return cell_row, epoch_rows
+
+
+def run_grid(
+    cells: list[Cell], out: Path, executor: Executor, data: str | None, verbose: int, run_id: str | None = None
+) -> list[dict]:
+    """Run every cell; return the cell rows written."""
+    run_id = run_id or new_run_id()
+    written = []
+    for i, cell in enumerate(cells, 1):
+        print(f"[{i}/{len(cells)}] {cell.cell_id}", flush=True)
+        samples_file = Path("samples") / run_id / f"{cell.cell_id}.npz"
+        log_file = Path("logs") / run_id / f"{cell.cell_id}.log"
+        payload = cell.to_dict() | {
+            "batch_size": cell.batch_size,
+            "train_images": cell.train_images,
+            "sample_images": cell.sample_images,
+            "data": data,
+            "verbose": verbose,
+            "samples_file": str(out / samples_file),
+        }
+        result = executor.run(cell, payload, out / ".work" / run_id, out / log_file)
+        cell_row, epoch_rows = rows(run_id, cell, result, str(samples_file), str(log_file))
+        append_cell(out, cell_row, epoch_rows)
+        written.append(cell_row)
+        line = f"    {result['status']}"
+        if cell_row.get("first_epoch_s") is not None:
+            line += f"  first epoch {cell_row['first_epoch_s']:.2f} s"
+        if cell_row.get("steady_epoch_median_s") is not None:
+            line += f"  steady median {cell_row['steady_epoch_median_s']:.2f} s/epoch"
+        if result["status"] == "failed":
+            line += f"\n    {(result.get('error') or '').strip().splitlines()[-1:] or tail(out / log_file, 1)}"
+        print(line, flush=True)
+    return written
