@@ -45,7 +45,7 @@ class GenerativeModel(keras.Model):
 
     def record_losses(self, losses: dict) -> dict:
         """Update the epoch-mean and last-batch trackers; return the logs `fit` reports."""
-        for name, mean, last in zip(self.loss_names, self.loss_means, self.loss_lasts):
+        for name, mean, last in zip(self.loss_names, self.loss_means, self.loss_lasts, strict=True):
             mean.update_state(losses[name])
             last.update_state(losses[name])
         return {metric.name: metric.result() for metric in self.metrics}

@@ -122,9 +122,7 @@ SPECS: dict[str, ModelSpec] = {
                 tuple(dense(n) for n in (100, 200, 300, 400, 500, 600, 784)) + (reshape(*IMAGE_SHAPE),),
                 output_activation=Choice(paper="tanh", code="linear"),
             ),
-            second=NetworkSpec(
-                (flatten(),) + tuple(dense(n) for n in (600, 500, 400, 300, 200, 100, 1))
-            ),
+            second=NetworkSpec((flatten(),) + tuple(dense(n) for n in (600, 500, 400, 300, 200, 100, 1))),
         ),
         ModelSpec(
             name="CNNGAN",

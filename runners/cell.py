@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +49,7 @@ def save_samples(model, arrays: dict, n: int, path: Path) -> None:
 
 def train(cell: dict) -> dict:
     """Train the cell; return its facts, per-epoch records and status."""
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     start = time.perf_counter()
     facts = {"started_at": started_at, "thread_controls": pin(cell["threads"])}
     import keras

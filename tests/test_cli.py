@@ -1,0 +1,87 @@
+"""Bad input: exit code 2 and one line naming what is wrong, before any training."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from suite.cli import main
+from suite.results import CELLS_CSV
+
+
+def fails_with(capsys, argv: list[str], *fragments: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        code = main(argv)
+        raise SystemExit(code)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragments"),
+    [
+        (["--backend", "mxnet"], ["invalid choice: 'mxnet'", "tensorflow"]),
+        (["--backend", "jax", "--models", "BigGAN"], ["invalid choice: 'BigGAN'", "CNNGAN"]),
+        (["--backend", "jax", "--variant", "book"], ["invalid choice: 'book'", "paper"]),
+        (["--backend", "jax", "--profile", "huge"], ["invalid choice: 'huge'", "smoke"]),
+        (["--backend", "jax", "--lrs", "-0.001"], ["'-0.001' is not a positive number"]),
+        (["--backend", "jax", "--lrs=-1e-4"], ["'-1e-4' is not a positive number"]),
+        (["--backend", "jax", "--lrs", "0"], ["'0' is not a positive number"]),
+        (["--backend", "jax", "--lrs", "fast"], ["'fast' is not a positive number"]),
+        (["--backend", "jax", "--lrs", "nan"], ["'nan' is not a positive number"]),
+        (["--backend", "jax", "--epochs", "0"], ["'0' is not an integer >= 1"]),
+        (["--backend", "jax", "--threads", "0"], ["'0' is not an integer >= 1"]),
+    ],
+)
+def test_bad_arguments(capsys, argv, fragments):
+    fails_with(capsys, ["run", *argv], *fragments)
+
+
+def test_missing_data_file(capsys, tmp_path):
+    fails_with(
+        capsys, ["run", "--backend", "jax", "--data", str(tmp_path / "x.npz"), "--out", str(tmp_path)], "does not exist"
+    )
+
+
+def test_corrupt_data_file(capsys, tmp_path, fixture_env):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"garbage")
+    fails_with(
+        capsys,
+        ["run", "--backend", "jax", "--data", str(bad), "--out", str(tmp_path / "r")],
+        str(bad),
+        "not a readable .npz",
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_out(capsys, tmp_path, fixture_env, fixture_data):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    fails_with(
+        capsys,
+        ["run", "--backend", "jax", "--data", str(fixture_data[0]), "--out", str(locked)],
+        "cannot write to --out",
+    )
+
+
+def test_out_that_is_a_file(capsys, tmp_path, fixture_env, fixture_data):
+    target = tmp_path / "file"
+    target.write_text("x")
+    fails_with(
+        capsys,
+        ["run", "--backend", "jax", "--data", str(fixture_data[0]), "--out", str(target)],
+        "cannot write to --out",
+    )
+
+
+def test_results_of_another_schema(capsys, tmp_path, fixture_env, fixture_data):
+    (tmp_path / CELLS_CSV).write_text("a,b\n1,2\n")
+    fails_with(
+        capsys,
+        ["run", "--backend", "jax", "--data", str(fixture_data[0]), "--out", str(tmp_path)],
+        "another gvbench schema",
+    )

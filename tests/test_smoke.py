@@ -1,0 +1,124 @@
+"""A smoke grid per backend through the real command, into one shared folder."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from suite.grid import BACKENDS
+from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS
+from tests.conftest import run_gvbench
+
+MODELS = ["DenseGAN", "CNNVAE"]
+LRS = ["1e-4", "1e-5"]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, fixture_data):
+    data, checksums, _ = fixture_data
+    out = tmp_path_factory.mktemp("results")
+    env = {**os.environ, "GVBENCH_DATA_SHA256": str(checksums)}
+    runs = {}
+    for backend in BACKENDS:
+        args = [
+            "run",
+            "--backend",
+            backend,
+            "--models",
+            *MODELS,
+            "--lrs",
+            *LRS,
+            "--profile",
+            "smoke",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--threads",
+            "2",
+        ]
+        runs[backend] = run_gvbench(args, env)
+    return out, runs
+
+
+def test_every_backend_exits_cleanly(smoke_run):
+    _, runs = smoke_run
+    for backend, done in runs.items():
+        assert done.returncode == 0, f"{backend}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+
+
+def test_cells_csv_matches_the_schema(smoke_run):
+    out, _ = smoke_run
+    cells = pd.read_csv(out / "cells.csv")
+    assert list(cells.columns) == list(CELL_COLUMNS)
+    assert len(cells) == len(BACKENDS) * len(MODELS) * len(LRS)
+    assert (cells.status == "ok").all()
+    assert cells.run_id.nunique() == len(BACKENDS)
+    assert not cells.duplicated(["run_id", "cell_id"]).any()
+    assert (cells.epochs_done == 2).all() and (cells.steady_epochs == 1).all()
+    assert (cells.first_epoch_s > 0).all() and (cells.steady_epoch_median_s > 0).all()
+    assert (cells.threads == 2).all() and cells.git_commit.notna().all() and cells.cpu_model.notna().all()
+    assert cells.groupby(["backend", "model", "lr"]).size().eq(1).all()
+    versions = cells.groupby("backend").backend_version.first()
+    assert versions.notna().all() and versions.nunique() == len(BACKENDS)
+    jit = cells.groupby("backend").jit_compile.first().to_dict()
+    assert jit == {"jax": True, "tensorflow": False, "torch": False}  # what "auto" means on CPU
+
+
+def test_epochs_csv_is_long_and_complete(smoke_run):
+    out, _ = smoke_run
+    epochs = pd.read_csv(out / "epochs.csv")
+    assert list(epochs.columns) == list(EPOCH_COLUMNS)
+    per_cell = epochs.groupby("cell_id").metric.apply(set)
+    gan_metrics = {"epoch_time_s", "steps", "samples_per_s", "d_loss", "d_loss_last", "g_loss", "g_loss_last"}
+    vae_metrics = {"epoch_time_s", "steps", "samples_per_s", "loss", "loss_last"}
+    for cell_id, metrics in per_cell.items():
+        assert metrics == (gan_metrics if ".DenseGAN." in cell_id else vae_metrics)
+    assert not epochs.duplicated(["run_id", "cell_id", "epoch", "metric"]).any()
+    steps = epochs[epochs.metric == "steps"].value
+    assert (steps == 4).all()  # 512 images, batch 128
+    assert np.isfinite(epochs.value).all()
+
+
+def test_samples_are_saved_per_cell(smoke_run):
+    out, _ = smoke_run
+    cells = pd.read_csv(out / "cells.csv")
+    for row in cells.itertuples():
+        with np.load(out / row.samples_file) as samples:
+            assert samples["generated"].shape == (16, 28, 28) and samples["generated"].dtype == np.uint8
+            if row.model == "CNNVAE":
+                assert samples["reconstructed"].shape == samples["inputs"].shape == (16, 28, 28)
+
+
+def test_rerun_adds_a_run_and_keeps_earlier_rows(smoke_run, fixture_data):
+    out, _ = smoke_run
+    before_cells = (out / "cells.csv").read_bytes()
+    before_epochs = (out / "epochs.csv").read_bytes()
+    data, checksums, _ = fixture_data
+    env = {**os.environ, "GVBENCH_DATA_SHA256": str(checksums)}
+    done = run_gvbench(
+        [
+            "run",
+            "--backend",
+            "torch",
+            "--models",
+            "DenseVAE",
+            "--lrs",
+            "1e-4",
+            "--profile",
+            "smoke",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+        ],
+        env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / "cells.csv").read_bytes().startswith(before_cells)
+    assert (out / "epochs.csv").read_bytes().startswith(before_epochs)
+    cells = pd.read_csv(out / "cells.csv")
+    assert cells.run_id.nunique() == len(BACKENDS) + 1
