@@ -21,7 +21,7 @@ PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
         Profile("smoke", 512, 2, 128, 16, "a few hundred images for tests and CI"),
-        Profile("quick", 3840, 3, 128, 64, "a training subset; one backend's 15 cells in ~10-15 min on 2 cores"),
+        Profile("quick", 3200, 3, 128, 64, "a training subset; one backend's 15 cells in ~10-15 min on 2 cores"),
         Profile("paper", None, 50, 128, 100, "the paper's setting: all 60,000 images, 50 epochs, batch 128"),
     )
 }
