@@ -7,10 +7,8 @@ a leak or a warm cache cannot touch the next cell.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import sys
-import tempfile
 import time
 import traceback
 from datetime import UTC, datetime
@@ -20,16 +18,10 @@ import numpy as np
 
 from runners.environment import machine_facts
 from runners.threads import pin
+from suite.files import atomic_write
 
 SAMPLE_SEED = 1234
 """Seed of the noise behind every cell's saved samples: the same images' noise on every backend."""
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(payload, f)
-    os.replace(tmp, path)
 
 
 def save_samples(model, arrays: dict, n: int, path: Path) -> None:
@@ -40,11 +32,8 @@ def save_samples(model, arrays: dict, n: int, path: Path) -> None:
         inputs = arrays["x_test"][:n]
         out["inputs"] = inputs
         out["reconstructed"] = np.rint(model.reconstruct(model.preprocess(inputs)) * 255).astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    with os.fdopen(fd, "wb") as f:
+    with atomic_write(path) as f:
         np.savez_compressed(f, **out)
-    os.replace(tmp, path)
 
 
 def train(cell: dict) -> dict:
@@ -98,7 +87,8 @@ def main(argv: list[str]) -> int:
         lines = traceback.format_exception_only(e)
         result = {"status": "failed", "error": "".join(lines).strip()[-500:], "facts": {}, "epochs": []}
     result["facts"]["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    _write_json(result_path, result)
+    with atomic_write(result_path) as f:
+        f.write(json.dumps(result).encode())
     return 0 if result["status"] == "ok" else 1
 
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -122,12 +123,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{args.threads} threads -> {args.out}",
         flush=True,
     )
+    start = time.perf_counter()
     try:
         written = run_grid(cells, args.out, LocalExecutor(), str(Path(data).resolve()), args.verbose, run_id)
     except KeyboardInterrupt:
         print(f"\ngvbench: interrupted; finished cells are in {args.out}/{CELLS_CSV}", file=sys.stderr)
         return 130
     print(summary(written))
+    print(f"gvbench run {run_id}: {len(written)} cells in {time.perf_counter() - start:.1f} s")
     bad = [row["cell_id"] for row in written if row["status"] != "ok"]
     if bad:
         print(f"gvbench: {len(bad)} of {len(written)} cells did not finish ok: {', '.join(bad)}", file=sys.stderr)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from suite.files import atomic_write
+
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 MNIST_SHA256 = {
     "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
@@ -95,19 +97,9 @@ def verify(arrays: Arrays, origin: str) -> Arrays:
 
 
 def save_npz(arrays: Arrays, path: Path) -> None:
-    """Write atomically: a reader sees the old file or the complete new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the arrays to an .npz atomically."""
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
 
 
 def from_keras_download(cache: Path) -> Arrays:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
+from suite.files import atomic_write
 from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, SCHEMA_VERSION
 
 CELLS_CSV = "cells.csv"
@@ -57,17 +56,8 @@ def _append(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, header=not path.exists() or path.stat().st_size == 0)
     old = path.read_bytes() if path.exists() else b""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(old + buffer.getvalue().encode())
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        f.write(old + buffer.getvalue().encode())
 
 
 def append_cell(out: Path, cell_row: dict, epoch_rows: list[dict]) -> None:

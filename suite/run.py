@@ -12,9 +12,7 @@ import numpy as np
 from suite.executor import Executor, tail
 from suite.grid import Cell
 from suite.results import append_cell
-from suite.schema import CELL_COLUMNS, SCHEMA_VERSION
-
-KEYS = ("backend", "model", "variant", "lr", "profile", "seed")
+from suite.schema import CELL_COLUMNS, KEY_COLUMNS, SCHEMA_VERSION
 
 
 def new_run_id() -> str:
@@ -39,7 +37,7 @@ def summarise_epochs(epochs: list[dict]) -> dict:
 def rows(run_id: str, cell: Cell, result: dict, samples_file: str, log_file: str) -> tuple[dict, list[dict]]:
     """The cell row and the long-format epoch rows of one finished cell."""
     keys = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "cell_id": cell.cell_id}
-    keys |= {k: getattr(cell, k) for k in KEYS}
+    keys |= {k: getattr(cell, k) for k in KEY_COLUMNS if k not in keys}
     cell_row = dict.fromkeys(CELL_COLUMNS) | result["facts"] | keys
     cell_row |= {
         "epochs": cell.epochs,

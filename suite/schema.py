@@ -4,16 +4,10 @@ from __future__ import annotations
 
 SCHEMA_VERSION = 1
 
-CELL_COLUMNS = (
-    "schema_version",
-    "run_id",
-    "cell_id",
-    "backend",
-    "model",
-    "variant",
-    "lr",
-    "profile",
-    "seed",
+KEY_COLUMNS = ("schema_version", "run_id", "cell_id", "backend", "model", "variant", "lr", "profile", "seed")
+"""Columns both files share; `run_id` + `cell_id` identify a cell."""
+
+CELL_COLUMNS = KEY_COLUMNS + (
     "epochs",
     "epochs_done",
     "batch_size",
@@ -44,20 +38,7 @@ CELL_COLUMNS = (
     "samples_file",
     "log_file",
 )
-EPOCH_COLUMNS = (
-    "schema_version",
-    "run_id",
-    "cell_id",
-    "backend",
-    "model",
-    "variant",
-    "lr",
-    "profile",
-    "seed",
-    "epoch",
-    "metric",
-    "value",
-)
+EPOCH_COLUMNS = KEY_COLUMNS + ("epoch", "metric", "value")
 EPOCH_METRICS = ("epoch_time_s", "steps", "samples_per_s")
 """Per-epoch timing metrics; each loss adds `<loss>` (epoch mean) and `<loss>_last` (last batch)."""
 STATUSES = ("ok", "diverged", "failed")

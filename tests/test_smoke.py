@@ -16,32 +16,18 @@ MODELS = ["DenseGAN", "CNNVAE"]
 LRS = ["1e-4", "1e-5"]
 
 
+def smoke(backend: str, models: list[str], lrs: list[str], out, fixture_data, *extra: str):
+    """`gvbench run` of a smoke grid on the fixture data."""
+    data, checksums, _ = fixture_data
+    env = {**os.environ, "GVBENCH_DATA_SHA256": str(checksums)}
+    args = ["run", "--backend", backend, "--models", *models, "--lrs", *lrs, "--profile", "smoke"]
+    return run_gvbench([*args, "--data", str(data), "--out", str(out), *extra], env)
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory, fixture_data):
-    data, checksums, _ = fixture_data
     out = tmp_path_factory.mktemp("results")
-    env = {**os.environ, "GVBENCH_DATA_SHA256": str(checksums)}
-    runs = {}
-    for backend in BACKENDS:
-        args = [
-            "run",
-            "--backend",
-            backend,
-            "--models",
-            *MODELS,
-            "--lrs",
-            *LRS,
-            "--profile",
-            "smoke",
-            "--data",
-            str(data),
-            "--out",
-            str(out),
-            "--threads",
-            "2",
-        ]
-        runs[backend] = run_gvbench(args, env)
-    return out, runs
+    return out, {b: smoke(b, MODELS, LRS, out, fixture_data, "--threads", "2") for b in BACKENDS}
 
 
 def test_every_backend_exits_cleanly(smoke_run):
@@ -97,26 +83,7 @@ def test_rerun_adds_a_run_and_keeps_earlier_rows(smoke_run, fixture_data):
     out, _ = smoke_run
     before_cells = (out / "cells.csv").read_bytes()
     before_epochs = (out / "epochs.csv").read_bytes()
-    data, checksums, _ = fixture_data
-    env = {**os.environ, "GVBENCH_DATA_SHA256": str(checksums)}
-    done = run_gvbench(
-        [
-            "run",
-            "--backend",
-            "torch",
-            "--models",
-            "DenseVAE",
-            "--lrs",
-            "1e-4",
-            "--profile",
-            "smoke",
-            "--data",
-            str(data),
-            "--out",
-            str(out),
-        ],
-        env,
-    )
+    done = smoke("torch", ["DenseVAE"], ["1e-4"], out, fixture_data)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (out / "cells.csv").read_bytes().startswith(before_cells)
     assert (out / "epochs.csv").read_bytes().startswith(before_epochs)
