@@ -6,8 +6,10 @@ a leak or a warm cache cannot touch the next cell.
 
 from __future__ import annotations
 
+import ctypes
 import json
-import resource
+import os
+import signal
 import sys
 import time
 import traceback
@@ -20,6 +22,7 @@ from runners.environment import machine_facts
 from runners.threads import pin
 from suite.files import atomic_write
 
+PARENT_PID_ENV = "GVBENCH_PARENT_PID"
 SAMPLE_SEED = 1234
 """Seed of the noise behind every cell's saved samples: the same images' noise on every backend."""
 
@@ -36,6 +39,24 @@ def save_samples(model, arrays: dict, n: int, path: Path) -> None:
         np.savez_compressed(f, **out)
 
 
+def set_random_seed(seed: int) -> None:
+    """`keras.utils.set_random_seed`, without the TensorFlow import it makes on every backend.
+
+    Keras seeds TensorFlow whenever it is installed; in a PyTorch or JAX cell that import alone
+    adds hundreds of MB to the cell's memory and seeds nothing the cell uses.
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        keras.utils.set_random_seed(seed)
+        return
+    sys.modules["tensorflow"] = None  # makes `import tensorflow` raise ImportError for this call
+    try:
+        keras.utils.set_random_seed(seed)
+    finally:
+        del sys.modules["tensorflow"]
+
+
 def train(cell: dict) -> dict:
     """Train the cell; return its facts, per-epoch records and status."""
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -44,7 +65,7 @@ def train(cell: dict) -> dict:
     import keras
 
     from architectures import get_spec
-    from runners import backends
+    from runners import backends, faults
     from runners.timing import EpochRecorder
     from suite.data import load_mnist
 
@@ -55,38 +76,64 @@ def train(cell: dict) -> dict:
         "backend_version": backend.version(),
         "numpy_version": np.__version__,
     }
-    keras.utils.set_random_seed(cell["seed"])
+    set_random_seed(cell["seed"])
     arrays = load_mnist(cell["data"])
     images = arrays["x_train"][: cell["train_images"]]
     model = backends.build_trainable(get_spec(cell["model"], cell["variant"]), seed=cell["seed"])
     model.compile(optimizer=keras.optimizers.Adam(cell["lr"]), jit_compile="auto")
     recorder = EpochRecorder(len(images))
-    model.fit(
-        model.preprocess(images),
-        batch_size=cell["batch_size"],
-        epochs=cell["epochs"],
-        shuffle=True,
-        verbose=cell["verbose"],
-        callbacks=[recorder],
-    )
+    status = "ok"
+    try:
+        model.fit(
+            model.preprocess(images),
+            batch_size=cell["batch_size"],
+            epochs=cell["epochs"],
+            shuffle=True,
+            verbose=cell["verbose"],
+            callbacks=[recorder, *faults.from_env(cell["model"])],
+        )
+    except KeyboardInterrupt:
+        status = "interrupted"
     facts["jit_compile"] = bool(model.jit_compile)
-    status = "diverged" if recorder.diverged_epoch else "ok"
+    if recorder.diverged_epoch:
+        status = "diverged"
     if status == "ok" and cell.get("samples_file"):
         save_samples(model, arrays, cell["sample_images"], Path(cell["samples_file"]))
     facts["cell_wall_s"] = time.perf_counter() - start
     return {"status": status, "diverged_epoch": recorder.diverged_epoch, "facts": facts, "epochs": recorder.epochs}
 
 
+def stop_on_signal(signum: int, frame: object) -> None:
+    """SIGINT or SIGTERM from the grid: end training at once and report the finished epochs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def die_with_parent() -> None:
+    """Linux: be killed when the grid process dies, so no orphaned cell keeps the CPU busy."""
+    if sys.platform != "linux" or PARENT_PID_ENV not in os.environ:
+        return
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != int(os.environ[PARENT_PID_ENV]):
+        os._exit(1)
+
+
 def main(argv: list[str]) -> int:
+    die_with_parent()
+    signal.signal(signal.SIGINT, stop_on_signal)
+    signal.signal(signal.SIGTERM, stop_on_signal)
     cell_path, result_path = Path(argv[0]), Path(argv[1])
     cell = json.loads(cell_path.read_text())
     try:
         result = train(cell)
+    except KeyboardInterrupt:
+        result = {"status": "interrupted", "facts": {}, "epochs": []}
     except Exception as e:
         traceback.print_exc()
-        lines = traceback.format_exception_only(e)
-        result = {"status": "failed", "error": "".join(lines).strip()[-500:], "facts": {}, "epochs": []}
-    result["facts"]["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        where = traceback.format_exc().strip().splitlines()[-7:-1]
+        error = "\n".join(["".join(traceback.format_exception_only(e)).strip()[:500], *where])
+        result = {"status": "failed", "error": error, "facts": {}, "epochs": []}
     with atomic_write(result_path) as f:
         f.write(json.dumps(result).encode())
     return 0 if result["status"] == "ok" else 1

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Protocol
 
+from runners.cell import PARENT_PID_ENV
 from suite.grid import Cell
+from suite.stop import StopRequest
+
+GRACE_S = 30.0
+"""How long a cell may take to write its finished epochs after being asked to stop, before it is killed."""
+POLL_S = 0.1
 
 
 class Executor(Protocol):
-    def run(self, cell: Cell, payload: dict, workdir: Path, log_file: Path) -> dict:
+    def run(self, cell: Cell, payload: dict, workdir: Path, log_file: Path, stop: StopRequest) -> dict:
         """Train `cell` (with the runner's `payload`) and return the runner's result dict."""
         ...
 
@@ -25,25 +33,76 @@ def tail(path: Path, lines: int = 8) -> str:
         return ""
 
 
-class LocalExecutor:
-    """One subprocess per cell on this machine, `KERAS_BACKEND` set in its environment."""
+def describe_exit(code: int) -> str:
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
 
-    def run(self, cell: Cell, payload: dict, workdir: Path, log_file: Path) -> dict:
+
+class LocalExecutor:
+    """One subprocess per cell on this machine, `KERAS_BACKEND` set in its environment.
+
+    The cell is stopped (SIGTERM, then SIGKILL after GRACE_S) when it outlives `cell_timeout`
+    or when the grid is asked to stop; its peak resident memory comes from the kernel's
+    accounting of that one child (`wait4`), so it is known even for a cell that was killed.
+    """
+
+    def __init__(self, cell_timeout: float | None = None):
+        self.cell_timeout = cell_timeout
+
+    def run(self, cell: Cell, payload: dict, workdir: Path, log_file: Path, stop: StopRequest) -> dict:
         workdir.mkdir(parents=True, exist_ok=True)
         log_file.parent.mkdir(parents=True, exist_ok=True)
         spec_path, result_path = workdir / f"{cell.cell_id}.json", workdir / f"{cell.cell_id}.result.json"
         spec_path.write_text(json.dumps(payload))
         result_path.unlink(missing_ok=True)
-        env = os.environ | {"KERAS_BACKEND": cell.backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env = os.environ | {
+            "KERAS_BACKEND": cell.backend,
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            PARENT_PID_ENV: str(os.getpid()),
+        }
+        command = [sys.executable, "-m", "runners.cell", str(spec_path), str(result_path)]
         with open(log_file, "w") as log:
-            code = subprocess.run(
-                [sys.executable, "-m", "runners.cell", str(spec_path), str(result_path)], env=env, stderr=log
-            ).returncode
+            process = subprocess.Popen(command, env=env, stderr=log)
+        code, peak_rss_mb, timed_out = self._wait(process, stop)
         try:
-            return json.loads(result_path.read_text())
+            result = json.loads(result_path.read_text())
         except (OSError, ValueError):
-            why = f"cell process exited with code {code} and no result"
-            return {"status": "failed", "error": f"{why}:\n{tail(log_file)}", "facts": {}, "epochs": []}
+            result = {"status": "failed", "facts": {}, "epochs": []}
+            result["error"] = f"cell process {describe_exit(code)} and wrote no result:\n{tail(log_file)}"
         finally:
             spec_path.unlink(missing_ok=True)
             result_path.unlink(missing_ok=True)
+        result["facts"]["peak_rss_mb"] = peak_rss_mb
+        if timed_out:
+            result["status"] = "timeout"
+            result["error"] = f"stopped after --cell-timeout {self.cell_timeout:g} s"
+        elif stop.signum is not None and result["status"] != "ok":
+            result["status"] = "interrupted"
+            result["error"] = f"stopped by {signal.Signals(stop.signum).name}"
+        return result
+
+    def _wait(self, process: subprocess.Popen, stop: StopRequest) -> tuple[int, float, bool]:
+        """Wait for the cell; stop it on timeout or on request; return exit code, peak RSS (MB), timed out."""
+        start = time.monotonic()
+        timed_out, sent, kill_at = False, 0, None
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                process.returncode = os.waitstatus_to_exitcode(status)
+                return process.returncode, usage.ru_maxrss / 1024, timed_out
+            now = time.monotonic()
+            if self.cell_timeout and not timed_out and now - start > self.cell_timeout:
+                timed_out = True
+            wanted = max(stop.count, int(timed_out))
+            if wanted > sent:
+                sent = wanted
+                if sent == 1:
+                    process.terminate()
+                    kill_at = now + GRACE_S
+                else:
+                    process.kill()
+            if kill_at is not None and now > kill_at:
+                process.kill()
+                kill_at = None
+            time.sleep(POLL_S)

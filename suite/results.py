@@ -1,8 +1,14 @@
-"""Append rows to the tidy CSVs atomically, under a lock, never touching earlier rows."""
+"""Append rows to the tidy CSVs atomically, under a lock, never touching earlier rows.
+
+A cell is committed by its row in `cells.csv`, written after its rows in `epochs.csv`. A
+writer killed between the two leaves epoch rows of no cell; readers ignore them and the
+next writer removes them, so every committed cell's rows appear exactly once.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import fcntl
 import io
 from collections.abc import Iterator
@@ -11,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from suite.files import atomic_write
-from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, SCHEMA_VERSION
+from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, KEY_COLUMNS, SCHEMA_VERSION
 
 CELLS_CSV = "cells.csv"
 EPOCHS_CSV = "epochs.csv"
@@ -39,16 +45,58 @@ def locked(out: Path) -> Iterator[None]:
 
 
 def check_header(path: Path, columns: tuple[str, ...]) -> None:
-    """Refuse a file whose header is not this schema's."""
+    """Refuse a file whose header or schema_version is not this schema's."""
     if not path.exists() or path.stat().st_size == 0:
         return
     with open(path) as f:
         header = f.readline().rstrip("\r\n").split(",")
+    advice = "use a new --out folder or move that file away"
     if tuple(header) != columns:
+        raise ResultsError(f"{path} was written by another gvbench schema (this is version {SCHEMA_VERSION}); {advice}")
+    try:
+        versions = set(pd.read_csv(path, usecols=["schema_version"]).schema_version.unique())
+    except (ValueError, pd.errors.ParserError) as e:
+        raise ResultsError(f"{path} is not a readable CSV ({str(e).splitlines()[0]}); {advice}") from e
+    if versions - {SCHEMA_VERSION}:
+        found = ", ".join(str(v) for v in sorted(versions - {SCHEMA_VERSION}, key=str))
         raise ResultsError(
-            f"{path} was written by another gvbench schema (this is version {SCHEMA_VERSION}); "
-            "use a new --out folder or move that file away"
+            f"{path} holds rows of schema version {found} (this gvbench writes version {SCHEMA_VERSION}); {advice}"
         )
+
+
+def committed_cells(out: Path) -> set[tuple[str, str]]:
+    """(run_id, cell_id) of every cell row in `cells.csv`."""
+    if not (out / CELLS_CSV).exists() or (out / CELLS_CSV).stat().st_size == 0:
+        return set()
+    frame = pd.read_csv(out / CELLS_CSV, usecols=["run_id", "cell_id"], dtype=str)
+    return set(zip(frame.run_id, frame.cell_id, strict=True))
+
+
+def finished_ok(out: Path) -> set[str]:
+    """cell_id of every cell with an `ok` row in `cells.csv`."""
+    if not (out / CELLS_CSV).exists() or (out / CELLS_CSV).stat().st_size == 0:
+        return set()
+    frame = pd.read_csv(out / CELLS_CSV, usecols=["cell_id", "status"], dtype=str)
+    return set(frame.cell_id[frame.status == "ok"])
+
+
+def _drop_uncommitted(out: Path) -> None:
+    """Remove what a killed writer left: temporary files, and epoch rows whose cell row never came."""
+    for pattern in (f".{CELLS_CSV}.*.tmp", f".{EPOCHS_CSV}.*.tmp"):
+        for stale in out.glob(pattern):
+            stale.unlink(missing_ok=True)
+    path = out / EPOCHS_CSV
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    committed = committed_cells(out)
+    run, cell = KEY_COLUMNS.index("run_id"), KEY_COLUMNS.index("cell_id")
+    keep = lines[:1] + [
+        line for line, row in zip(lines[1:], csv.reader(lines[1:]), strict=True) if (row[run], row[cell]) in committed
+    ]
+    if len(keep) != len(lines):
+        with atomic_write(path) as f:
+            f.write("".join(keep).encode())
 
 
 def _append(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
@@ -65,11 +113,14 @@ def append_cell(out: Path, cell_row: dict, epoch_rows: list[dict]) -> None:
     with locked(out):
         check_header(out / CELLS_CSV, CELL_COLUMNS)
         check_header(out / EPOCHS_CSV, EPOCH_COLUMNS)
+        _drop_uncommitted(out)
         if epoch_rows or not (out / EPOCHS_CSV).exists():
             _append(out / EPOCHS_CSV, epoch_rows, EPOCH_COLUMNS)
         _append(out / CELLS_CSV, [cell_row], CELL_COLUMNS)
 
 
 def read_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`cells.csv` and `epochs.csv` of a results folder as DataFrames."""
-    return pd.read_csv(out / CELLS_CSV), pd.read_csv(out / EPOCHS_CSV)
+    """`cells.csv` and the committed rows of `epochs.csv` of a results folder as DataFrames."""
+    cells, epochs = pd.read_csv(out / CELLS_CSV), pd.read_csv(out / EPOCHS_CSV)
+    committed = epochs.set_index(["run_id", "cell_id"]).index.isin(cells.set_index(["run_id", "cell_id"]).index)
+    return cells, epochs[committed].reset_index(drop=True)

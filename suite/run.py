@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import secrets
 import statistics
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from suite.executor import Executor, tail
+from suite.executor import Executor
 from suite.grid import Cell
-from suite.results import append_cell
+from suite.results import append_cell, finished_ok
 from suite.schema import CELL_COLUMNS, KEY_COLUMNS, SCHEMA_VERSION
+from suite.stop import StopRequest
 
 
 def new_run_id() -> str:
@@ -60,34 +62,58 @@ def rows(run_id: str, cell: Cell, result: dict, samples_file: str, log_file: str
     return cell_row, epoch_rows
 
 
+def pending(cells: list[Cell], out: Path, force: bool) -> list[Cell]:
+    """The cells still to run: all with `force`, else those without an `ok` row in `out`."""
+    if force:
+        return cells
+    done = finished_ok(out)
+    todo = [cell for cell in cells if cell.cell_id not in done]
+    if len(todo) < len(cells):
+        print(f"skipping {len(cells) - len(todo)} cells already ok in {out} (--force reruns them)", flush=True)
+    return todo
+
+
+def report_line(result: dict, cell_row: dict) -> str:
+    line = f"    {result['status']}"
+    if cell_row.get("first_epoch_s") is not None:
+        line += f"  first epoch {cell_row['first_epoch_s']:.2f} s"
+    if cell_row.get("steady_epoch_median_s") is not None:
+        line += f"  steady median {cell_row['steady_epoch_median_s']:.2f} s/epoch"
+    if result.get("error"):
+        line += "\n    " + result["error"].strip().splitlines()[0]
+    return line
+
+
 def run_grid(
-    cells: list[Cell], out: Path, executor: Executor, data: str | None, verbose: int, run_id: str | None = None
+    cells: list[Cell],
+    out: Path,
+    executor: Executor,
+    data: str | None,
+    verbose: int,
+    stop: StopRequest,
+    run_id: str | None = None,
 ) -> list[dict]:
-    """Run every cell; return the cell rows written."""
+    """Run every cell until done or asked to stop; return the cell rows written."""
     run_id = run_id or new_run_id()
     written = []
-    for i, cell in enumerate(cells, 1):
-        print(f"[{i}/{len(cells)}] {cell.cell_id}", flush=True)
-        samples_file = Path("samples") / run_id / f"{cell.cell_id}.npz"
-        log_file = Path("logs") / run_id / f"{cell.cell_id}.log"
-        payload = cell.to_dict() | {
-            "batch_size": cell.batch_size,
-            "train_images": cell.train_images,
-            "sample_images": cell.sample_images,
-            "data": data,
-            "verbose": verbose,
-            "samples_file": str(out / samples_file),
-        }
-        result = executor.run(cell, payload, out / ".work" / run_id, out / log_file)
-        cell_row, epoch_rows = rows(run_id, cell, result, str(samples_file), str(log_file))
-        append_cell(out, cell_row, epoch_rows)
-        written.append(cell_row)
-        line = f"    {result['status']}"
-        if cell_row.get("first_epoch_s") is not None:
-            line += f"  first epoch {cell_row['first_epoch_s']:.2f} s"
-        if cell_row.get("steady_epoch_median_s") is not None:
-            line += f"  steady median {cell_row['steady_epoch_median_s']:.2f} s/epoch"
-        if result["status"] == "failed":
-            line += f"\n    {(result.get('error') or '').strip().splitlines()[-1:] or tail(out / log_file, 1)}"
-        print(line, flush=True)
+    with tempfile.TemporaryDirectory(prefix="gvbench-") as workdir:
+        for i, cell in enumerate(cells, 1):
+            if stop.signum is not None:
+                break
+            print(f"[{i}/{len(cells)}] {cell.cell_id}", flush=True)
+            samples_file = Path("samples") / run_id / f"{cell.cell_id}.npz"
+            log_file = Path("logs") / run_id / f"{cell.cell_id}.log"
+            payload = cell.to_dict() | {
+                "batch_size": cell.batch_size,
+                "train_images": cell.train_images,
+                "sample_images": cell.sample_images,
+                "data": data,
+                "verbose": verbose,
+                "samples_file": str(out / samples_file),
+            }
+            result = executor.run(cell, payload, Path(workdir), out / log_file, stop)
+            cell_row, epoch_rows = rows(run_id, cell, result, str(samples_file), str(log_file))
+            append_cell(out, cell_row, epoch_rows)
+            written.append(cell_row)
+            print(report_line(result, cell_row), flush=True)
     return written

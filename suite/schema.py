@@ -41,4 +41,4 @@ CELL_COLUMNS = KEY_COLUMNS + (
 EPOCH_COLUMNS = KEY_COLUMNS + ("epoch", "metric", "value")
 EPOCH_METRICS = ("epoch_time_s", "steps", "samples_per_s")
 """Per-epoch timing metrics; each loss adds `<loss>` (epoch mean) and `<loss>_last` (last batch)."""
-STATUSES = ("ok", "diverged", "failed")
+STATUSES = ("ok", "diverged", "failed", "timeout", "interrupted")

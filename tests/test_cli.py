@@ -34,6 +34,9 @@ def fails_with(capsys, argv: list[str], *fragments: str) -> None:
         (["--backend", "jax", "--lrs", "nan"], ["'nan' is not a positive number"]),
         (["--backend", "jax", "--epochs", "0"], ["'0' is not an integer >= 1"]),
         (["--backend", "jax", "--threads", "0"], ["'0' is not an integer >= 1"]),
+        (["--backend", "jax", "--epochs", "2.5"], ["'2.5' is not an integer >= 1"]),
+        (["--backend", "jax", "--cell-timeout", "0"], ["'0' is not a positive number"]),
+        (["--backend", "jax", "--cell-timeout", "inf"], ["'inf' is not a positive number"]),
     ],
 )
 def test_bad_arguments(capsys, argv, fragments):
@@ -84,4 +87,39 @@ def test_results_of_another_schema(capsys, tmp_path, fixture_env, fixture_data):
         capsys,
         ["run", "--backend", "jax", "--data", str(fixture_data[0]), "--out", str(tmp_path)],
         "another gvbench schema",
+    )
+
+
+def test_truncated_data_file(capsys, tmp_path, fixture_env, fixture_data):
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(fixture_data[0].read_bytes()[:5000])
+    fails_with(capsys, ["run", "--backend", "jax", "--data", str(cut), "--out", str(tmp_path / "r")], str(cut))
+    assert not (tmp_path / "r" / CELLS_CSV).exists()
+
+
+def test_data_with_a_wrong_checksum(capsys, tmp_path, fixture_env, fixture_data):
+    from suite.data import read_npz, save_npz
+
+    arrays = dict(read_npz(fixture_data[0]))
+    arrays["x_train"] = arrays["x_train"].copy()
+    arrays["x_train"][0, 0, 0] ^= 1
+    changed = tmp_path / "changed.npz"
+    save_npz(arrays, changed)
+    fails_with(
+        capsys,
+        ["run", "--backend", "jax", "--data", str(changed), "--out", str(tmp_path)],
+        "x_train",
+        "does not match the MNIST checksum",
+    )
+
+
+def test_results_of_another_schema_version(capsys, tmp_path, fixture_env, fixture_data):
+    from suite.schema import CELL_COLUMNS
+
+    (tmp_path / CELLS_CSV).write_text(",".join(CELL_COLUMNS) + "\n" + "0" + "," * (len(CELL_COLUMNS) - 1) + "\n")
+    fails_with(
+        capsys,
+        ["run", "--backend", "jax", "--data", str(fixture_data[0]), "--out", str(tmp_path)],
+        "schema version 0",
+        "use a new --out folder",
     )

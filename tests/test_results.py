@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from suite.grid import Cell
-from suite.results import CELLS_CSV, EPOCHS_CSV, ResultsError, append_cell, read_results
+from suite.results import CELLS_CSV, EPOCHS_CSV, ResultsError, append_cell, locked, read_results
 from suite.run import rows, summarise_epochs
 from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS
+from tests.conftest import ROOT
 
 CELL = Cell("jax", "CNNGAN", "paper", 1e-4, "smoke", 0, 3, 2)
 
@@ -79,3 +86,56 @@ def test_other_schema_is_refused_and_left_alone(tmp_path):
         append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     assert (tmp_path / CELLS_CSV).read_text() == old
     assert not (tmp_path / EPOCHS_CSV).exists(), "nothing may be written next to a refused file"
+
+
+def test_epoch_rows_of_a_writer_killed_before_its_cell_row_are_ignored_then_removed(tmp_path):
+    append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
+    whole = (tmp_path / EPOCHS_CSV).read_bytes()
+    _, orphan_rows = rows("killed", CELL, fake_result(), "s", "l")
+    orphans = pd.DataFrame(orphan_rows, columns=list(EPOCH_COLUMNS)).to_csv(index=False, header=False)
+    (tmp_path / EPOCHS_CSV).write_bytes(whole + orphans.encode())
+    (tmp_path / f".{CELLS_CSV}.x1.tmp").write_text("half a row")
+    _, epochs = read_results(tmp_path)
+    assert set(epochs.run_id) == {"r1"}, "readers see committed cells only"
+    append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
+    cells, epochs = read_results(tmp_path)
+    raw = pd.read_csv(tmp_path / EPOCHS_CSV)
+    assert set(raw.run_id) == {"r1", "r2"} and len(raw) == 2 * len(orphan_rows), "the next writer drops the orphans"
+    assert (tmp_path / EPOCHS_CSV).read_bytes().startswith(whole), "committed rows keep their bytes"
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def _append_many(args: tuple[str, str, int]) -> None:
+    out, prefix, n = args
+    for i in range(n):
+        append_cell(Path(out), *rows(f"{prefix}{i}", CELL, fake_result(), "s", "l"))
+
+
+def test_concurrent_writers_never_lose_or_interleave_rows(tmp_path):
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        pool.map(_append_many, [(str(tmp_path), f"w{w}-", 10) for w in range(4)])
+    cells, epochs = read_results(tmp_path)
+    assert len(cells) == 40 and cells.run_id.nunique() == 40
+    assert len(epochs) == 40 * 21 and not epochs.duplicated(["run_id", "cell_id", "epoch", "metric"]).any()
+
+
+def test_a_waiting_writer_says_so_and_then_writes(tmp_path):
+    code = f"from tests.test_results import _append_many; _append_many(({str(tmp_path)!r}, 'late', 1))"
+    with locked(tmp_path):
+        waiting = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        time.sleep(3)
+        assert waiting.poll() is None, "the second writer must wait for the lock"
+        assert not (tmp_path / CELLS_CSV).exists()
+    stdout, _ = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0 and f"waiting for another gvbench writing to {tmp_path}" in stdout
+    assert list(read_results(tmp_path)[0].run_id) == ["late0"]
+
+
+@pytest.mark.parametrize("version", [0, 2])
+def test_rows_of_another_schema_version_are_refused(tmp_path, version):
+    append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
+    frame = pd.read_csv(tmp_path / CELLS_CSV)
+    frame["schema_version"] = version
+    frame.to_csv(tmp_path / CELLS_CSV, index=False)
+    with pytest.raises(ResultsError, match=f"schema version {version} \\(this gvbench writes version 1\\)"):
+        append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
