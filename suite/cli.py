@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -17,8 +18,9 @@ from suite.executor import LocalExecutor
 from suite.grid import BACKENDS, LEARNING_RATES, make_grid
 from suite.profiles import PROFILES
 from suite.results import CELLS_CSV, EPOCHS_CSV, ResultsError, check_header
-from suite.run import new_run_id, run_grid
+from suite.run import new_run_id, pending, run_grid
 from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS
+from suite.stop import StopRequest
 
 
 def positive_float(text: str) -> float:
@@ -86,6 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=2,
         help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch",
     )
+    run.add_argument("--force", action="store_true", help="rerun cells that already have an ok row in --out")
+    run.add_argument(
+        "--cell-timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        help="stop a cell that runs longer and record it as timeout (default: no limit)",
+    )
+    report = commands.add_parser("report", help="figures, tables, report.md and report.html from results folders")
+    report.add_argument("dir", type=Path, help="a results folder, or a folder holding several")
+    report.add_argument("--out", type=Path, help="report folder (default: DIR/report)")
     return parser
 
 
@@ -114,23 +126,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"gvbench: error: {e}", file=sys.stderr)
         return 2
     data = args.data or os.environ.get("GVBENCH_DATA") or str(keras_cache_path())
-    cells = make_grid(
+    grid = make_grid(
         args.backend, args.models, args.lrs, args.variant, args.profile, args.seed, args.threads, args.epochs
     )
     run_id = new_run_id()
     print(
-        f"gvbench run {run_id}: {len(cells)} cells on {args.backend}, profile {args.profile}, "
+        f"gvbench run {run_id}: {len(grid)} cells on {args.backend}, profile {args.profile}, "
         f"{args.threads} threads -> {args.out}",
         flush=True,
     )
+    cells = pending(grid, args.out, args.force)
     start = time.perf_counter()
-    try:
-        written = run_grid(cells, args.out, LocalExecutor(), str(Path(data).resolve()), args.verbose, run_id)
-    except KeyboardInterrupt:
-        print(f"\ngvbench: interrupted; finished cells are in {args.out}/{CELLS_CSV}", file=sys.stderr)
-        return 130
-    print(summary(written))
+    executor = LocalExecutor(args.cell_timeout)
+    with StopRequest() as stop:
+        written = run_grid(cells, args.out, executor, str(Path(data).resolve()), args.verbose, stop, run_id)
+    if written:
+        print(summary(written))
     print(f"gvbench run {run_id}: {len(written)} cells in {time.perf_counter() - start:.1f} s")
+    if stop.signum is not None:
+        left = len(cells) - sum(row["status"] == "ok" for row in written)
+        print(
+            f"gvbench: stopped by {signal.Signals(stop.signum).name} with {left} of {len(grid)} cells not done; "
+            "run the same command again to resume (cells already ok are skipped)",
+            file=sys.stderr,
+        )
+        return stop.exit_code
     bad = [row["cell_id"] for row in written if row["status"] != "ok"]
     if bad:
         print(f"gvbench: {len(bad)} of {len(written)} cells did not finish ok: {', '.join(bad)}", file=sys.stderr)
@@ -138,9 +158,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from suite.report import build_report
+
+    if not args.dir.is_dir():
+        print(f"gvbench: error: {args.dir} is not a folder; pass the --out folder of a gvbench run", file=sys.stderr)
+        return 2
+    try:
+        out = build_report(args.dir, args.out)
+    except ResultsError as e:
+        print(f"gvbench: error: {e}", file=sys.stderr)
+        return 2
+    print(f"gvbench report: {out / 'report.html'} (and report.md, summary.csv, figures)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return {"run": cmd_run}[args.command](args)
+    try:
+        return {"run": cmd_run, "report": cmd_report}[args.command](args)
+    except KeyboardInterrupt:
+        print(
+            "\ngvbench: interrupted; cells finished so far are kept; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,225 @@
+"""`gvbench report DIR`: figures, summary tables, report.md and a self-contained report.html."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from architectures import get_spec
+from suite.files import atomic_write
+from suite.grid import BACKENDS
+from suite.report import figures, tables
+from suite.report.data import expected, latest, load, model_order
+from suite.report.page import Block, Bullets, Figure, Heading, Table, Text, to_html, to_markdown
+
+FACT_COLUMNS = [
+    "backend_version",
+    "keras_version",
+    "python_version",
+    "numpy_version",
+    "threads",
+    "jit_compile",
+    "cpu_model",
+    "cpu_count",
+    "hostname",
+    "platform",
+    "git_commit",
+]
+
+
+def _joined(values: pd.Series) -> str:
+    return ", ".join(sorted({str(v) for v in values.dropna()}))
+
+
+def provenance(chosen: pd.DataFrame) -> pd.DataFrame:
+    """Per backend: the machines, versions, threads and commits behind its numbers."""
+    rows = []
+    for backend, group in chosen.groupby("backend"):
+        row = {"backend": backend, "profiles": _joined(group.profile), "runs": group.run_id.nunique()}
+        row |= {column: _joined(group[column]) for column in FACT_COLUMNS}
+        row["started"] = f"{group.started_at.min()} .. {group.started_at.max()}"
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame["_order"] = frame.backend.map(BACKENDS.index)
+    return frame.sort_values("_order").drop(columns="_order")
+
+
+def fastest_lines(summary: pd.DataFrame) -> list[str]:
+    lines = []
+    for model, group in summary.dropna(subset=["steady_epoch_median_s"]).groupby("model", sort=False):
+        ranked = group.sort_values("steady_epoch_median_s")
+        best = ranked.iloc[0]
+        others = ", ".join(f"{r.backend} {r.ratio_to_fastest:.2f}× slower" for r in ranked.iloc[1:].itertuples())
+        line = f"{model}: {best.backend} is fastest ({best.steady_epoch_median_s:.3g} s/epoch)"
+        lines.append(line + (f"; {others}" if others else "; no other backend has a timing"))
+    return lines
+
+
+def compile_lines(summary: pd.DataFrame) -> list[str]:
+    lines = []
+    timed = summary.dropna(subset=["first_epoch_s", "steady_epoch_median_s"])
+    for backend in BACKENDS:
+        group = timed[timed.backend == backend]
+        if group.empty:
+            continue
+        ratio = (group.first_epoch_s / group.steady_epoch_median_s).median()
+        lines.append(
+            f"{backend}: epoch 1 takes {group.compile_overhead_s.median():+.3g} s more than a steady epoch "
+            f"(median over {len(group)} models; {ratio:.3g}× a steady epoch; "
+            f"range {group.compile_overhead_s.min():+.3g} .. {group.compile_overhead_s.max():+.3g} s)"
+        )
+    return lines
+
+
+def agreement_lines(agreement: pd.DataFrame) -> list[str]:
+    if agreement.empty or not (agreement.backends > 1).any():
+        return ["fewer than two backends finished the same cell, so there is nothing to compare"]
+    compared = agreement[agreement.backends > 1]
+    lines = []
+    for model, group in compared.groupby("model", sort=False):
+        worst = group.loc[group.relative_spread.idxmax()]
+        lines.append(
+            f"{model}: final losses of {int(worst.backends)} backends differ by at most "
+            f"{100 * worst.relative_spread:.3g}% of their mean ({worst.loss} at lr {tables.lr_label(worst.lr)}); "
+            f"median over learning rates and losses {100 * group.relative_spread.median():.3g}%"
+        )
+    return lines
+
+
+def _samples(root: Path, row: pd.Series) -> dict | None:
+    if row.status != "ok" or pd.isna(row.samples_file):
+        return None
+    try:
+        with np.load(root / row.source / row.samples_file) as arrays:
+            return {name: arrays[name] for name in arrays.files}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -> list[Figure]:
+    """Generated samples (models × backends) per learning rate, and VAE reconstructions beside their inputs."""
+    found = []
+    seed = grid.seed.min()
+    for lr in sorted(grid.lr.unique(), reverse=True):
+        cells = grid[(grid.lr == lr) & (grid.seed == seed)]
+        for family in ("gan", "vae"):
+            labels = [m for m in model_order(cells.label) if get_spec(m.split(" ")[0]).family == family]
+            if not labels:
+                continue
+            panels, notes, inputs, recon = {}, {}, {}, {}
+            for row in cells[cells.label.isin(labels)].itertuples():
+                arrays = _samples(root, pd.Series(row._asdict()))
+                if arrays is None:
+                    notes[(row.label, row.backend)] = row.status if row.status != "ok" else "no samples file"
+                    continue
+                panels[(row.label, row.backend)] = arrays["generated"]
+                if "inputs" in arrays:
+                    inputs[row.label] = arrays["inputs"]
+                    recon[(row.label, row.backend)] = arrays["reconstructed"]
+            lr_text = tables.lr_label(lr)
+            kind = "GAN" if family == "gan" else "VAE"
+            title = f"{kind} samples, lr {lr_text}, profile {profile} (same noise on every backend)"
+            fig = figures.image_grid(title, labels, list(BACKENDS), panels, notes)
+            found.append(Figure(figures.save(fig, folder, f"samples-{family}-lr{lr_text}"), title))
+            if family == "vae":
+                panels = {(m, "input"): images for m, images in inputs.items()}
+                panels |= recon
+                title = f"VAE reconstructions of the first test images, lr {lr_text}, profile {profile}"
+                fig = figures.image_grid(title, labels, ["input", *BACKENDS], panels, notes)
+                found.append(Figure(figures.save(fig, folder, f"reconstructions-lr{lr_text}"), title))
+    return found
+
+
+def profile_section(root: Path, out: Path, profile: str, chosen, epochs, summary, agreement) -> list[Block]:
+    chosen = chosen[chosen.profile == profile]
+    summary = summary[summary.profile == profile].drop(columns="profile")
+    agreement = agreement[agreement.profile == profile].drop(columns="profile") if len(agreement) else agreement
+    grid = expected(chosen)
+    frame = tables.epoch_frame(chosen, epochs)
+    losses = tables.final_losses(chosen, frame)
+    folder = out / profile
+    blocks: list[Block] = [Heading(f"Profile `{profile}`")]
+    blocks += [Heading("At a glance", 3), Text("Which backend is fastest for each model, and by how much:")]
+    blocks.append(Bullets(fastest_lines(summary) or ["no model has a steady-state timing"]))
+    blocks += [Text("What tracing/compiling costs (first epoch against steady state):")]
+    blocks.append(Bullets(compile_lines(summary) or ["no backend has a first and a steady epoch"]))
+    blocks += [
+        Text(
+            "Whether the backends learn alike (each backend draws its own random weights and noise, "
+            "so some spread is expected; exact agreement from identical weights is what the parity tests check):"
+        ),
+        Bullets(agreement_lines(agreement)),
+    ]
+    not_ok = grid[grid.status != "ok"]
+    if len(not_ok):
+        shown = not_ok[["backend", "label", "lr", "seed", "status", "diverged_epoch", "error"]].rename(
+            columns={"label": "model"}
+        )
+        shown = shown.assign(error=shown.error.fillna("").map(lambda e: e.splitlines()[0] if e else ""))
+        blocks += [Heading("Cells not ok", 3), Text(f"{len(not_ok)} of {len(grid)} cells of the grid:")]
+        blocks.append(Table(shown))
+    blocks += [Heading("Summary", 3)]
+    blocks.append(
+        Text(
+            "Per model and backend: median and IQR of steady-state epoch seconds (epochs 2..N of every ok cell), "
+            "ratio to the fastest backend, median first-epoch seconds and its excess over steady state, "
+            "median training images per second, and each learning rate's status. `summary.csv` also holds "
+            "the final losses."
+        )
+    )
+    blocks.append(Table(summary[["model", "backend", *[c for c in tables.TIMING_COLUMNS if c in summary]]]))
+    if len(losses):
+        blocks += [Text("Final epoch-mean loss of each ok cell (median over seeds), by learning rate:")]
+        wide = losses.assign(lr=losses.lr.map(tables.lr_label)).pivot_table(
+            index=["label", "loss", "backend"], columns="lr", values="value"
+        )
+        wide = tables.in_order(wide.reset_index().assign(profile=profile), "loss").drop(columns="profile")
+        blocks.append(Table(wide.rename(columns={"label": "model"})))
+    steady = tables.steady_epochs(frame)
+    blocks += [Heading("Figures", 3)]
+    drawn = [
+        (figures.headline(frame, summary), "headline", "Steady-state epoch time per model and backend"),
+        (figures.first_vs_steady(summary), "first-vs-steady", "What tracing/compiling costs"),
+        (figures.throughput(steady), "throughput", "Training images per second"),
+        (figures.loss_curves(frame), "loss-curves", "Loss against epoch"),
+        (figures.final_loss_heatmaps(losses, grid), "final-loss", "Final loss per model and learning rate"),
+        (figures.agreement(losses), "agreement", "Final losses of the backends side by side"),
+    ]
+    blocks += [Figure(figures.save(fig, folder, name), caption) for fig, name, caption in drawn]
+    if len(agreement):
+        blocks += [Heading("Cross-backend agreement of final losses", 3), Table(agreement)]
+    blocks += sample_figures(root, grid, folder, profile)
+    return blocks
+
+
+def build_report(root: Path, out: Path | None = None) -> Path:
+    """Write the report of every results folder under `root` into `out` (default `root/report`)."""
+    out = out or root / "report"
+    cells, epochs = load(root)
+    chosen, superseded = latest(cells)
+    summary = tables.summary(chosen, epochs)
+    agreement = tables.agreement(chosen, epochs)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in {"summary.csv": summary, "agreement.csv": agreement}.items():
+        with atomic_write(out / name) as f:
+            f.write(frame.to_csv(index=False).encode())
+    with atomic_write(out / "grid.csv") as f:
+        f.write(expected(chosen).drop(columns=["label"]).to_csv(index=False).encode())
+    blocks: list[Block] = [Heading("gvbench report", 1)]
+    blocks.append(
+        Text(
+            f"{len(chosen)} cells from {chosen.run_id.nunique()} runs in {len(set(chosen.source))} results "
+            f"folder(s). Reruns of a cell show its latest ok row (else its latest row); "
+            f"{superseded} earlier rows are not shown."
+        )
+    )
+    blocks += [Heading("Where the numbers come from", 2), Table(provenance(chosen))]
+    for profile in sorted(chosen.profile.unique()):
+        blocks += profile_section(root, out, profile, chosen, epochs, summary, agreement)
+    with atomic_write(out / "report.md") as f:
+        f.write(to_markdown(blocks, out).encode())
+    with atomic_write(out / "report.html") as f:
+        f.write(to_html(blocks, "gvbench report").encode())
+    return out

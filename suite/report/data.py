@@ -1,0 +1,94 @@
+"""Gather every results folder under a directory into one frame of cells and one of epochs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from architectures import MODELS, get_spec
+from suite.grid import BACKENDS
+from suite.results import CELLS_CSV, EPOCHS_CSV, ResultsError, check_header, read_results
+from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, EPOCH_METRICS
+
+CELL_KEY = ["backend", "model", "variant", "lr", "profile", "seed", "epochs"]
+"""What makes two rows the same cell; a rerun of a cell is a new row with the same key."""
+LOSSES = {"d_loss": "discriminator loss", "g_loss": "generator loss", "loss": "negative ELBO (nats/image)"}
+"""Each model's epoch-mean losses, as recorded in epochs.csv, and how figures name them."""
+
+
+def loss_names(label: str) -> list[str]:
+    """The losses a model records: a GAN's two, a VAE's one."""
+    family = get_spec(label.split(" ")[0], "paper").family
+    return ["d_loss", "g_loss"] if family == "gan" else ["loss"]
+
+
+def result_folders(root: Path) -> list[Path]:
+    """Every folder at or under `root` that holds a `cells.csv`."""
+    return sorted({path.parent for path in root.rglob(CELLS_CSV)})
+
+
+def load(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All cells and committed epoch rows under `root`; `source` is each row's folder relative to `root`."""
+    folders = result_folders(root)
+    if not folders:
+        raise ResultsError(f"no {CELLS_CSV} in {root} or below; run `gvbench run ... --out {root}` first")
+    all_cells, all_epochs = [], []
+    for folder in folders:
+        check_header(folder / CELLS_CSV, CELL_COLUMNS)
+        if (folder / EPOCHS_CSV).exists():
+            check_header(folder / EPOCHS_CSV, EPOCH_COLUMNS)
+            cells, epochs = read_results(folder)
+        else:
+            cells, epochs = pd.read_csv(folder / CELLS_CSV), pd.DataFrame(columns=list(EPOCH_COLUMNS))
+        source = str(folder.relative_to(root))
+        all_cells.append(cells.assign(source=source))
+        all_epochs.append(epochs.assign(source=source))
+    return pd.concat(all_cells, ignore_index=True), pd.concat(all_epochs, ignore_index=True)
+
+
+def label(frame: pd.DataFrame) -> pd.Series:
+    """The model as figures name it: `CNNGAN`, or `CNNGAN (code)` for the authors'-code variant."""
+    return frame.model.where(frame.variant == "paper", frame.model + " (" + frame.variant + ")")
+
+
+def model_order(labels: pd.Series) -> list[str]:
+    """Labels in the paper's model order, variants after their model."""
+    rank = {model: i for i, model in enumerate(MODELS)}
+    return sorted(labels.unique(), key=lambda name: (rank.get(name.split(" ")[0], len(rank)), name))
+
+
+def latest(cells: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """One row per cell: its latest `ok` row, else its latest row; and how many rows were set aside."""
+    ordered = cells.assign(_ok=cells.status == "ok").sort_values(["_ok", "run_id"], kind="stable")
+    chosen = ordered.drop_duplicates(CELL_KEY, keep="last").drop(columns="_ok")
+    chosen = chosen.assign(label=label(chosen)).sort_values(["profile", "backend", "label", "lr"])
+    return chosen.reset_index(drop=True), len(cells) - len(chosen)
+
+
+def expected(chosen: pd.DataFrame) -> pd.DataFrame:
+    """The full grid each profile implies: every backend × every model, learning rate and seed seen in it.
+
+    Rows of `chosen` keep their status; the others are `missing`.
+    """
+    grids = []
+    for profile, group in chosen.groupby("profile"):
+        index = pd.MultiIndex.from_product(
+            [BACKENDS, group.label.unique(), sorted(group.lr.unique()), sorted(group.seed.unique())],
+            names=["backend", "label", "lr", "seed"],
+        )
+        grids.append(index.to_frame(index=False).assign(profile=profile))
+    grid = pd.concat(grids, ignore_index=True)
+    merged = grid.merge(chosen, on=["profile", "backend", "label", "lr", "seed"], how="left")
+    merged["status"] = merged.status.fillna("missing")
+    return merged
+
+
+def wide_epochs(epochs: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell and epoch, one column per metric."""
+    keys = ["source", "run_id", "cell_id", "epoch"]
+    metrics = [*EPOCH_METRICS, *LOSSES]
+    if epochs.empty:
+        return pd.DataFrame(columns=keys + metrics).astype({"epoch": int, **dict.fromkeys(metrics, float)})
+    wide = epochs.pivot_table(index=keys, columns="metric", values="value", dropna=False).reset_index()
+    return wide.reindex(columns=[*wide.columns, *[m for m in metrics if m not in wide.columns]])

@@ -1,0 +1,293 @@
+"""The report's figures, drawn with seaborn on matplotlib's non-interactive Agg backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from suite.grid import BACKENDS  # noqa: E402
+from suite.report.data import LOSSES, loss_names, model_order  # noqa: E402
+from suite.report.tables import lr_label, steady_epochs  # noqa: E402
+
+PALETTE = dict(zip(BACKENDS, sns.color_palette("colorblind", len(BACKENDS)), strict=True))
+TILE = 4
+"""Sample panels show the first TILE × TILE images of a cell."""
+
+sns.set_theme(style="whitegrid", context="notebook")
+
+
+def save(fig: plt.Figure, folder: Path, name: str) -> Path:
+    """Write `name`.png and `name`.svg into `folder`; return the PNG's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fig.savefig(folder / f"{name}.svg", bbox_inches="tight")
+    fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return folder / f"{name}.png"
+
+
+def nothing(title: str, why: str) -> plt.Figure:
+    """A figure that says why there is nothing to draw, so no figure is silently absent."""
+    fig, ax = plt.subplots(figsize=(6, 1.5))
+    ax.set_axis_off()
+    ax.set_title(title)
+    ax.text(0.5, 0.4, why, ha="center", va="center", transform=ax.transAxes)
+    return fig
+
+
+def _backends(frame: pd.DataFrame) -> list[str]:
+    return [b for b in BACKENDS if b in set(frame.backend)]
+
+
+def _median_bars(steady: pd.DataFrame, y: str, ylabel: str, title: str) -> tuple[plt.Figure, plt.Axes]:
+    """Bars of the median of `y` per model and backend over steady epochs, IQR error bars, log axis."""
+    order = model_order(steady.label)
+    fig, ax = plt.subplots(figsize=(max(7, 1.6 * len(order)), 4.5))
+    sns.barplot(
+        steady,
+        x="label",
+        y=y,
+        hue="backend",
+        order=order,
+        hue_order=_backends(steady),
+        palette=PALETTE,
+        estimator="median",
+        errorbar=("pi", 50),
+        capsize=0.1,
+        ax=ax,
+    )
+    ax.set_yscale("log")
+    ax.set(title=title, xlabel="model", ylabel=f"{ylabel} (log scale)")
+    return fig, ax
+
+
+def headline(frame: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
+    """Median steady-state epoch time per model and backend, labelled with each bar's ratio to the fastest."""
+    steady = steady_epochs(frame)
+    title = "Steady-state epoch time (median over epochs 2..N of all learning rates and seeds; bars: IQR)"
+    if steady.empty:
+        return nothing(title, "no cell finished ok with two or more epochs")
+    fig, ax = _median_bars(steady, "epoch_time_s", "seconds per epoch", title)
+    order = model_order(steady.label)
+    for container, backend in zip(ax.containers, _backends(steady), strict=False):
+        ratios = summary[summary.backend == backend].set_index("model").ratio_to_fastest.reindex(order)
+        labels = ["" if pd.isna(r) else ("fastest" if r == 1 else f"{r:.2f}×") for r in ratios]
+        ax.bar_label(container, labels=labels, fontsize=7, padding=2)
+    ax.legend(title="backend (bar label: time ÷ fastest)", fontsize=8, title_fontsize=8)
+    return fig
+
+
+def first_vs_steady(summary: pd.DataFrame) -> plt.Figure:
+    """What tracing/compiling costs: epoch 1 against the steady-state median, per backend and model."""
+    title = "First epoch (includes tracing/compiling) vs steady-state epoch"
+    long = summary.melt(
+        id_vars=["model", "backend"], value_vars=["first_epoch_s", "steady_epoch_median_s"], var_name="epoch"
+    ).dropna(subset=["value"])
+    if long.empty:
+        return nothing(title, "no cell finished ok")
+    long["epoch"] = long.epoch.map({"first_epoch_s": "first epoch", "steady_epoch_median_s": "steady median"})
+    grid = sns.catplot(
+        long,
+        kind="bar",
+        x="backend",
+        y="value",
+        hue="epoch",
+        col="model",
+        col_order=model_order(long.model),
+        order=_backends(long),
+        palette=["#d55e00", "#0072b2"],
+        height=3.2,
+        aspect=0.8,
+    )
+    grid.set(yscale="log")
+    grid.set_axis_labels("backend", "seconds per epoch (log scale)").set_titles("{col_name}")
+    grid.figure.suptitle(title, y=1.04)
+    return grid.figure
+
+
+def throughput(steady: pd.DataFrame) -> plt.Figure:
+    """Training images per second in steady state."""
+    title = "Throughput in steady state (median over epochs 2..N; bars: IQR)"
+    if steady.empty:
+        return nothing(title, "no cell finished ok with two or more epochs")
+    fig, ax = _median_bars(steady, "samples_per_s", "training images per second", title)
+    ax.legend(title="backend", fontsize=8)
+    return fig
+
+
+def _loss_long(frame: pd.DataFrame) -> pd.DataFrame:
+    present = [loss for loss in LOSSES if loss in frame.columns]
+    long = frame.melt(
+        id_vars=["label", "backend", "lr", "seed", "epoch", "status"], value_vars=present, var_name="loss"
+    ).dropna(subset=["value"])
+    long["panel"] = long.label + ": " + long.loss.map(LOSSES)
+    long["learning rate"] = long.lr.map(lr_label)
+    return long
+
+
+def _panels(long: pd.DataFrame) -> list[str]:
+    rank = {label: i for i, label in enumerate(model_order(long.label))}
+    pairs = long[["label", "loss", "panel"]].drop_duplicates()
+    pairs = pairs.assign(r=pairs.label.map(rank), l=pairs.loss.map(list(LOSSES).index))
+    return list(pairs.sort_values(["r", "l"]).panel)
+
+
+def _facets(long: pd.DataFrame) -> dict:
+    """Keyword arguments shared by the per-model-and-loss facet grids: colour by backend, a panel each."""
+    panels = _panels(long)
+    return {
+        "hue": "backend",
+        "hue_order": _backends(long),
+        "palette": PALETTE,
+        "col": "panel",
+        "col_order": panels,
+        "col_wrap": min(4, len(panels)),
+        "height": 2.8,
+        "aspect": 1.1,
+    }
+
+
+def _lr_order(long: pd.DataFrame) -> list[str]:
+    return sorted(long["learning rate"].unique(), key=float, reverse=True)
+
+
+def loss_curves(frame: pd.DataFrame) -> plt.Figure:
+    """Epoch-mean losses against epoch; facet per model and loss, colour by backend, dashes by lr."""
+    title = "Loss per epoch (epoch mean; diverged cells end at their last finite epoch)"
+    long = _loss_long(frame)
+    if long.empty:
+        return nothing(title, "no epoch was recorded")
+    grid = sns.relplot(
+        long,
+        kind="line",
+        x="epoch",
+        y="value",
+        style="learning rate",
+        style_order=_lr_order(long),
+        estimator="median",
+        errorbar=None,
+        markers=True,
+        facet_kws={"sharey": False, "sharex": True},
+        **_facets(long),
+    )
+    grid.set_axis_labels("epoch", "loss").set_titles("{col_name}", size=8)
+    for ax in grid.axes.flat:
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    grid.figure.suptitle(title, y=1.03)
+    return grid.figure
+
+
+def final_loss_heatmaps(losses: pd.DataFrame, grid: pd.DataFrame) -> plt.Figure:
+    """Final loss per model × learning rate, one heatmap per backend; cells not ok say their status."""
+    title = "Final epoch-mean loss per model and learning rate (text: value or status; colour: vs its row)"
+    if grid.empty:
+        return nothing(title, "no cells")
+    rows = []
+    order = model_order(grid.label)
+    for label in order:
+        rows += [(label, loss) for loss in loss_names(label)]
+    lrs = sorted(grid.lr.unique(), reverse=True)
+    fig, axes = plt.subplots(1, len(BACKENDS), figsize=(3.2 * len(BACKENDS) + 1, 0.45 * len(rows) + 1.6), sharey=True)
+    medians = losses.groupby(["label", "loss"]).value.median()
+    for ax, backend in zip(np.atleast_1d(axes), BACKENDS, strict=True):
+        values = pd.DataFrame(np.nan, index=[f"{m}: {LOSSES[k]}" for m, k in rows], columns=[lr_label(v) for v in lrs])
+        text = values.astype(object)
+        for (label, loss), name in zip(rows, values.index, strict=True):
+            for lr in lrs:
+                cell = grid[(grid.backend == backend) & (grid.label == label) & (grid.lr == lr)]
+                status = cell.status.iloc[0] if len(cell) else "missing"
+                match = losses[
+                    (losses.backend == backend) & (losses.label == label) & (losses.lr == lr) & (losses.loss == loss)
+                ]
+                if status == "ok" and len(match):
+                    value = match.value.iloc[0]
+                    values.loc[name, lr_label(lr)] = np.log2(value / medians[(label, loss)])
+                    text.loc[name, lr_label(lr)] = f"{value:.3g}"
+                else:
+                    text.loc[name, lr_label(lr)] = status
+        sns.heatmap(
+            values,
+            annot=text,
+            fmt="",
+            cmap="vlag",
+            center=0,
+            vmin=-1,
+            vmax=1,
+            cbar=ax is np.atleast_1d(axes)[-1],
+            cbar_kws={"label": "log2(loss ÷ median of its row over all backends and lrs)"},
+            linewidths=0.5,
+            linecolor="white",
+            annot_kws={"fontsize": 7},
+            ax=ax,
+        )
+        ax.set(title=backend, xlabel="learning rate", ylabel="")
+        ax.set_facecolor("#eeeeee")
+    fig.suptitle(title, y=1.02)
+    return fig
+
+
+def agreement(losses: pd.DataFrame) -> plt.Figure:
+    """The backends' final losses side by side for each model, loss and learning rate."""
+    title = "Cross-backend agreement: final loss of each backend, per learning rate"
+    if losses.empty:
+        return nothing(title, "no cell finished ok")
+    long = losses.assign(
+        panel=losses.label + ": " + losses.loss.map(LOSSES), **{"learning rate": losses.lr.map(lr_label)}
+    )
+    grid = sns.catplot(
+        long,
+        kind="strip",
+        x="learning rate",
+        y="value",
+        order=_lr_order(long),
+        dodge=True,
+        jitter=False,
+        size=7,
+        sharey=False,
+        **_facets(long),
+    )
+    grid.set_axis_labels("learning rate", "final loss").set_titles("{col_name}", size=8)
+    grid.figure.suptitle(title, y=1.03)
+    return grid.figure
+
+
+def _tile(images: np.ndarray) -> np.ndarray:
+    """The first TILE × TILE images as one square picture."""
+    count = TILE * TILE
+    images = images[:count]
+    if len(images) < count:
+        images = np.concatenate([images, np.zeros((count - len(images), *images.shape[1:]), images.dtype)])
+    rows = [np.concatenate(list(images[r * TILE : (r + 1) * TILE]), axis=1) for r in range(TILE)]
+    return np.concatenate(rows, axis=0)
+
+
+def image_grid(title: str, rows: list[str], columns: list[str], panels: dict, notes: dict) -> plt.Figure:
+    """A grid of sample tiles; `panels[(row, column)]` an image array, else `notes[(row, column)]` says why not."""
+    fig, axes = plt.subplots(
+        len(rows), len(columns), figsize=(2.2 * len(columns), 2.2 * len(rows) + 0.6), squeeze=False
+    )
+    for i, row in enumerate(rows):
+        for j, column in enumerate(columns):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            if (row, column) in panels:
+                ax.imshow(_tile(panels[(row, column)]), cmap="gray", vmin=0, vmax=255)
+            else:
+                ax.set_facecolor("#f3f3f3")
+                ax.text(0.5, 0.5, notes.get((row, column), "missing"), ha="center", va="center", transform=ax.transAxes)
+            if i == 0:
+                ax.set_title(column, fontsize=10)
+            if j == 0:
+                ax.set_ylabel(row, fontsize=9)
+    fig.suptitle(title, y=1.0)
+    fig.tight_layout()
+    return fig

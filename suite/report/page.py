@@ -1,0 +1,110 @@
+"""One list of blocks, rendered twice: `report.md` (figures linked) and `report.html` (figures embedded)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass
+class Text:
+    text: str
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+
+
+@dataclass
+class Table:
+    frame: pd.DataFrame
+    floatfmt: str = ".4g"
+
+
+@dataclass
+class Figure:
+    png: Path
+    caption: str
+
+
+Block = Heading | Text | Bullets | Table | Figure
+
+
+def _cell(value: object, floatfmt: str) -> str:
+    if isinstance(value, float):
+        return "" if pd.isna(value) else format(value, floatfmt)
+    return "" if value is None or value is pd.NA else str(value)
+
+
+def _formatted(frame: pd.DataFrame, floatfmt: str) -> pd.DataFrame:
+    return frame.map(lambda v: _cell(v, floatfmt))
+
+
+def to_markdown(blocks: list[Block], folder: Path) -> str:
+    parts = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            parts.append("#" * block.level + " " + block.text)
+        elif isinstance(block, Text):
+            parts.append(block.text)
+        elif isinstance(block, Bullets):
+            parts.append("\n".join(f"- {item}" for item in block.items))
+        elif isinstance(block, Table):
+            parts.append(_formatted(block.frame, block.floatfmt).to_markdown(index=False))
+        else:
+            png = block.png.relative_to(folder).as_posix()
+            svg = block.png.with_suffix(".svg").relative_to(folder).as_posix()
+            parts.append(f"![{block.caption}]({png})\n\n*{block.caption}* ([SVG]({svg}))")
+    return "\n\n".join(parts) + "\n"
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right; }
+th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; } figcaption { font-style: italic; color: #555; }
+code { background: #f4f4f4; padding: 0 0.2em; }
+"""
+
+
+def _inline(text: str) -> str:
+    """Escape text; `code` spans become <code>."""
+    pieces = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
+
+
+def to_html(blocks: list[Block], title: str) -> str:
+    """A self-contained page: styles inline, every figure embedded as a base64 PNG."""
+    body = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            body.append(f"<h{block.level}>{_inline(block.text)}</h{block.level}>")
+        elif isinstance(block, Text):
+            body.append(f"<p>{_inline(block.text)}</p>")
+        elif isinstance(block, Bullets):
+            body.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in block.items) + "</ul>")
+        elif isinstance(block, Table):
+            body.append(_formatted(block.frame, block.floatfmt).to_html(index=False, border=0, escape=True))
+        else:
+            data = base64.b64encode(block.png.read_bytes()).decode()
+            caption = _inline(block.caption)
+            body.append(
+                f'<figure><img alt="{html.escape(block.caption)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{caption}</figcaption></figure>"
+            )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )

@@ -1,0 +1,121 @@
+"""The report's tables: per model × backend timing summary, final losses, cross-backend agreement."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from suite.grid import BACKENDS
+from suite.report.data import LOSSES, expected, model_order, wide_epochs
+
+CELL_JOIN = ["source", "run_id", "cell_id"]
+TIMING_COLUMNS = [
+    "cells",
+    "cells_ok",
+    "statuses",
+    "steady_epoch_median_s",
+    "steady_epoch_iqr_s",
+    "steady_epochs",
+    "ratio_to_fastest",
+    "first_epoch_s",
+    "compile_overhead_s",
+    "samples_per_s",
+]
+"""Summary columns after profile, model and backend; `final_<loss>_lr<lr>` columns follow."""
+
+
+def lr_label(lr: float) -> str:
+    return f"{lr:.0e}"
+
+
+def epoch_frame(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """Wide epoch rows of the chosen cells, with each cell's profile, backend, label, lr, seed and status."""
+    cell_columns = [*CELL_JOIN, "profile", "backend", "label", "lr", "seed", "status"]
+    return wide_epochs(epochs).merge(chosen[cell_columns], on=CELL_JOIN, how="inner")
+
+
+def steady_epochs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Steady-state epochs (2..N) of cells that finished `ok`: the only epochs timings are taken from."""
+    return frame[(frame.status == "ok") & (frame.epoch >= 2)]
+
+
+def final_losses(chosen: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Tidy: each `ok` cell's loss in its last epoch (median over seeds), per profile, model, backend, lr, loss."""
+    ok = frame[frame.status == "ok"]
+    last = ok[ok.epoch == ok.groupby(CELL_JOIN).epoch.transform("max")]
+    present = [loss for loss in LOSSES if loss in last.columns]
+    long = last.melt(id_vars=["profile", "label", "backend", "lr", "seed"], value_vars=present, var_name="loss")
+    long = long.dropna(subset=["value"])
+    return long.groupby(["profile", "label", "backend", "lr", "loss"], as_index=False).value.median()
+
+
+def statuses(grid: pd.DataFrame) -> pd.Series:
+    """Per profile, model and backend: each learning rate's status, e.g. `1e-04 ok · 1e-05 diverged@3`."""
+
+    def describe(row: pd.Series) -> str:
+        text = f"{lr_label(row.lr)} {row.status}"
+        if row.status == "diverged" and pd.notna(row.diverged_epoch):
+            text += f"@{int(row.diverged_epoch)}"
+        return text
+
+    described = grid.sort_values("lr", ascending=False, kind="stable")
+    described = described.assign(text=described.apply(describe, axis=1))
+    return described.groupby(["profile", "label", "backend"]).text.agg(" · ".join)
+
+
+def summary(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """One row per profile × model × backend (every backend, present or not)."""
+    frame = epoch_frame(chosen, epochs)
+    steady = steady_epochs(frame)
+    keys = ["profile", "label", "backend"]
+    timing = steady.groupby(keys).agg(
+        steady_epoch_median_s=("epoch_time_s", "median"),
+        steady_epoch_q1_s=("epoch_time_s", lambda s: s.quantile(0.25)),
+        steady_epoch_q3_s=("epoch_time_s", lambda s: s.quantile(0.75)),
+        steady_epochs=("epoch_time_s", "size"),
+        samples_per_s=("samples_per_s", "median"),
+    )
+    timing["steady_epoch_iqr_s"] = timing.pop("steady_epoch_q3_s") - timing.pop("steady_epoch_q1_s")
+    first = frame[(frame.status == "ok") & (frame.epoch == 1)].groupby(keys).epoch_time_s.median()
+    grid = expected(chosen)
+    table = grid.groupby(keys).agg(
+        cells=("status", "size"),
+        cells_ok=("status", lambda s: int((s == "ok").sum())),
+    )
+    table = table.join(timing).join(first.rename("first_epoch_s"))
+    table["ratio_to_fastest"] = table.steady_epoch_median_s / table.groupby(
+        ["profile", "label"]
+    ).steady_epoch_median_s.transform("min")
+    table["compile_overhead_s"] = table.first_epoch_s - table.steady_epoch_median_s
+    table["statuses"] = statuses(grid)
+    losses = final_losses(chosen, frame)
+    if not losses.empty:
+        losses["column"] = "final_" + losses.loss + "_lr" + losses.lr.map(lr_label)
+        table = table.join(losses.pivot_table(index=keys, columns="column", values="value"))
+    table = table[
+        [c for c in TIMING_COLUMNS if c in table.columns] + [c for c in table.columns if c.startswith("final_")]
+    ]
+    return in_order(table.reset_index()).rename(columns={"label": "model"})
+
+
+def in_order(table: pd.DataFrame, *then: str) -> pd.DataFrame:
+    """Rows by profile, the paper's model order, backend order (where there is a backend column), then `then`."""
+    keys = {"profile": table.profile, "_label": pd.Categorical(table.label, model_order(table.label), ordered=True)}
+    if "backend" in table.columns:
+        keys["_backend"] = pd.Categorical(table.backend, BACKENDS, ordered=True)
+    ranked = table.assign(**{k: v for k, v in keys.items() if k.startswith("_")})
+    ranked = ranked.sort_values([*keys, *then], kind="stable")
+    return ranked.drop(columns=[k for k in keys if k.startswith("_")]).reset_index(drop=True)
+
+
+def agreement(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """Per profile, model, loss and lr: the backends' final losses side by side and their spread."""
+    losses = final_losses(chosen, epoch_frame(chosen, epochs))
+    if losses.empty:
+        return pd.DataFrame()
+    table = losses.pivot_table(index=["profile", "label", "loss", "lr"], columns="backend", values="value")
+    table = table.reindex(columns=[b for b in BACKENDS if b in table.columns])
+    table["backends"] = table.notna().sum(axis=1)
+    values = table[[b for b in BACKENDS if b in table.columns]]
+    table["spread"] = values.max(axis=1) - values.min(axis=1)
+    table["relative_spread"] = table.spread / values.abs().mean(axis=1)
+    return in_order(table.reset_index(), "loss", "lr").rename(columns={"label": "model"})

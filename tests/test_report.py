@@ -1,0 +1,148 @@
+"""`gvbench report` on small fixture CSVs: files, images, links, and numbers computed by hand."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from suite.cli import main
+from suite.files import atomic_write
+from suite.grid import Cell
+from suite.report import build_report
+from suite.results import append_cell
+from suite.run import rows
+
+
+def result(times: list[float], losses: dict[str, list[float]], status: str = "ok", **extra) -> dict:
+    epochs = [
+        {"epoch": i + 1, "epoch_time_s": t, "steps": 4, "samples_per_s": 512 / t}
+        | {name: values[i] for name, values in losses.items()}
+        for i, t in enumerate(times)
+    ]
+    facts = {"backend_version": "9.9", "keras_version": "3.x", "cpu_model": "Test CPU", "started_at": "2026-01-01"}
+    return {"status": status, "facts": facts, "epochs": epochs} | extra
+
+
+def write_cell(out: Path, run_id: str, backend: str, model: str, lr: float, res: dict) -> None:
+    cell = Cell(backend, model, "paper", lr, "smoke", 0, 2, 3)
+    samples = f"samples/{run_id}/{cell.cell_id}.npz"
+    if res["status"] == "ok":
+        rng = np.random.default_rng(len(cell.cell_id))
+        arrays = {"generated": rng.integers(0, 256, (16, 28, 28), dtype=np.uint8)}
+        if model.endswith("VAE"):
+            arrays |= {"inputs": arrays["generated"], "reconstructed": arrays["generated"][::-1]}
+        with atomic_write(out / samples) as f:
+            np.savez_compressed(f, **arrays)
+    append_cell(out, *rows(run_id, cell, res, samples, f"logs/{run_id}/{cell.cell_id}.log"))
+
+
+@pytest.fixture(scope="module")
+def fixture_results(tmp_path_factory) -> Path:
+    """TensorFlow and JAX (no PyTorch), DenseGAN and DenseVAE at two learning rates; one failed cell,
+    one diverged cell, and one cell run twice (a failure, then an ok rerun)."""
+    root = tmp_path_factory.mktemp("results")
+    tf, jax = root / "tf", root / "jax"
+    gan = {"d_loss": [1.5, 1.4, 1.3], "g_loss": [0.9, 0.8, 0.7]}
+    write_cell(tf, "t1", "tensorflow", "DenseGAN", 1e-4, result([5.0, 1.0, 2.0], gan))
+    diverged = {"d_loss": [1.5, float("nan")], "g_loss": [0.9, float("nan")]}
+    write_cell(tf, "t1", "tensorflow", "DenseGAN", 1e-5, result([5.0, 3.0], diverged, "diverged", diverged_epoch=2))
+    write_cell(tf, "t1", "tensorflow", "DenseVAE", 1e-4, result([4.0, 1.0, 1.0], {"loss": [300.0, 250.0, 200.0]}))
+    write_cell(tf, "t1", "tensorflow", "DenseVAE", 1e-5, result([4.0, 2.0, 2.0], {"loss": [300.0, 280.0, 260.0]}))
+    gan_a, gan_b = {"d_loss": [1, 1, 1.2], "g_loss": [1, 1, 0.9]}, {"d_loss": [1, 1, 1.1], "g_loss": [1, 1, 1.0]}
+    write_cell(jax, "j1", "jax", "DenseGAN", 1e-4, result([8.0, 0.5, 0.7], gan_a))
+    write_cell(jax, "j1", "jax", "DenseGAN", 1e-5, result([9.0, 0.6, 0.4], gan_b))
+    write_cell(jax, "j1", "jax", "DenseVAE", 1e-4, result([], {}, "failed", error="RuntimeError: boom\ntrace"))
+    write_cell(jax, "j2", "jax", "DenseVAE", 1e-4, result([3.0, 0.2, 0.3], {"loss": [300.0, 240.0, 210.0]}))
+    write_cell(jax, "j2", "jax", "DenseVAE", 1e-5, result([], {}, "failed", error="MemoryError: out of memory"))
+    build_report(root)
+    return root
+
+
+def summary_row(root: Path, model: str, backend: str) -> pd.Series:
+    summary = pd.read_csv(root / "report" / "summary.csv")
+    return summary[(summary.model == model) & (summary.backend == backend)].iloc[0]
+
+
+def test_summary_numbers_equal_a_hand_computation(fixture_results):
+    tf_gan = summary_row(fixture_results, "DenseGAN", "tensorflow")
+    # Only the ok cell's epochs 2..3 count: the diverged cell's times are not timings.
+    assert tf_gan.steady_epoch_median_s == pytest.approx(1.5)
+    assert tf_gan.steady_epoch_iqr_s == pytest.approx(1.75 - 1.25)
+    assert tf_gan.first_epoch_s == pytest.approx(5.0)
+    assert tf_gan.cells == 2 and tf_gan.cells_ok == 1
+    assert tf_gan.statuses == "1e-04 ok · 1e-05 diverged@2"
+    jax_gan = summary_row(fixture_results, "DenseGAN", "jax")
+    assert jax_gan.steady_epoch_median_s == pytest.approx(np.median([0.5, 0.7, 0.6, 0.4]))
+    assert jax_gan.first_epoch_s == pytest.approx(8.5)
+    assert jax_gan.ratio_to_fastest == pytest.approx(1.0)
+    assert tf_gan.ratio_to_fastest == pytest.approx(1.5 / 0.55)
+    assert jax_gan.compile_overhead_s == pytest.approx(8.5 - 0.55)
+    assert jax_gan.samples_per_s == pytest.approx(np.median([512 / t for t in (0.5, 0.7, 0.6, 0.4)]))
+    assert tf_gan["final_g_loss_lr1e-04"] == pytest.approx(0.7) and np.isnan(tf_gan["final_g_loss_lr1e-05"])
+    assert jax_gan["final_d_loss_lr1e-05"] == pytest.approx(1.1)
+    jax_vae = summary_row(fixture_results, "DenseVAE", "jax")
+    assert jax_vae.statuses == "1e-04 ok · 1e-05 failed", "the ok rerun stands in for the earlier failure"
+    assert jax_vae.steady_epoch_median_s == pytest.approx(0.25)
+    assert summary_row(fixture_results, "DenseVAE", "tensorflow").ratio_to_fastest == pytest.approx(1.5 / 0.25)
+
+
+def test_a_missing_backend_is_shown_as_missing(fixture_results):
+    torch = summary_row(fixture_results, "DenseGAN", "torch")
+    assert torch.cells_ok == 0 and torch.statuses == "1e-04 missing · 1e-05 missing"
+    grid = pd.read_csv(fixture_results / "report" / "grid.csv")
+    assert len(grid) == 3 * 2 * 2, "every backend × model × lr of the grid has a row"
+    assert (grid[grid.backend == "torch"].status == "missing").all()
+    report = (fixture_results / "report" / "report.md").read_text()
+    assert "MemoryError: out of memory" in report and "missing" in report
+
+
+def test_agreement_table_compares_backends_side_by_side(fixture_results):
+    agreement = pd.read_csv(fixture_results / "report" / "agreement.csv")
+    row = agreement[(agreement.model == "DenseVAE") & (agreement.lr == 1e-4)].iloc[0]
+    assert row.tensorflow == pytest.approx(200.0) and row.jax == pytest.approx(210.0)
+    assert row.spread == pytest.approx(10.0) and row.relative_spread == pytest.approx(10.0 / 205.0)
+    lonely = agreement[(agreement.model == "DenseGAN") & (agreement.lr == 1e-5)]
+    assert (lonely.backends == 1).all(), "the diverged TensorFlow cell has no final loss to compare"
+
+
+def test_every_figure_is_a_valid_png_and_svg(fixture_results):
+    folder = fixture_results / "report" / "smoke"
+    names = ["headline", "first-vs-steady", "throughput", "loss-curves", "final-loss", "agreement"]
+    names += [f"samples-{family}-lr{lr}" for family in ("gan", "vae") for lr in ("1e-04", "1e-05")]
+    names += ["reconstructions-lr1e-04", "reconstructions-lr1e-05"]
+    for name in names:
+        with Image.open(folder / f"{name}.png") as image:
+            image.verify()
+            assert image.format == "PNG" and min(image.size) > 100, name
+        assert ElementTree.parse(folder / f"{name}.svg").getroot().tag.endswith("svg"), name
+
+
+def test_every_reference_of_the_page_exists_or_is_embedded(fixture_results):
+    folder = fixture_results / "report"
+    page = (folder / "report.html").read_text()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert len([s for s in sources if s.startswith("data:image/png;base64,")]) >= 10
+    assert all(s.startswith("data:") or (folder / s).exists() for s in sources), "report.html needs only itself"
+    links = re.findall(r"\]\(([^)]+)\)", (folder / "report.md").read_text())
+    assert links and all((folder / link).exists() for link in links)
+
+
+def test_report_command_on_a_folder_without_results(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no cells.csv" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "absent")]) == 2
+
+
+def test_report_of_only_failed_cells_does_not_crash(tmp_path):
+    write_cell(tmp_path, "r1", "torch", "CNNGAN", 1e-4, result([], {}, "failed", error="boom"))
+    out = build_report(tmp_path)
+    assert "3 of 3 cells of the grid" in (out / "report.md").read_text(), "one failed, two backends missing"
+    assert "boom" in (out / "report.md").read_text()
+    with Image.open(out / "smoke" / "headline.png") as image:
+        image.verify()
