@@ -27,7 +27,9 @@ class GenerativeModel(keras.Model):
     """A model trained by minimising named losses, each over its own group of variables.
 
     Subclasses define `loss_names`, `compute_losses`, `loss_groups` and `preprocess`;
-    the backend's `train_step` (see `runners.backends`) does the rest.
+    the backend's `train_step` (see `runners.backends`) does the rest. Data given to `fit`
+    or `train_on_batch` as `(x, noise)` fixes each step's noise (as the parity tests do);
+    with `x` alone each step draws its own.
     """
 
     loss_names: tuple[str, ...] = ()

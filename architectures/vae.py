@@ -39,6 +39,7 @@ class VAE(GenerativeModel):
         mean, logvar = self.encode(x, training=bn)
         if noise is None:
             noise = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        noise = ops.convert_to_tensor(noise, dtype=mean.dtype)
         z = mean + noise * ops.exp(0.5 * logvar)
         logits = self.decoder(z, training=bn)
         return {"loss": elbo_loss(x, logits, z, mean, logvar)}

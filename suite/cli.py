@@ -98,6 +98,32 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="figures, tables, report.md and report.html from results folders")
     report.add_argument("dir", type=Path, help="a results folder, or a folder holding several")
     report.add_argument("--out", type=Path, help="report folder (default: DIR/report)")
+    report.add_argument(
+        "--exclude",
+        nargs="+",
+        default=[],
+        metavar="SUBDIR",
+        help="folders under DIR to leave out (e.g. reference, the shipped reference run)",
+    )
+    parity = commands.add_parser(
+        "parity", help="check that the backends compute the same numbers from the same weights and inputs"
+    )
+    parity.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS), metavar="BACKEND")
+    parity.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), metavar="MODEL")
+    parity.add_argument("--golden", type=Path, metavar="DIR", help="also compare each backend with its file in DIR")
+    parity.add_argument(
+        "--update-golden", type=Path, metavar="DIR", help="write this run's numbers as the golden files in DIR"
+    )
+    compare = commands.add_parser("compare", help="flag slowdowns and loss changes from BASE to NEW results")
+    compare.add_argument("base", type=Path, help="results folder of the baseline")
+    compare.add_argument("new", type=Path, help="results folder to check against it")
+    compare.add_argument(
+        "--time-factor", type=positive_float, default=1.10, help="flag NEW/BASE median ratios above this (1.10)"
+    )
+    compare.add_argument("--alpha", type=positive_float, default=0.05, help="significance level (0.05)")
+    compare.add_argument(
+        "--loss-tol", type=positive_float, default=0.05, help="flag final losses that change by more (relative, 0.05)"
+    )
     return parser
 
 
@@ -165,7 +191,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"gvbench: error: {args.dir} is not a folder; pass the --out folder of a gvbench run", file=sys.stderr)
         return 2
     try:
-        out = build_report(args.dir, args.out)
+        out = build_report(args.dir, args.out, tuple(args.exclude))
     except ResultsError as e:
         print(f"gvbench: error: {e}", file=sys.stderr)
         return 2
@@ -173,10 +199,74 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_parity(args: argparse.Namespace) -> int:
+    from suite import parity
+
+    if args.golden and not all(parity.golden_path(args.golden, b).exists() for b in args.backends):
+        print(f"gvbench: error: no golden files for {', '.join(args.backends)} in {args.golden}", file=sys.stderr)
+        return 2
+    results = {}
+    for backend in args.backends:
+        print(f"probing {backend} ...", flush=True)
+        results[backend] = parity.probe(backend, args.models)
+    print(parity.largest_differences(results).drop(columns="key").to_string(index=False, float_format="%.3g"))
+    mismatches = parity.compare_backends(results)
+    if args.golden:
+        mismatches += parity.compare_golden(results, args.golden)
+    for mismatch in mismatches:
+        print(f"MISMATCH {mismatch}", file=sys.stderr)
+    if args.update_golden:
+        if mismatches:
+            print("gvbench: golden files not written: the backends disagree", file=sys.stderr)
+            return 1
+        for path in parity.write_golden(results, args.update_golden):
+            print(f"wrote {path}")
+    print(f"gvbench parity: {len(mismatches)} mismatches")
+    return 1 if mismatches else 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from suite.compare import Thresholds, compare_dirs
+
+    for folder in (args.base, args.new):
+        if not folder.is_dir():
+            print(f"gvbench: error: {folder} is not a folder; pass two --out folders of gvbench runs", file=sys.stderr)
+            return 2
+    try:
+        times, losses = compare_dirs(args.base, args.new, Thresholds(args.time_factor, args.alpha, args.loss_tol))
+    except ResultsError as e:
+        print(f"gvbench: error: {e}", file=sys.stderr)
+        return 2
+    pd.set_option("display.width", 200)
+    if len(times):
+        print(times.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    flagged = losses[losses.changed | losses.lost | (losses.status_base == "missing")]
+    columns = ["backend", "model", "lr", "loss", "status_base", "status_new", "value_base", "value_new"]
+    if len(flagged):
+        print(flagged[[*columns, "relative_change"]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    slow = int(times.slowdown.sum()) if len(times) else 0
+    changed = int(losses.changed.sum())
+    lost = losses[losses.lost].drop_duplicates(["backend", "model", "variant", "lr", "profile", "seed"])
+    new_only = losses[losses.status_base == "missing"].drop_duplicates(["backend", "model", "lr", "profile", "seed"])
+    print(
+        f"gvbench compare: {len(times)} timings, {slow} significant slowdowns beyond {args.time_factor:g}x; "
+        f"{changed} final losses changed beyond {args.loss_tol:g}; {len(lost)} cells ok in BASE but not in NEW; "
+        f"{len(new_only)} cells only in NEW"
+    )
+    blind = int((~times.can_tell).sum()) if len(times) else 0
+    if blind:
+        print(
+            f"gvbench compare: {blind} timings have too few steady epochs for p < {args.alpha:g} "
+            "(Mann-Whitney U); compare runs with more epochs (quick, paper or --epochs) to detect slowdowns"
+        )
+    return 1 if slow or changed or len(lost) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "report": cmd_report}[args.command](args)
+        commands = {"run": cmd_run, "report": cmd_report, "parity": cmd_parity, "compare": cmd_compare}
+        return commands[args.command](args)
     except KeyboardInterrupt:
         print(
             "\ngvbench: interrupted; cells finished so far are kept; run the same command again to resume",

@@ -137,6 +137,9 @@ def test_report_command_on_a_folder_without_results(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "no cells.csv" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "absent")]) == 2
+    write_cell(tmp_path / "reference", "r1", "torch", "CNNGAN", 1e-4, result([], {}, "failed", error="boom"))
+    assert main(["report", str(tmp_path), "--exclude", "reference"]) == 2, "an excluded folder is not read"
+    assert "no cells.csv" in capsys.readouterr().err
 
 
 def test_report_of_only_failed_cells_does_not_crash(tmp_path):

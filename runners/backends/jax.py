@@ -11,14 +11,14 @@ from keras.utils import unpack_x_y_sample_weight
 class TrainStep:
     def train_step(self, state, data):
         trainable, non_trainable, optimizer_vars, metrics_vars = state
-        x, _, _ = unpack_x_y_sample_weight(data)
+        x, noise, _ = unpack_x_y_sample_weight(data)
         groups = self.loss_groups()
 
         def losses_fn(trainable):
             mapping = list(zip(self.trainable_variables, trainable, strict=True))
             mapping += list(zip(self.non_trainable_variables, non_trainable, strict=True))
             with keras.StatelessScope(state_mapping=mapping) as scope:
-                losses = self.compute_losses(x, training=True)
+                losses = self.compute_losses(x, noise=noise, training=True)
             updated = [scope.get_current_value(v) for v in self.non_trainable_variables]
             return [losses[name] for name, _ in groups], (losses, updated)
 

@@ -8,9 +8,9 @@ from keras.utils import unpack_x_y_sample_weight
 
 class TrainStep:
     def train_step(self, data):
-        x, _, _ = unpack_x_y_sample_weight(data)
+        x, noise, _ = unpack_x_y_sample_weight(data)
         with tf.GradientTape(persistent=True) as tape:
-            losses = self.compute_losses(x, training=True)
+            losses = self.compute_losses(x, noise=noise, training=True)
         grads, variables = [], []
         for name, group in self.loss_groups():
             grads += tape.gradient(losses[name], group)

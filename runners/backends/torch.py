@@ -8,8 +8,8 @@ from keras.utils import unpack_x_y_sample_weight
 
 class TrainStep:
     def train_step(self, data):
-        x, _, _ = unpack_x_y_sample_weight(data)
-        losses = self.compute_losses(x, training=True)
+        x, noise, _ = unpack_x_y_sample_weight(data)
+        losses = self.compute_losses(x, noise=noise, training=True)
         groups = self.loss_groups()
         grads, variables = [], []
         for i, (name, group) in enumerate(groups):

@@ -122,13 +122,15 @@ def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -
             kind = "GAN" if family == "gan" else "VAE"
             title = f"{kind} samples, lr {lr_text}, profile {profile} (same noise on every backend)"
             fig = figures.image_grid(title, labels, list(BACKENDS), panels, notes)
-            found.append(Figure(figures.save(fig, folder, f"samples-{family}-lr{lr_text}"), title))
+            name = f"samples-{family}-lr{lr_text}"
+            found.append(Figure(figures.save(fig, folder, name, figures.SAMPLES_DPI), title))
             if family == "vae":
                 panels = {(m, "input"): images for m, images in inputs.items()}
                 panels |= recon
                 title = f"VAE reconstructions of the first test images, lr {lr_text}, profile {profile}"
                 fig = figures.image_grid(title, labels, ["input", *BACKENDS], panels, notes)
-                found.append(Figure(figures.save(fig, folder, f"reconstructions-lr{lr_text}"), title))
+                name = f"reconstructions-lr{lr_text}"
+                found.append(Figure(figures.save(fig, folder, name, figures.SAMPLES_DPI), title))
     return found
 
 
@@ -194,10 +196,10 @@ def profile_section(root: Path, out: Path, profile: str, chosen, epochs, summary
     return blocks
 
 
-def build_report(root: Path, out: Path | None = None) -> Path:
-    """Write the report of every results folder under `root` into `out` (default `root/report`)."""
+def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] = ()) -> Path:
+    """Write the report of every results folder under `root` (but `exclude`) into `out` (default `root/report`)."""
     out = out or root / "report"
-    cells, epochs = load(root)
+    cells, epochs = load(root, exclude)
     chosen, superseded = latest(cells)
     summary = tables.summary(chosen, epochs)
     agreement = tables.agreement(chosen, epochs)

@@ -23,14 +23,16 @@ def loss_names(label: str) -> list[str]:
     return ["d_loss", "g_loss"] if family == "gan" else ["loss"]
 
 
-def result_folders(root: Path) -> list[Path]:
-    """Every folder at or under `root` that holds a `cells.csv`."""
-    return sorted({path.parent for path in root.rglob(CELLS_CSV)})
+def result_folders(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
+    """Every folder at or under `root` that holds a `cells.csv`, except those under `root/<exclude>`."""
+    skipped = [root / name for name in exclude]
+    folders = {path.parent for path in root.rglob(CELLS_CSV)}
+    return sorted(f for f in folders if not any(f == s or s in f.parents for s in skipped))
 
 
-def load(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load(root: Path, exclude: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All cells and committed epoch rows under `root`; `source` is each row's folder relative to `root`."""
-    folders = result_folders(root)
+    folders = result_folders(root, exclude)
     if not folders:
         raise ResultsError(f"no {CELLS_CSV} in {root} or below; run `gvbench run ... --out {root}` first")
     all_cells, all_epochs = [], []

@@ -20,15 +20,17 @@ from suite.report.tables import lr_label, steady_epochs  # noqa: E402
 PALETTE = dict(zip(BACKENDS, sns.color_palette("colorblind", len(BACKENDS)), strict=True))
 TILE = 4
 """Sample panels show the first TILE × TILE images of a cell."""
+SAMPLES_DPI = 80
+"""Image grids: about one screen pixel per image pixel (a tile is 112 pixels square)."""
 
 sns.set_theme(style="whitegrid", context="notebook")
 
 
-def save(fig: plt.Figure, folder: Path, name: str) -> Path:
+def save(fig: plt.Figure, folder: Path, name: str, dpi: int = 120) -> Path:
     """Write `name`.png and `name`.svg into `folder`; return the PNG's path."""
     folder.mkdir(parents=True, exist_ok=True)
     fig.savefig(folder / f"{name}.svg", bbox_inches="tight")
-    fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight")
+    fig.savefig(folder / f"{name}.png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return folder / f"{name}.png"
 
@@ -271,7 +273,7 @@ def _tile(images: np.ndarray) -> np.ndarray:
 def image_grid(title: str, rows: list[str], columns: list[str], panels: dict, notes: dict) -> plt.Figure:
     """A grid of sample tiles; `panels[(row, column)]` an image array, else `notes[(row, column)]` says why not."""
     fig, axes = plt.subplots(
-        len(rows), len(columns), figsize=(2.2 * len(columns), 2.2 * len(rows) + 0.6), squeeze=False
+        len(rows), len(columns), figsize=(1.7 * len(columns), 1.7 * len(rows) + 0.6), squeeze=False
     )
     for i, row in enumerate(rows):
         for j, column in enumerate(columns):
@@ -280,7 +282,7 @@ def image_grid(title: str, rows: list[str], columns: list[str], panels: dict, no
             ax.set_yticks([])
             ax.grid(False)
             if (row, column) in panels:
-                ax.imshow(_tile(panels[(row, column)]), cmap="gray", vmin=0, vmax=255)
+                ax.imshow(_tile(panels[(row, column)]), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
             else:
                 ax.set_facecolor("#f3f3f3")
                 ax.text(0.5, 0.5, notes.get((row, column), "missing"), ha="center", va="center", transform=ax.transAxes)

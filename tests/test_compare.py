@@ -1,0 +1,79 @@
+"""`gvbench compare`: a real slowdown and a changed loss are flagged; noise and identical runs are not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from suite.cli import main
+from tests.test_report import result, write_cell
+
+BACKENDS = ("torch", "jax")
+LRS = (1e-4, 1e-5, 1e-6)
+EPOCHS = 8
+
+
+def grid(out: Path, seed: int, slow: dict | None = None, loss_shift: float = 0.0, skip: tuple = ()) -> Path:
+    """DenseGAN on two backends at three learning rates, epochs around 1 s with 5 % noise."""
+    rng = np.random.default_rng(seed)
+    for backend in BACKENDS:
+        for lr in LRS:
+            if (backend, lr) in skip:
+                continue
+            factor = (slow or {}).get(backend, 1.0)
+            times = list(factor * rng.normal(1.0, 0.05, EPOCHS))
+            losses = {"d_loss": [1.4] * (EPOCHS - 1) + [1.3 + loss_shift], "g_loss": [0.8] * EPOCHS}
+            write_cell(out, "r1", backend, "DenseGAN", lr, result(times, losses))
+    return out
+
+
+def compare(capsys, base: Path, new: Path, *extra: str) -> tuple[int, str]:
+    code = main(["compare", str(base), str(new), *extra])
+    return code, capsys.readouterr().out
+
+
+def test_same_runs_and_pure_noise_are_not_flagged(tmp_path, capsys):
+    base = grid(tmp_path / "base", seed=1)
+    assert compare(capsys, base, base)[0] == 0
+    code, out = compare(capsys, base, grid(tmp_path / "noise", seed=2))
+    assert code == 0, out
+    assert "0 significant slowdowns" in out
+
+
+def test_a_real_slowdown_is_flagged_with_its_backend(tmp_path, capsys):
+    base = grid(tmp_path / "base", seed=1)
+    code, out = compare(capsys, base, grid(tmp_path / "slow", seed=2, slow={"torch": 1.5}))
+    assert code == 1, out
+    assert "1 significant slowdowns beyond 1.1x" in out
+    torch_line = next(line for line in out.splitlines() if line.strip().startswith("torch"))
+    assert torch_line.split()[-1] == "True" and 1.4 < float(torch_line.split()[6]) < 1.6
+    code, out = compare(capsys, base, tmp_path / "slow", "--time-factor", "2")
+    assert code == 0, "a 1.5x slowdown is within a factor of 2"
+
+
+def test_a_changed_final_loss_is_flagged(tmp_path, capsys):
+    base = grid(tmp_path / "base", seed=1)
+    code, out = compare(capsys, base, grid(tmp_path / "loss", seed=1, loss_shift=0.2))
+    assert code == 1 and "6 final losses changed beyond 0.05" in out
+    assert compare(capsys, base, tmp_path / "loss", "--loss-tol", "0.2")[0] == 0
+
+
+def test_missing_cells_are_flagged_and_extra_cells_are_not(tmp_path, capsys):
+    base = grid(tmp_path / "base", seed=1, skip=(("jax", 1e-6),))
+    full = grid(tmp_path / "full", seed=1)
+    code, out = compare(capsys, base, full)
+    assert code == 0 and "1 cells only in NEW" in out
+    code, out = compare(capsys, full, base)
+    assert code == 1 and "1 cells ok in BASE but not in NEW" in out
+
+
+@pytest.mark.parametrize("which", ["base", "new"])
+def test_a_folder_without_results_is_bad_input(tmp_path, capsys, which):
+    good = grid(tmp_path / "good", seed=1)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = (empty, good) if which == "base" else (good, empty)
+    assert main(["compare", *map(str, args)]) == 2
+    assert "no cells.csv" in capsys.readouterr().err
