@@ -72,6 +72,6 @@ def test_a_perturbed_weight_on_one_backend_is_reported(results):
     trained = [m for m in mismatches if m.key == f"CNNGAN/paper/weights/{weight}"]
     assert trained and trained[0].index == (0, 0, 0, 0) and trained[0].max_abs == pytest.approx(1e-2, abs=2e-3)
     assert f"CNNGAN (paper) trained weight {weight}: torch differs from tensorflow by" in messages
-    assert "CNNGAN (paper) output of generator/inference: torch differs from tensorflow by" in messages
+    assert "CNNGAN (paper) output of generator/training: torch differs from tensorflow by" in messages
     assert "CNNGAN (paper) per-step g_loss" in messages
     assert not any("output of discriminator" in str(m) for m in mismatches), "only what the weight feeds differs"
