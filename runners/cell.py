@@ -23,14 +23,13 @@ from runners.threads import pin
 from suite.files import atomic_write
 
 PARENT_PID_ENV = "GVBENCH_PARENT_PID"
-SAMPLE_SEED = 1234
-"""Seed of the noise behind every cell's saved samples: the same images' noise on every backend."""
 
 
 def save_samples(model, arrays: dict, n: int, path: Path) -> None:
-    """A fixed-seed batch of generated images, and for VAEs reconstructions of the first test images."""
-    noise = np.random.default_rng(SAMPLE_SEED).standard_normal((n, model.spec.latent_dim)).astype("float32")
-    out = {"generated": np.rint(model.generate(noise) * 255).astype(np.uint8)}
+    """The first n of the cell's fixed-seed generated images, and for VAEs reconstructions of the first test images."""
+    from runners.quality import generated_images
+
+    out = {"generated": generated_images(model, n)}
     if model.spec.family == "vae":
         inputs = arrays["x_test"][:n]
         out["inputs"] = inputs
@@ -99,8 +98,19 @@ def train(cell: dict) -> dict:
         status = "diverged"
     if status == "ok" and cell.get("samples_file"):
         save_samples(model, arrays, cell["sample_images"], Path(cell["samples_file"]))
+    quality = {}
+    if status == "ok" and cell.get("quality_images"):
+        from runners.quality import evaluate
+
+        quality = evaluate(model, arrays, cell["quality_images"])
     facts["cell_wall_s"] = time.perf_counter() - start
-    return {"status": status, "diverged_epoch": recorder.diverged_epoch, "facts": facts, "epochs": recorder.epochs}
+    return {
+        "status": status,
+        "diverged_epoch": recorder.diverged_epoch,
+        "facts": facts,
+        "epochs": recorder.epochs,
+        "quality": quality,
+    }
 
 
 def stop_on_signal(signum: int, frame: object) -> None:

@@ -17,9 +17,9 @@ from suite.data import DataError, keras_cache_path, load_mnist
 from suite.executor import LocalExecutor
 from suite.grid import BACKENDS, LEARNING_RATES, make_grid
 from suite.profiles import PROFILES
-from suite.results import CELLS_CSV, EPOCHS_CSV, ResultsError, check_header
+from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, check_header
 from suite.run import new_run_id, pending, run_grid
-from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS
+from suite.schema import CELL_COLUMNS
 from suite.stop import StopRequest
 
 
@@ -135,7 +135,8 @@ def check_out(out: Path) -> None:
     except OSError as e:
         raise ResultsError(f"cannot write to --out {out}: {e.strerror}; choose a writable folder") from e
     check_header(out / CELLS_CSV, CELL_COLUMNS)
-    check_header(out / EPOCHS_CSV, EPOCH_COLUMNS)
+    for name, columns in CHILD_FILES.items():
+        check_header(out / name, columns)
 
 
 def summary(cell_rows: list[dict]) -> str:

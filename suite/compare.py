@@ -32,7 +32,7 @@ class Thresholds:
 
 
 def _side(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    cells, epochs = load(root)
+    cells, epochs, _ = load(root)
     chosen, _ = latest(cells)
     return chosen, epoch_frame(chosen, epochs).merge(chosen[["source", "run_id", "cell_id", "model", "variant"]])
 

@@ -39,6 +39,10 @@ class Cell:
     def sample_images(self) -> int:
         return PROFILES[self.profile].sample_images
 
+    @property
+    def quality_images(self) -> int:
+        return PROFILES[self.profile].quality_images
+
     def to_dict(self) -> dict:
         return asdict(self) | {"cell_id": self.cell_id}
 

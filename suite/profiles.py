@@ -14,14 +14,16 @@ class Profile:
     batch_size: int
     sample_images: int
     """Generated images (and VAE reconstructions) saved at the end of each cell."""
+    quality_images: int
+    """Generated images the judge scores at the end of each cell (see suite/quality.py)."""
     purpose: str
 
 
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("smoke", 512, 2, 128, 16, "a few hundred images for tests and CI"),
-        Profile("quick", 3200, 3, 128, 64, "a training subset; one backend's 15 cells in ~10-15 min on 2 cores"),
-        Profile("paper", None, 50, 128, 100, "the paper's setting: all 60,000 images, 50 epochs, batch 128"),
+        Profile("smoke", 512, 2, 128, 16, 500, "a few hundred images for tests and CI"),
+        Profile("quick", 3200, 3, 128, 64, 2000, "a training subset; one backend's 15 cells in ~10-15 min on 2 cores"),
+        Profile("paper", None, 50, 128, 100, 10000, "the paper's setting: all 60,000 images, 50 epochs, batch 128"),
     )
 }

@@ -1,8 +1,8 @@
 """Append rows to the tidy CSVs atomically, under a lock, never touching earlier rows.
 
-A cell is committed by its row in `cells.csv`, written after its rows in `epochs.csv`. A
-writer killed between the two leaves epoch rows of no cell; readers ignore them and the
-next writer removes them, so every committed cell's rows appear exactly once.
+A cell is committed by its row in `cells.csv`, written after its rows in `epochs.csv` and
+`quality.csv`. A writer killed in between leaves rows of no cell; readers ignore them and
+the next writer removes them, so every committed cell's rows appear exactly once.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ from pathlib import Path
 import pandas as pd
 
 from suite.files import atomic_write
-from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, KEY_COLUMNS, SCHEMA_VERSION
+from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, KEY_COLUMNS, QUALITY_COLUMNS, SCHEMA_VERSION
 
 CELLS_CSV = "cells.csv"
 EPOCHS_CSV = "epochs.csv"
+QUALITY_CSV = "quality.csv"
+CHILD_FILES = {EPOCHS_CSV: EPOCH_COLUMNS, QUALITY_CSV: QUALITY_COLUMNS}
+"""Files whose rows a cell's `cells.csv` row commits."""
 LOCK_FILE = ".gvbench.lock"
 
 
@@ -81,22 +84,25 @@ def finished_ok(out: Path) -> set[str]:
 
 
 def _drop_uncommitted(out: Path) -> None:
-    """Remove what a killed writer left: temporary files, and epoch rows whose cell row never came."""
-    for pattern in (f".{CELLS_CSV}.*.tmp", f".{EPOCHS_CSV}.*.tmp"):
-        for stale in out.glob(pattern):
+    """Remove what a killed writer left: temporary files, and rows whose cell row never came."""
+    for name in (CELLS_CSV, *CHILD_FILES):
+        for stale in out.glob(f".{name}.*.tmp"):
             stale.unlink(missing_ok=True)
-    path = out / EPOCHS_CSV
-    if not path.exists():
-        return
-    lines = path.read_text().splitlines(keepends=True)
     committed = committed_cells(out)
     run, cell = KEY_COLUMNS.index("run_id"), KEY_COLUMNS.index("cell_id")
-    keep = lines[:1] + [
-        line for line, row in zip(lines[1:], csv.reader(lines[1:]), strict=True) if (row[run], row[cell]) in committed
-    ]
-    if len(keep) != len(lines):
-        with atomic_write(path) as f:
-            f.write("".join(keep).encode())
+    for name in CHILD_FILES:
+        path = out / name
+        if not path.exists():
+            continue
+        lines = path.read_text().splitlines(keepends=True)
+        keep = lines[:1] + [
+            line
+            for line, row in zip(lines[1:], csv.reader(lines[1:]), strict=True)
+            if (row[run], row[cell]) in committed
+        ]
+        if len(keep) != len(lines):
+            with atomic_write(path) as f:
+                f.write("".join(keep).encode())
 
 
 def _append(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
@@ -108,19 +114,34 @@ def _append(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
         f.write(old + buffer.getvalue().encode())
 
 
-def append_cell(out: Path, cell_row: dict, epoch_rows: list[dict]) -> None:
-    """Write one finished cell: its epoch rows, then its cell row, each file replaced whole."""
+def append_cell(out: Path, cell_row: dict, epoch_rows: list[dict], quality_rows: list[dict] = ()) -> None:
+    """Write one finished cell: its epoch and quality rows, then its cell row, each file replaced whole."""
     with locked(out):
         check_header(out / CELLS_CSV, CELL_COLUMNS)
-        check_header(out / EPOCHS_CSV, EPOCH_COLUMNS)
+        for name, columns in CHILD_FILES.items():
+            check_header(out / name, columns)
         _drop_uncommitted(out)
-        if epoch_rows or not (out / EPOCHS_CSV).exists():
-            _append(out / EPOCHS_CSV, epoch_rows, EPOCH_COLUMNS)
+        for name, new_rows in ((EPOCHS_CSV, epoch_rows), (QUALITY_CSV, quality_rows)):
+            if new_rows or not (out / name).exists():
+                _append(out / name, list(new_rows), CHILD_FILES[name])
         _append(out / CELLS_CSV, [cell_row], CELL_COLUMNS)
+
+
+def _committed_rows(cells: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    if not path.exists() or path.stat().st_size == 0:
+        return pd.DataFrame(columns=list(columns))
+    frame = pd.read_csv(path)
+    committed = frame.set_index(["run_id", "cell_id"]).index.isin(cells.set_index(["run_id", "cell_id"]).index)
+    return frame[committed].reset_index(drop=True)
 
 
 def read_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`cells.csv` and the committed rows of `epochs.csv` of a results folder as DataFrames."""
-    cells, epochs = pd.read_csv(out / CELLS_CSV), pd.read_csv(out / EPOCHS_CSV)
-    committed = epochs.set_index(["run_id", "cell_id"]).index.isin(cells.set_index(["run_id", "cell_id"]).index)
-    return cells, epochs[committed].reset_index(drop=True)
+    cells = pd.read_csv(out / CELLS_CSV)
+    return cells, _committed_rows(cells, out / EPOCHS_CSV, EPOCH_COLUMNS)
+
+
+def read_quality(out: Path) -> pd.DataFrame:
+    """The committed rows of `quality.csv` (empty where the folder has none)."""
+    cells = pd.read_csv(out / CELLS_CSV)
+    return _committed_rows(cells, out / QUALITY_CSV, QUALITY_COLUMNS)

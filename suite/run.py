@@ -36,8 +36,10 @@ def summarise_epochs(epochs: list[dict]) -> dict:
     return summary
 
 
-def rows(run_id: str, cell: Cell, result: dict, samples_file: str, log_file: str) -> tuple[dict, list[dict]]:
-    """The cell row and the long-format epoch rows of one finished cell."""
+def rows(
+    run_id: str, cell: Cell, result: dict, samples_file: str, log_file: str
+) -> tuple[dict, list[dict], list[dict]]:
+    """The cell row and the long-format epoch and quality rows of one finished cell."""
     keys = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "cell_id": cell.cell_id}
     keys |= {k: getattr(cell, k) for k in KEY_COLUMNS if k not in keys}
     cell_row = dict.fromkeys(CELL_COLUMNS) | result["facts"] | keys
@@ -59,7 +61,8 @@ def rows(run_id: str, cell: Cell, result: dict, samples_file: str, log_file: str
         for metric, value in record.items()
         if metric != "epoch"
     ]
-    return cell_row, epoch_rows
+    quality_rows = [keys | {"metric": metric, "value": value} for metric, value in result.get("quality", {}).items()]
+    return cell_row, epoch_rows, quality_rows
 
 
 def pending(cells: list[Cell], out: Path, force: bool) -> list[Cell]:
@@ -107,13 +110,14 @@ def run_grid(
                 "batch_size": cell.batch_size,
                 "train_images": cell.train_images,
                 "sample_images": cell.sample_images,
+                "quality_images": cell.quality_images,
                 "data": data,
                 "verbose": verbose,
                 "samples_file": str(out / samples_file),
             }
             result = executor.run(cell, payload, Path(workdir), out / log_file, stop)
-            cell_row, epoch_rows = rows(run_id, cell, result, str(samples_file), str(log_file))
-            append_cell(out, cell_row, epoch_rows)
+            cell_row, epoch_rows, quality_rows = rows(run_id, cell, result, str(samples_file), str(log_file))
+            append_cell(out, cell_row, epoch_rows, quality_rows)
             written.append(cell_row)
             print(report_line(result, cell_row), flush=True)
     return written

@@ -1,4 +1,4 @@
-"""The columns of `cells.csv` and `epochs.csv`, version SCHEMA_VERSION (documented in results/README.md)."""
+"""The columns of `cells.csv`, `epochs.csv` and `quality.csv`, version SCHEMA_VERSION (results/README.md)."""
 
 from __future__ import annotations
 
@@ -41,4 +41,6 @@ CELL_COLUMNS = KEY_COLUMNS + (
 EPOCH_COLUMNS = KEY_COLUMNS + ("epoch", "metric", "value")
 EPOCH_METRICS = ("epoch_time_s", "steps", "samples_per_s")
 """Per-epoch timing metrics; each loss adds `<loss>` (epoch mean) and `<loss>_last` (last batch)."""
+QUALITY_COLUMNS = KEY_COLUMNS + ("metric", "value")
+"""One row per ok cell × quality metric (see suite/quality.py and runners/quality.py)."""
 STATUSES = ("ok", "diverged", "failed", "timeout", "interrupted")

@@ -12,9 +12,18 @@ import pandas as pd
 import pytest
 
 from suite.grid import Cell
-from suite.results import CELLS_CSV, EPOCHS_CSV, ResultsError, append_cell, locked, read_results
+from suite.results import (
+    CELLS_CSV,
+    EPOCHS_CSV,
+    QUALITY_CSV,
+    ResultsError,
+    append_cell,
+    locked,
+    read_quality,
+    read_results,
+)
 from suite.run import rows, summarise_epochs
-from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS
+from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, QUALITY_COLUMNS
 from tests.conftest import ROOT
 
 CELL = Cell("jax", "CNNGAN", "paper", 1e-4, "smoke", 0, 3, 2)
@@ -34,7 +43,9 @@ def fake_result(times=(3.0, 1.0, 2.0), status="ok") -> dict:
         }
         for i, t in enumerate(times)
     ]
-    return {"status": status, "facts": {"backend_version": "x", "peak_rss_mb": 100.0}, "epochs": epochs}
+    quality = {"classifier_score": 7.5, "frechet_distance": 12.0} if status == "ok" else {}
+    facts = {"backend_version": "x", "peak_rss_mb": 100.0}
+    return {"status": status, "facts": facts, "epochs": epochs, "quality": quality}
 
 
 def test_first_epoch_is_kept_apart_from_steady_state():
@@ -46,15 +57,18 @@ def test_first_epoch_is_kept_apart_from_steady_state():
 
 
 def test_rows_follow_the_schema(tmp_path):
-    cell_row, epoch_rows = rows("r1", CELL, fake_result(), "samples/x.npz", "logs/x.log")
+    cell_row, epoch_rows, quality_rows = rows("r1", CELL, fake_result(), "samples/x.npz", "logs/x.log")
     assert set(cell_row) == set(CELL_COLUMNS)
     assert all(set(r) == set(EPOCH_COLUMNS) for r in epoch_rows)
     assert len(epoch_rows) == 3 * 7  # 3 epochs × (time, steps, samples/s, 2 losses × mean/last)
-    append_cell(tmp_path, cell_row, epoch_rows)
+    assert all(set(r) == set(QUALITY_COLUMNS) for r in quality_rows) and len(quality_rows) == 2
+    append_cell(tmp_path, cell_row, epoch_rows, quality_rows)
     cells, epochs = read_results(tmp_path)
     assert list(cells.columns) == list(CELL_COLUMNS) and list(epochs.columns) == list(EPOCH_COLUMNS)
     wide = epochs.pivot_table(index=["cell_id", "epoch"], columns="metric", values="value")
     assert wide.loc[(CELL.cell_id, 2), "d_loss"] == pytest.approx(0.5)
+    quality = read_quality(tmp_path).set_index("metric").value
+    assert quality["classifier_score"] == 7.5 and quality["frechet_distance"] == 12.0
 
 
 def test_appending_never_changes_earlier_rows(tmp_path):
@@ -91,17 +105,23 @@ def test_other_schema_is_refused_and_left_alone(tmp_path):
 def test_epoch_rows_of_a_writer_killed_before_its_cell_row_are_ignored_then_removed(tmp_path):
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     whole = (tmp_path / EPOCHS_CSV).read_bytes()
-    _, orphan_rows = rows("killed", CELL, fake_result(), "s", "l")
+    whole_quality = (tmp_path / QUALITY_CSV).read_bytes()
+    _, orphan_rows, orphan_quality = rows("killed", CELL, fake_result(), "s", "l")
     orphans = pd.DataFrame(orphan_rows, columns=list(EPOCH_COLUMNS)).to_csv(index=False, header=False)
     (tmp_path / EPOCHS_CSV).write_bytes(whole + orphans.encode())
+    orphans = pd.DataFrame(orphan_quality, columns=list(QUALITY_COLUMNS)).to_csv(index=False, header=False)
+    (tmp_path / QUALITY_CSV).write_bytes(whole_quality + orphans.encode())
     (tmp_path / f".{CELLS_CSV}.x1.tmp").write_text("half a row")
     _, epochs = read_results(tmp_path)
     assert set(epochs.run_id) == {"r1"}, "readers see committed cells only"
+    assert set(read_quality(tmp_path).run_id) == {"r1"}
     append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
     cells, epochs = read_results(tmp_path)
     raw = pd.read_csv(tmp_path / EPOCHS_CSV)
     assert set(raw.run_id) == {"r1", "r2"} and len(raw) == 2 * len(orphan_rows), "the next writer drops the orphans"
     assert (tmp_path / EPOCHS_CSV).read_bytes().startswith(whole), "committed rows keep their bytes"
+    raw = pd.read_csv(tmp_path / QUALITY_CSV)
+    assert set(raw.run_id) == {"r1", "r2"} and len(raw) == 2 * len(orphan_quality)
     assert not list(tmp_path.glob(".*.tmp"))
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from suite.grid import BACKENDS
-from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS
+from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, QUALITY_COLUMNS
 from tests.conftest import run_gvbench
 
 MODELS = ["DenseGAN", "CNNVAE"]
@@ -99,3 +99,19 @@ def test_memory_is_recorded_and_does_not_grow_from_cell_to_cell(smoke_run):
     # noise yet fails if cells ever shared a process and kept the previous model's memory.
     spread = cells.groupby(["backend", "model"]).peak_rss_mb.agg(lambda s: s.max() / s.min())
     assert (spread < 1.15).all(), spread
+
+
+def test_every_ok_cell_has_its_quality_metrics(smoke_run):
+    out, _ = smoke_run
+    quality = pd.read_csv(out / "quality.csv")
+    assert list(quality.columns) == list(QUALITY_COLUMNS)
+    assert not quality.duplicated(["run_id", "cell_id", "metric"]).any()
+    wide = quality.pivot_table(index="cell_id", columns="metric", values="value")
+    assert len(wide) == len(BACKENDS) * len(MODELS) * len(LRS)
+    assert (wide.quality_images == 500).all(), "the smoke profile scores 500 generated images"
+    shares = wide[[f"label_share_{d}" for d in range(10)]].sum(axis=1)
+    assert np.allclose(shares, 1.0)
+    assert ((wide.classifier_score >= 1) & (wide.classifier_score <= 10)).all()
+    assert (wide.frechet_distance >= 0).all() and (wide.digits_covered <= 10).all()
+    vae = wide.index.str.contains(".CNNVAE.")
+    assert wide.loc[vae, "test_nelbo"].gt(0).all() and wide.loc[~vae, "test_nelbo"].isna().all()

@@ -10,7 +10,7 @@ import pandas as pd
 from architectures import get_spec
 from suite.files import atomic_write
 from suite.grid import BACKENDS
-from suite.report import figures, tables
+from suite.report import figures, quality, tables
 from suite.report.data import expected, latest, load, model_order
 from suite.report.page import Block, Bullets, Figure, Heading, Table, Text, to_html, to_markdown
 
@@ -134,7 +134,9 @@ def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -
     return found
 
 
-def profile_section(root: Path, out: Path, profile: str, chosen, epochs, summary, agreement) -> list[Block]:
+def profile_section(
+    root: Path, out: Path, profile: str, chosen, epochs, summary, agreement, scored
+) -> tuple[list[Block], pd.DataFrame]:
     chosen = chosen[chosen.profile == profile]
     summary = summary[summary.profile == profile].drop(columns="profile")
     agreement = agreement[agreement.profile == profile].drop(columns="profile") if len(agreement) else agreement
@@ -159,7 +161,7 @@ def profile_section(root: Path, out: Path, profile: str, chosen, epochs, summary
         shown = not_ok[["backend", "label", "lr", "seed", "status", "diverged_epoch", "error"]].rename(
             columns={"label": "model"}
         )
-        shown = shown.assign(error=shown.error.fillna("").map(lambda e: e.splitlines()[0] if e else ""))
+        shown = shown.assign(error=shown.error.astype(object).fillna("").map(lambda e: e.splitlines()[0] if e else ""))
         blocks += [Heading("Cells not ok", 3), Text(f"{len(not_ok)} of {len(grid)} cells of the grid:")]
         blocks.append(Table(shown))
     blocks += [Heading("Summary", 3)]
@@ -193,20 +195,19 @@ def profile_section(root: Path, out: Path, profile: str, chosen, epochs, summary
     if len(agreement):
         blocks += [Heading("Cross-backend agreement of final losses", 3), Table(agreement)]
     blocks += sample_figures(root, grid, folder, profile)
-    return blocks
+    quality_blocks, verdicts = quality.section(scored, profile, folder)
+    return blocks + quality_blocks, verdicts
 
 
 def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] = ()) -> Path:
     """Write the report of every results folder under `root` (but `exclude`) into `out` (default `root/report`)."""
     out = out or root / "report"
-    cells, epochs = load(root, exclude)
+    cells, epochs, scores = load(root, exclude)
     chosen, superseded = latest(cells)
     summary = tables.summary(chosen, epochs)
     agreement = tables.agreement(chosen, epochs)
+    scored = quality.with_training_time(quality.wide(chosen, scores), epochs)
     out.mkdir(parents=True, exist_ok=True)
-    for name, frame in {"summary.csv": summary, "agreement.csv": agreement}.items():
-        with atomic_write(out / name) as f:
-            f.write(frame.to_csv(index=False).encode())
     with atomic_write(out / "grid.csv") as f:
         f.write(expected(chosen).drop(columns=["label"]).to_csv(index=False).encode())
     blocks: list[Block] = [Heading("gvbench report", 1)]
@@ -218,8 +219,16 @@ def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] =
         )
     )
     blocks += [Heading("Where the numbers come from", 2), Table(provenance(chosen))]
+    verdicts = []
     for profile in sorted(chosen.profile.unique()):
-        blocks += profile_section(root, out, profile, chosen, epochs, summary, agreement)
+        profile_blocks, found = profile_section(root, out, profile, chosen, epochs, summary, agreement, scored)
+        blocks += profile_blocks
+        verdicts.append(found)
+    tables_out = {"summary.csv": summary, "agreement.csv": agreement, "quality.csv": scored.drop(columns="label")}
+    tables_out["claims.csv"] = pd.concat(verdicts, ignore_index=True)
+    for name, frame in tables_out.items():
+        with atomic_write(out / name) as f:
+            f.write(frame.to_csv(index=False).encode())
     with atomic_write(out / "report.md") as f:
         f.write(to_markdown(blocks, out).encode())
     with atomic_write(out / "report.html") as f:

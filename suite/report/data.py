@@ -8,8 +8,8 @@ import pandas as pd
 
 from architectures import MODELS, get_spec
 from suite.grid import BACKENDS
-from suite.results import CELLS_CSV, EPOCHS_CSV, ResultsError, check_header, read_results
-from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, EPOCH_METRICS
+from suite.results import CELLS_CSV, EPOCHS_CSV, QUALITY_CSV, ResultsError, check_header, read_quality, read_results
+from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, EPOCH_METRICS, QUALITY_COLUMNS
 
 CELL_KEY = ["backend", "model", "variant", "lr", "profile", "seed", "epochs"]
 """What makes two rows the same cell; a rerun of a cell is a new row with the same key."""
@@ -30,12 +30,12 @@ def result_folders(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
     return sorted(f for f in folders if not any(f == s or s in f.parents for s in skipped))
 
 
-def load(root: Path, exclude: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All cells and committed epoch rows under `root`; `source` is each row's folder relative to `root`."""
+def load(root: Path, exclude: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """All cells and committed epoch and quality rows under `root`; `source` is each row's folder relative to `root`."""
     folders = result_folders(root, exclude)
     if not folders:
         raise ResultsError(f"no {CELLS_CSV} in {root} or below; run `gvbench run ... --out {root}` first")
-    all_cells, all_epochs = [], []
+    all_cells, all_epochs, all_quality = [], [], []
     for folder in folders:
         check_header(folder / CELLS_CSV, CELL_COLUMNS)
         if (folder / EPOCHS_CSV).exists():
@@ -43,10 +43,12 @@ def load(root: Path, exclude: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.Da
             cells, epochs = read_results(folder)
         else:
             cells, epochs = pd.read_csv(folder / CELLS_CSV), pd.DataFrame(columns=list(EPOCH_COLUMNS))
+        check_header(folder / QUALITY_CSV, QUALITY_COLUMNS)
         source = str(folder.relative_to(root))
         all_cells.append(cells.assign(source=source))
         all_epochs.append(epochs.assign(source=source))
-    return pd.concat(all_cells, ignore_index=True), pd.concat(all_epochs, ignore_index=True)
+        all_quality.append(read_quality(folder).assign(source=source))
+    return tuple(pd.concat(frames, ignore_index=True) for frames in (all_cells, all_epochs, all_quality))
 
 
 def label(frame: pd.DataFrame) -> pd.Series:

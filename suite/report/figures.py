@@ -293,3 +293,84 @@ def image_grid(title: str, rows: list[str], columns: list[str], panels: dict, no
     fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return fig
+
+
+QUALITY_FIGURE_METRICS = {
+    "frechet_distance": "Fréchet distance ↓",
+    "classifier_score": "classifier score ↑",
+    "confident_share": "share readable (p ≥ 0.9) ↑",
+}
+
+
+def quality_grid(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
+    """Each quality metric per model (columns) against learning rate, one line per backend; reference sets dashed."""
+    title = "Sample quality per model, backend and learning rate (dashed: real digits; dotted: uniform noise)"
+    metrics = [m for m in QUALITY_FIGURE_METRICS if m in frame.columns]
+    if frame.empty or not metrics:
+        return nothing(title, "no cell has quality metrics")
+    long = frame.melt(id_vars=["label", "backend", "lr"], value_vars=metrics, var_name="metric").dropna()
+    long = long.assign(lr=long.lr.map(lr_label), metric=long.metric.map(QUALITY_FIGURE_METRICS))
+    grid = sns.catplot(
+        data=long,
+        kind="point",
+        x="lr",
+        y="value",
+        hue="backend",
+        hue_order=_backends(long),
+        palette=PALETTE,
+        col="label",
+        col_order=model_order(long.label),
+        row="metric",
+        row_order=[QUALITY_FIGURE_METRICS[m] for m in metrics],
+        order=sorted(long.lr.unique(), key=float, reverse=True),
+        sharey="row",
+        height=2.2,
+        aspect=1.1,
+        dodge=0.3,
+        errorbar=None,
+        markersize=4,
+        margin_titles=True,
+    )
+    for metric in metrics:
+        row = [QUALITY_FIGURE_METRICS[m] for m in metrics].index(QUALITY_FIGURE_METRICS[metric])
+        for ax in grid.axes[row]:
+            if len(ref) and metric in ref.columns:
+                ax.axhline(ref.loc["real", metric], color="0.3", linestyle="--", linewidth=1)
+                ax.axhline(ref.loc["noise", metric], color="0.3", linestyle=":", linewidth=1)
+            if metric == "frechet_distance":
+                ax.set_yscale("log")
+    grid.set_axis_labels("learning rate", "").set_titles(col_template="{col_name}", row_template="{row_name}", size=8)
+    grid.figure.suptitle(title, y=1.03)
+    return grid.figure
+
+
+def quality_vs_time(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
+    """Fréchet distance and readable share against training seconds: which backend gives good digits soonest."""
+    title = "Sample quality against training time (each point a cell; dashed: real digits)"
+    metrics = [m for m in ("frechet_distance", "confident_share") if m in frame.columns]
+    if frame.empty or not metrics or frame.train_s.isna().all():
+        return nothing(title, "no cell has both quality metrics and epoch times")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4.2))
+    for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
+        sns.scatterplot(
+            data=frame,
+            x="train_s",
+            y=metric,
+            hue="backend",
+            hue_order=_backends(frame),
+            palette=PALETTE,
+            style="label",
+            style_order=model_order(frame.label),
+            s=60,
+            ax=ax,
+            legend=ax is np.atleast_1d(axes)[-1],
+        )
+        if len(ref) and metric in ref.columns:
+            ax.axhline(ref.loc["real", metric], color="0.3", linestyle="--", linewidth=1)
+        ax.set(xscale="log", xlabel="training seconds (all epochs)", ylabel=QUALITY_FIGURE_METRICS[metric])
+        if metric == "frechet_distance":
+            ax.set_yscale("log")
+    legend_ax = np.atleast_1d(axes)[-1]
+    sns.move_legend(legend_ax, "upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
+    fig.suptitle(title)
+    return fig

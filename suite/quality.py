@@ -1,0 +1,113 @@
+"""Sample-quality metrics, in NumPy/SciPy, from the judge's outputs on a set of images.
+
+Every function takes what the judge gave (softmax probabilities `probs` of shape (n, 10),
+penultimate-layer `features` of shape (n, d)) or the uint8 images themselves, so the same
+code scores generated images, the reference sets and test fixtures with known answers.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from scipy.special import xlogy
+
+DIGITS = 10
+CONFIDENT = 0.9
+"""A judge probability at or above this makes an image readable as that digit."""
+COVERED_SHARE = 0.01
+"""A digit is covered when at least this share of the images is predicted as it (a tenth of its uniform share)."""
+MID_TONE = (0.1, 0.9)
+"""Pixel intensities (of 1) strictly between these are neither ink nor paper: the haze of an image."""
+PAIRS = list(itertools.combinations(range(DIGITS), 2))
+
+
+def classifier_score(probs: np.ndarray) -> float:
+    """exp(mean over images of KL(p(y|x) || p(y))): 1 for one repeated answer, 10 for certain and uniform."""
+    marginal = probs.mean(axis=0)
+    kl = (xlogy(probs, probs) - xlogy(probs, marginal[None, :])).sum(axis=1)
+    return float(np.exp(kl.mean()))
+
+
+def feature_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (rows are observations) of a feature matrix."""
+    features = np.asarray(features, dtype=np.float64)
+    return features.mean(axis=0), np.atleast_2d(np.cov(features, rowvar=False))
+
+
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (rows are images).
+
+    |μa − μb|² + tr(Σa + Σb − 2 (Σa^½ Σb Σa^½)^½); the trace of the root is taken from the
+    eigenvalues of the symmetric product, so singular covariances (few images, blank images)
+    give a finite, non-negative value instead of the complex noise of `scipy.linalg.sqrtm`.
+    """
+    mean_a, cov_a = feature_stats(a)
+    mean_b, cov_b = feature_stats(b)
+    root_a = _psd_sqrt(cov_a)
+    cross = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    trace_root = np.sqrt(np.clip(cross, 0, None)).sum()
+    value = np.square(mean_a - mean_b).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root
+    return float(max(value, 0.0))
+
+
+def label_shares(probs: np.ndarray) -> np.ndarray:
+    """Share of the images the judge labels as each digit (its top class)."""
+    return np.bincount(probs.argmax(axis=1), minlength=DIGITS) / len(probs)
+
+
+def coverage(shares: np.ndarray) -> dict[str, float]:
+    """Digits covered and KL(label shares || uniform) in nats (0 for uniform, log 10 for one digit)."""
+    return {
+        "digits_covered": float((shares >= COVERED_SHARE).sum()),
+        "label_kl_to_uniform": float(xlogy(shares, shares * DIGITS).sum()),
+    }
+
+
+def readability(probs: np.ndarray) -> dict[str, float]:
+    """Mean top-class probability, and the share of images with a top class at or above CONFIDENT."""
+    top = probs.max(axis=1)
+    return {"mean_confidence": float(top.mean()), "confident_share": float((top >= CONFIDENT).mean())}
+
+
+def mid_tone_share(images: np.ndarray) -> float:
+    """Share of pixels that are neither ink nor paper: 0 for a binary image, higher for hazier ones."""
+    x = images.astype(np.float64) / 255.0
+    return float(((x > MID_TONE[0]) & (x < MID_TONE[1])).mean())
+
+
+def confusions(probs: np.ndarray) -> dict[tuple[int, int], float]:
+    """For each digit pair, the share of images that are unsure (top < CONFIDENT) between exactly those two."""
+    order = np.argsort(-probs, axis=1)
+    unsure = probs.max(axis=1) < CONFIDENT
+    first, second = order[unsure, 0], order[unsure, 1]
+    low, high = np.minimum(first, second), np.maximum(first, second)
+    counts = np.zeros((DIGITS, DIGITS))
+    np.add.at(counts, (low, high), 1)
+    return {(a, b): float(counts[a, b] / len(probs)) for a, b in PAIRS}
+
+
+def pair_name(a: int, b: int) -> str:
+    return f"confused_{a}_{b}"
+
+
+def score_images(
+    images: np.ndarray, probs: np.ndarray, features: np.ndarray, test_features: np.ndarray
+) -> dict[str, float]:
+    """Every image metric of one set of images, as metric name → value (the rows of `quality.csv`)."""
+    shares = label_shares(probs)
+    scores = {
+        "classifier_score": classifier_score(probs),
+        "frechet_distance": frechet_distance(features, test_features),
+        **readability(probs),
+        **coverage(shares),
+        "mid_tone_share": mid_tone_share(images),
+    }
+    scores |= {f"label_share_{digit}": float(share) for digit, share in enumerate(shares)}
+    scores |= {pair_name(a, b): share for (a, b), share in confusions(probs).items()}
+    return scores

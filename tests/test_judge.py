@@ -1,0 +1,73 @@
+"""The shipped judge: its accuracy on the MNIST test set, the same predictions on every backend, its card."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from architectures.judge import REFERENCE, WEIGHTS, card
+from suite.grid import BACKENDS
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory) -> dict[str, dict]:
+    """Each backend's judge outputs on the 10,000 MNIST test images, from a process of its own."""
+    folder = tmp_path_factory.mktemp("judge")
+    found = {}
+    for backend in BACKENDS:
+        env = os.environ | {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env.pop("GVBENCH_DATA_SHA256", None)
+        out = folder / f"{backend}.npz"
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "tests" / "judge_probe.py"), str(out)], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, f"judge probe failed on {backend}:\n{done.stderr[-3000:]}"
+        with np.load(out) as arrays:
+            found[backend] = {name: arrays[name] for name in arrays.files}
+    return found
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_judge_reads_at_least_99_percent_of_the_test_set(judged, backend):
+    outputs = judged[backend]
+    accuracy = (outputs["probs"].argmax(axis=1) == outputs["labels"]).mean()
+    assert accuracy >= 0.99
+    # The card's figure was measured with these weights: at most a near-tie or two may differ.
+    assert accuracy == pytest.approx(card()["test_accuracy"], abs=2e-4)
+
+
+@pytest.mark.parity
+def test_backends_give_the_judge_the_same_outputs(judged):
+    base = judged[BACKENDS[0]]
+    for backend in BACKENDS[1:]:
+        other = judged[backend]
+        # float32 convolutions summed in a different order differ by ~1e-6 relative; 1e-4 leaves room
+        # for the 128 features' magnitudes (up to ~30) and still catches a transposed or missing kernel.
+        np.testing.assert_allclose(other["features"], base["features"], rtol=1e-4, atol=1e-4, err_msg=backend)
+        np.testing.assert_allclose(other["probs"], base["probs"], rtol=0, atol=1e-5, err_msg=backend)
+        disagree = other["probs"].argmax(axis=1) != base["probs"].argmax(axis=1)
+        top2 = np.sort(base["probs"], axis=1)[:, -2:]
+        assert (top2[disagree, 1] - top2[disagree, 0] < 1e-4).all(), "labels may differ only at exact ties"
+
+
+def test_card_describes_the_shipped_weights():
+    assert hashlib.sha256(WEIGHTS.read_bytes()).hexdigest() == card()["weights_sha256"]
+    assert WEIGHTS.stat().st_size < 2_000_000, "the weights must stay a small file"
+
+
+def test_reference_sets_span_best_to_worst():
+    ref = pd.read_csv(REFERENCE).pivot_table(index=["images", "source"], columns="metric", values="value")
+    for images in ref.index.get_level_values("images").unique():
+        real, noise, blank = (ref.loc[(images, s)] for s in ("real", "noise", "blank"))
+        assert real.frechet_distance < 0.1 * min(noise.frechet_distance, blank.frechet_distance)
+        assert real.classifier_score > 9 and real.confident_share > 0.95 and real.digits_covered == 10
+        assert blank.classifier_score == pytest.approx(1.0) and blank.digits_covered == 1
+        assert noise.mid_tone_share > 0.5 > real.mid_tone_share

@@ -1,0 +1,128 @@
+"""The report's quality section: the paper's claims decided from metrics with known verdicts, tables and figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from suite.quality import PAIRS, pair_name
+from suite.report import build_report
+from suite.report.quality import CONTRADICTED, NO_DATA, SUPPORTED, claims
+from tests.test_report import result, write_cell
+
+GOOD = {  # model: (readable share, haze, Fréchet distance)
+    "DenseGAN": (0.10, 0.05, 300.0),
+    "DenseGAN-Deep": (0.20, 0.06, 250.0),
+    "CNNGAN": (0.70, 0.08, 40.0),
+    "DenseVAE": (0.90, 0.30, 20.0),
+    "CNNVAE": (0.85, 0.25, 22.0),
+}
+
+
+def metrics(readable: float, haze: float, fd: float, vae: bool, pairs: dict | None = None) -> dict:
+    values = {"confident_share": readable, "mid_tone_share": haze, "frechet_distance": fd, "quality_images": 1000.0}
+    values |= {"classifier_score": 1 + 8 * readable, "mean_confidence": readable}
+    confused = {pair: 0.001 for pair in PAIRS} | (pairs or {})
+    values |= {pair_name(*pair): share for pair, share in confused.items()} if vae else {}
+    return values
+
+
+def frame(table: dict, pairs: dict | None = None, worse_lr: bool = True) -> pd.DataFrame:
+    """Cells of two backends; each model also has a worse learning rate that must not decide a claim."""
+    rows = []
+    for model, (readable, haze, fd) in table.items():
+        vae = model.endswith("VAE")
+        for backend in ("tensorflow", "jax"):
+            rows.append(
+                {"label": model, "model": model, "variant": "paper", "backend": backend, "lr": 1e-4}
+                | metrics(readable, haze, fd, vae, pairs)
+            )
+            if worse_lr:
+                rows.append(
+                    {"label": model, "model": model, "variant": "paper", "backend": backend, "lr": 1e-6}
+                    | metrics(1 - readable, 1 - haze, 10 * fd, vae)
+                )
+    return pd.DataFrame(rows)
+
+
+def verdicts(table: dict, pairs: dict | None = None) -> list[str]:
+    found, _ = claims(frame(table, pairs))
+    return list(found.verdict)
+
+
+VAE_PAIRS = {(2, 3): 0.05, (4, 9): 0.04, (3, 5): 0.03}
+
+
+def test_metrics_that_match_the_paper_support_every_claim():
+    assert verdicts(GOOD, VAE_PAIRS) == [SUPPORTED] * 4
+
+
+def test_each_claim_is_contradicted_by_the_metric_that_decides_it():
+    dense_gan_reads = GOOD | {"DenseGAN": (0.60, 0.05, 60.0)}
+    assert verdicts(dense_gan_reads, VAE_PAIRS)[0] == CONTRADICTED
+    gan_hazier = GOOD | {"CNNGAN": (0.70, 0.40, 40.0)}
+    assert verdicts(gan_hazier, VAE_PAIRS)[1] == CONTRADICTED
+    dense_vae_worse = GOOD | {"DenseVAE": (0.90, 0.30, 40.0)}  # Fréchet distance 40 vs 22: ratio 1.8
+    assert verdicts(dense_vae_worse, VAE_PAIRS)[2] == CONTRADICTED
+    other_pairs = {(3, 5): 0.05, (7, 9): 0.04, (1, 7): 0.03, (0, 6): 0.03, (5, 8): 0.03, (3, 8): 0.03}
+    assert verdicts(GOOD, other_pairs | {(2, 3): 0.002, (4, 9): 0.002})[3] == CONTRADICTED
+
+
+def test_claims_without_their_models_have_not_enough_data():
+    gans_only = {m: v for m, v in GOOD.items() if "GAN" in m}
+    assert verdicts(gans_only) == [SUPPORTED, NO_DATA, NO_DATA, NO_DATA]
+    assert verdicts({"CNNVAE": GOOD["CNNVAE"]}) == [NO_DATA] * 4
+
+
+def test_claims_use_each_models_best_learning_rate_and_give_the_numbers():
+    found, confused = claims(frame(GOOD, VAE_PAIRS))
+    assert "CNNGAN 0.700" in found.evidence[0] and "lr 1e-04" in found.evidence[0]
+    assert "ratio 1.10" in found.evidence[2]
+    assert list(confused.pair[:3]) == ["2↔3", "4↔9", "3↔5"]
+    assert confused.share[0] == pytest.approx(0.05)
+
+
+def test_few_unsure_samples_are_not_enough_for_claim_4():
+    table = frame(GOOD, {pair: 0.0 for pair in PAIRS} | {(2, 3): 0.001, (4, 9): 0.001})
+    table = table[table.lr == 1e-4]
+    found, _ = claims(table)
+    assert found.verdict[3] == NO_DATA
+
+
+@pytest.fixture(scope="module")
+def scored_results(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("scored")
+    for model, (readable, haze, fd) in GOOD.items():
+        losses = {"d_loss": [1.0, 0.9], "g_loss": [1.0, 0.8]} if "GAN" in model else {"loss": [300.0, 200.0]}
+        for backend, seconds in (("tensorflow", [4.0, 1.0]), ("torch", [2.0, 2.0])):
+            scores = metrics(readable, haze, fd, model.endswith("VAE"), VAE_PAIRS)
+            write_cell(root, "r1", backend, model, 1e-4, result(seconds, losses, quality=scores))
+    write_cell(root, "r1", "jax", "CNNGAN", 1e-4, result([], {}, "failed", error="boom"))
+    build_report(root)
+    return root
+
+
+def test_report_shows_quality_metrics_claims_and_figures(scored_results):
+    report = scored_results / "report"
+    text = (report / "report.md").read_text()
+    assert "## " in text and "Sample quality" in text and "The paper's claims, checked" in text
+    assert "reference: real" in text, "the reference sets are shown beside the cells"
+    claims_csv = pd.read_csv(report / "claims.csv")
+    assert list(claims_csv.verdict) == [SUPPORTED] * 4
+    quality = pd.read_csv(report / "quality.csv")
+    assert len(quality) == 10, "ok cells only: 5 models × 2 backends"
+    cnngan = quality[(quality.model == "CNNGAN") & (quality.backend == "tensorflow")].iloc[0]
+    assert cnngan.train_s == pytest.approx(5.0) and cnngan.confident_share == pytest.approx(0.7)
+    for name in ("quality", "quality-vs-time"):
+        with Image.open(report / "smoke" / f"{name}.png") as image:
+            image.verify()
+
+
+def test_a_folder_without_quality_rows_still_reports(tmp_path):
+    write_cell(tmp_path, "r1", "torch", "DenseGAN", 1e-4, result([2.0, 1.0], {"d_loss": [1, 1], "g_loss": [1, 1]}))
+    (tmp_path / "quality.csv").unlink()
+    build_report(tmp_path)
+    assert "No cell of this profile has quality metrics" in (tmp_path / "report" / "report.md").read_text()
