@@ -14,9 +14,10 @@ import time
 import keras
 
 FAULT_ENV = "GVBENCH_FAULT"
-KINDS = ("crash", "segfault", "kill", "diverge", "sleep")
-"""crash: raise; segfault: SIGSEGV; kill: SIGKILL (as the OOM killer does); diverge: NaN weights
-at the start of EPOCH, so its losses are NaN; sleep: hang after EPOCH (for timeouts, interrupts)."""
+KINDS = ("crash", "segfault", "kill", "killparent", "diverge", "sleep")
+"""crash: raise; segfault: SIGSEGV; kill: SIGKILL (as the OOM killer does); killparent: SIGKILL to
+the process that started the cell (a Ray worker lost mid-cell); diverge: NaN weights at the start
+of EPOCH, so its losses are NaN; sleep: hang after EPOCH (for timeouts, interrupts)."""
 
 
 class FaultInjector(keras.callbacks.Callback):
@@ -47,6 +48,9 @@ class FaultInjector(keras.callbacks.Callback):
             os.kill(os.getpid(), signal.SIGSEGV)
         if self.kind == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
+        if self.kind == "killparent":
+            os.kill(os.getppid(), signal.SIGKILL)
+            time.sleep(60)  # the parent's death kills this process too (PR_SET_PDEATHSIG)
         if self.kind == "sleep":
             time.sleep(24 * 3600)
 

@@ -22,4 +22,5 @@ def pin(threads: int) -> str:
     cpus = sorted(os.sched_getaffinity(0))
     if threads < len(cpus):
         os.sched_setaffinity(0, cpus[:threads])
-    return f"affinity={len(os.sched_getaffinity(0))} cpus, OMP/MKL/OpenBLAS={threads}"
+    nice = os.getpriority(os.PRIO_PROCESS, 0)
+    return f"affinity={len(os.sched_getaffinity(0))} cpus, OMP/MKL/OpenBLAS={threads}, nice={nice}"

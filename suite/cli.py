@@ -17,6 +17,7 @@ from suite.data import DataError, keras_cache_path, load_mnist
 from suite.executor import LocalExecutor
 from suite.grid import BACKENDS, LEARNING_RATES, make_grid
 from suite.profiles import PROFILES
+from suite.ray_executor import RayExecutor, RayUnavailable
 from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, check_header
 from suite.run import new_run_id, pending, run_grid
 from suite.schema import CELL_COLUMNS
@@ -46,8 +47,15 @@ def positive_int(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gvbench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="train a grid of cells for one backend and record them")
-    run.add_argument("--backend", required=True, choices=BACKENDS)
+    run = commands.add_parser("run", help="train a grid of cells and record them")
+    run.add_argument(
+        "--backend",
+        required=True,
+        nargs="+",
+        choices=(*BACKENDS, "all"),
+        metavar="BACKEND",
+        help=f"one or more of {', '.join(BACKENDS)}, or all",
+    )
     run.add_argument(
         "--models",
         nargs="+",
@@ -94,6 +102,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_float,
         metavar="SECONDS",
         help="stop a cell that runs longer and record it as timeout (default: no limit)",
+    )
+    run.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: one cell at a time on this machine; ray: cells as Ray tasks (pip install 'gvbench[ray]')",
+    )
+    run.add_argument(
+        "--ray-address", metavar="ADDRESS", help="join this Ray cluster (default: start a local Ray instance)"
+    )
+    run.add_argument(
+        "--cpus-per-cell",
+        type=positive_int,
+        metavar="N",
+        help="CPUs each Ray task asks for (default: --threads, so no two timed cells share cores)",
     )
     report = commands.add_parser("report", help="figures, tables, report.md and report.html from results folders")
     report.add_argument("dir", type=Path, help="a results folder, or a folder holding several")
@@ -145,6 +168,13 @@ def summary(cell_rows: list[dict]) -> str:
     return frame[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}")
 
 
+def make_executor(args: argparse.Namespace) -> LocalExecutor | RayExecutor:
+    """The executor `--executor` names; Ray is imported only when asked for."""
+    if args.executor == "local":
+        return LocalExecutor(args.cell_timeout)
+    return RayExecutor(args.ray_address, args.cpus_per_cell or args.threads, args.cell_timeout)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         check_out(args.out)
@@ -152,21 +182,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (DataError, ResultsError) as e:
         print(f"gvbench: error: {e}", file=sys.stderr)
         return 2
-    data = args.data or os.environ.get("GVBENCH_DATA") or str(keras_cache_path())
-    grid = make_grid(
-        args.backend, args.models, args.lrs, args.variant, args.profile, args.seed, args.threads, args.epochs
-    )
+    data = args.data or os.environ.get("GVBENCH_DATA")
+    if not (args.executor == "ray" and args.ray_address):
+        data = str(Path(data or keras_cache_path()).resolve())  # a cluster's nodes each use their own cache
+    backends = list(BACKENDS) if "all" in args.backend else list(dict.fromkeys(args.backend))
+    grid = [
+        cell
+        for backend in backends
+        for cell in make_grid(
+            backend, args.models, args.lrs, args.variant, args.profile, args.seed, args.threads, args.epochs
+        )
+    ]
+    try:
+        executor = make_executor(args)
+    except RayUnavailable as e:
+        print(f"gvbench: error: {e}", file=sys.stderr)
+        return 2
     run_id = new_run_id()
     print(
-        f"gvbench run {run_id}: {len(grid)} cells on {args.backend}, profile {args.profile}, "
-        f"{args.threads} threads -> {args.out}",
+        f"gvbench run {run_id}: {len(grid)} cells on {', '.join(backends)}, profile {args.profile}, "
+        f"{args.threads} threads, {args.executor} executor -> {args.out}",
         flush=True,
     )
     cells = pending(grid, args.out, args.force)
     start = time.perf_counter()
-    executor = LocalExecutor(args.cell_timeout)
     with StopRequest() as stop:
-        written = run_grid(cells, args.out, executor, str(Path(data).resolve()), args.verbose, stop, run_id)
+        try:
+            written = run_grid(cells, args.out, executor, data, args.verbose, stop, run_id)
+        except RayUnavailable as e:
+            print(f"gvbench: error: {e}", file=sys.stderr)
+            return 2
     if written:
         print(summary(written))
     print(f"gvbench run {run_id}: {len(written)} cells in {time.perf_counter() - start:.1f} s")

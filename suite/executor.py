@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -20,9 +22,27 @@ GRACE_S = 30.0
 POLL_S = 0.1
 
 
+@dataclass(frozen=True)
+class Job:
+    """One cell to run: its runner payload and where its samples and log go in the results folder."""
+
+    index: int
+    total: int
+    cell: Cell
+    payload: dict
+    samples_file: Path
+    log_file: Path
+
+    @property
+    def title(self) -> str:
+        return f"[{self.index}/{self.total}] {self.cell.cell_id}"
+
+
 class Executor(Protocol):
-    def run(self, cell: Cell, payload: dict, workdir: Path, log_file: Path, stop: StopRequest) -> dict:
-        """Train `cell` (with the runner's `payload`) and return the runner's result dict."""
+    def run_all(self, jobs: Iterable[Job], workdir: Path, stop: StopRequest) -> Iterator[tuple[Job, dict]]:
+        """Run the jobs (their cells' samples and logs written to the job's paths); yield each with its result.
+
+        Stops starting cells once `stop` has been signalled."""
         ...
 
 
@@ -49,6 +69,16 @@ class LocalExecutor:
 
     def __init__(self, cell_timeout: float | None = None):
         self.cell_timeout = cell_timeout
+
+    def run_all(self, jobs: Iterable[Job], workdir: Path, stop: StopRequest) -> Iterator[tuple[Job, dict]]:
+        for job in jobs:
+            if stop.signum is not None:
+                return
+            print(job.title, flush=True)
+            yield (
+                job,
+                self.run(job.cell, job.payload | {"samples_file": str(job.samples_file)}, workdir, job.log_file, stop),
+            )
 
     def run(self, cell: Cell, payload: dict, workdir: Path, log_file: Path, stop: StopRequest) -> dict:
         workdir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.executor import Executor
+from suite.executor import Executor, Job
 from suite.grid import Cell
 from suite.results import append_cell, finished_ok
 from suite.schema import CELL_COLUMNS, KEY_COLUMNS, SCHEMA_VERSION
@@ -96,27 +96,26 @@ def run_grid(
     stop: StopRequest,
     run_id: str | None = None,
 ) -> list[dict]:
-    """Run every cell until done or asked to stop; return the cell rows written."""
+    """Run every cell until done or asked to stop; append each as it finishes; return the cell rows written."""
     run_id = run_id or new_run_id()
+    jobs = []
+    for i, cell in enumerate(cells, 1):
+        payload = cell.to_dict() | {
+            "batch_size": cell.batch_size,
+            "train_images": cell.train_images,
+            "sample_images": cell.sample_images,
+            "quality_images": cell.quality_images,
+            "data": data,
+            "verbose": verbose,
+        }
+        samples_file = Path("samples") / run_id / f"{cell.cell_id}.npz"
+        log_file = Path("logs") / run_id / f"{cell.cell_id}.log"
+        jobs.append(Job(i, len(cells), cell, payload, out / samples_file, out / log_file))
     written = []
     with tempfile.TemporaryDirectory(prefix="gvbench-") as workdir:
-        for i, cell in enumerate(cells, 1):
-            if stop.signum is not None:
-                break
-            print(f"[{i}/{len(cells)}] {cell.cell_id}", flush=True)
-            samples_file = Path("samples") / run_id / f"{cell.cell_id}.npz"
-            log_file = Path("logs") / run_id / f"{cell.cell_id}.log"
-            payload = cell.to_dict() | {
-                "batch_size": cell.batch_size,
-                "train_images": cell.train_images,
-                "sample_images": cell.sample_images,
-                "quality_images": cell.quality_images,
-                "data": data,
-                "verbose": verbose,
-                "samples_file": str(out / samples_file),
-            }
-            result = executor.run(cell, payload, Path(workdir), out / log_file, stop)
-            cell_row, epoch_rows, quality_rows = rows(run_id, cell, result, str(samples_file), str(log_file))
+        for job, result in executor.run_all(jobs, Path(workdir), stop):
+            samples_file, log_file = job.samples_file.relative_to(out), job.log_file.relative_to(out)
+            cell_row, epoch_rows, quality_rows = rows(run_id, job.cell, result, str(samples_file), str(log_file))
             append_cell(out, cell_row, epoch_rows, quality_rows)
             written.append(cell_row)
             print(report_line(result, cell_row), flush=True)

@@ -32,6 +32,12 @@ class StopRequest:
             self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
+    def reclaim(self) -> None:
+        """Take the signals back from a library that set its own handlers (`ray.init` sets one for SIGTERM)."""
+        if self._previous:
+            for signum in SIGNALS:
+                signal.signal(signum, self._handle)
+
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)

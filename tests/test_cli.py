@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -37,6 +38,8 @@ def fails_with(capsys, argv: list[str], *fragments: str) -> None:
         (["--backend", "jax", "--epochs", "2.5"], ["'2.5' is not an integer >= 1"]),
         (["--backend", "jax", "--cell-timeout", "0"], ["'0' is not a positive number"]),
         (["--backend", "jax", "--cell-timeout", "inf"], ["'inf' is not a positive number"]),
+        (["--backend", "jax", "--executor", "slurm"], ["invalid choice: 'slurm'", "ray"]),
+        (["--backend", "jax", "--cpus-per-cell", "0"], ["'0' is not an integer >= 1"]),
     ],
 )
 def test_bad_arguments(capsys, argv, fragments):
@@ -123,3 +126,11 @@ def test_results_of_another_schema_version(capsys, tmp_path, fixture_env, fixtur
         "schema version 0",
         "use a new --out folder",
     )
+
+
+def test_ray_executor_without_ray_says_how_to_install_it(capsys, tmp_path, fixture_env, fixture_data, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    data, _, _ = fixture_data
+    argv = ["run", "--backend", "torch", "--executor", "ray", "--data", str(data), "--out", str(tmp_path)]
+    fails_with(capsys, argv, "--executor ray needs Ray", "pip install 'gvbench[ray]'")
+    assert not (tmp_path / CELLS_CSV).exists()

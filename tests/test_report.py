@@ -149,3 +149,14 @@ def test_report_of_only_failed_cells_does_not_crash(tmp_path):
     assert "boom" in (out / "report.md").read_text()
     with Image.open(out / "smoke" / "headline.png") as image:
         image.verify()
+
+
+def test_paper_cost_scales_the_measured_step_time(fixture_results):
+    cost = pd.read_csv(fixture_results / "report" / "paper-cost.csv")
+    tf_gan = cost[(cost.model == "DenseGAN") & (cost.backend == "tensorflow")].iloc[0]
+    # smoke: 512 images / batch 128 = 4 steps; steady median 1.5 s -> 0.375 s/step; paper: 50 x 469 steps;
+    # plus the first epoch's excess 5 - 1.5 s (no cell_wall_s in the fixture, so nothing outside epochs)
+    assert tf_gan.s_per_step == pytest.approx(0.375)
+    assert tf_gan.paper_cell_h == pytest.approx((50 * 469 * 0.375 + 3.5) / 3600)
+    assert tf_gan.paper_model_cell_h == pytest.approx(3 * tf_gan.paper_cell_h)
+    assert "What the `paper` grid would take" in (fixture_results / "report" / "report.md").read_text()

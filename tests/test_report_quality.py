@@ -85,6 +85,13 @@ def test_claims_use_each_models_best_learning_rate_and_give_the_numbers():
     assert confused.share[0] == pytest.approx(0.05)
 
 
+def test_a_run_too_short_for_any_readable_digit_has_not_enough_data():
+    untrained = {model: (0.02, 1.0, 800.0) for model in GOOD}
+    found, _ = claims(frame(untrained, VAE_PAIRS, worse_lr=False))
+    assert list(found.verdict) == [NO_DATA] * 4
+    assert "train longer" in found.evidence[0] and "CNNGAN 0.020" in found.evidence[0]
+
+
 def test_few_unsure_samples_are_not_enough_for_claim_4():
     table = frame(GOOD, {pair: 0.0 for pair in PAIRS} | {(2, 3): 0.001, (4, 9): 0.001})
     table = table[table.lr == 1e-4]

@@ -88,6 +88,18 @@ def agreement_lines(agreement: pd.DataFrame) -> list[str]:
     return lines
 
 
+def cost_text(cost: pd.DataFrame) -> str:
+    """Per backend: estimated cell-hours of the paper grid (5 models × 3 learning rates)."""
+    totals = cost.groupby("backend", sort=False).paper_model_cell_h.sum()
+    parts = ", ".join(f"{backend} {hours:.3g}" for backend, hours in totals.items())
+    return (
+        "Estimated from this profile's steady-state seconds per step, scaled to 50 epochs × 469 steps, plus the "
+        "measured first-epoch excess and time outside epochs (`paper-cost.csv`). Cell-hours of the whole grid "
+        f"(every model × 3 learning rates) per backend: {parts}. With one cell per node, N nodes need about "
+        "max(longest cell, total ÷ N)."
+    )
+
+
 def _samples(root: Path, row: pd.Series) -> dict | None:
     if row.status != "ok" or pd.isna(row.samples_file):
         return None
@@ -181,6 +193,10 @@ def profile_section(
         )
         wide = tables.in_order(wide.reset_index().assign(profile=profile), "loss").drop(columns="profile")
         blocks.append(Table(wide.rename(columns={"label": "model"})))
+    cost = tables.paper_cost(chosen, epochs, summary.assign(profile=profile))
+    if len(cost) and profile != "paper":
+        blocks += [Heading("What the `paper` grid would take", 3), Text(cost_text(cost))]
+        blocks.append(Table(cost.drop(columns="profile")))
     steady = tables.steady_epochs(frame)
     blocks += [Heading("Figures", 3)]
     drawn = [
@@ -226,6 +242,7 @@ def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] =
         verdicts.append(found)
     tables_out = {"summary.csv": summary, "agreement.csv": agreement, "quality.csv": scored.drop(columns="label")}
     tables_out["claims.csv"] = pd.concat(verdicts, ignore_index=True)
+    tables_out["paper-cost.csv"] = tables.paper_cost(chosen, epochs, summary)
     for name, frame in tables_out.items():
         with atomic_write(out / name) as f:
             f.write(frame.to_csv(index=False).encode())

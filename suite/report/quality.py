@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from architectures.judge import REFERENCE, card
@@ -14,7 +13,7 @@ from suite.quality import PAIRS, pair_name
 from suite.report import figures
 from suite.report.data import model_order
 from suite.report.page import Block, Bullets, Figure, Heading, Table, Text
-from suite.report.tables import CELL_JOIN
+from suite.report.tables import CELL_JOIN, lr_label
 
 SHOWN = {
     "frechet_distance": "Fréchet distance ↓",
@@ -36,6 +35,8 @@ SAME_READABLE = 0.10
 TOP_PAIRS = 5
 MIN_UNSURE = 50
 """Claim 4 needs at least this many unsure VAE samples, and asks whether both pairs are among the top few."""
+MIN_TRAINED = 0.1
+"""If every model's readable share is below this (uniform noise reaches ~0.09), the run is too short to judge."""
 SUPPORTED, CONTRADICTED, NO_DATA = "supported", "contradicted", "not enough data"
 
 
@@ -68,9 +69,10 @@ def cell_table(frame: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
     shown = [m for m in SHOWN if m in frame.columns]
     table = frame.groupby(["label", "backend", "lr"], as_index=False)[shown].median()
     table = order(table)
+    table["lr"] = table.lr.map(lr_label)
     if len(ref):
         refs = ref[[m for m in shown if m in ref.columns]].reset_index().rename(columns={"source": "label"})
-        refs = refs.assign(label="reference: " + refs.label, backend="", lr=np.nan)
+        refs = refs.assign(label="reference: " + refs.label, backend="", lr="")
         table = pd.concat([table, refs], ignore_index=True)
     return table.rename(columns={"label": "model", **SHOWN})
 
@@ -193,6 +195,14 @@ def claims(frame: pd.DataFrame, variant: str = "paper") -> tuple[pd.DataFrame, p
         claim_dense_vae_as_good(best, labels),
         claim_confusions(confused, labels),
     ]
+    if len(best) and best.confident_share.max() < MIN_TRAINED:
+        why = (
+            f"no model's samples are readable beyond noise level (best readable share "
+            f"{best.confident_share.max():.3f} < {MIN_TRAINED:g}): train longer (e.g. --profile paper); measured: "
+        )
+        for verdict in verdicts:
+            if verdict["verdict"] != NO_DATA:
+                verdict["verdict"], verdict["evidence"] = NO_DATA, why + verdict["evidence"]
     return pd.DataFrame(verdicts), confused
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
-from suite.grid import BACKENDS
+from suite.grid import BACKENDS, LEARNING_RATES
+from suite.profiles import PROFILES
 from suite.report.data import LOSSES, expected, model_order, wide_epochs
 
 CELL_JOIN = ["source", "run_id", "cell_id"]
+FULL_TRAIN = 60000
 TIMING_COLUMNS = [
     "cells",
     "cells_ok",
@@ -119,3 +123,37 @@ def agreement(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     table["spread"] = values.max(axis=1) - values.min(axis=1)
     table["relative_spread"] = table.spread / values.abs().mean(axis=1)
     return in_order(table.reset_index(), "loss", "lr").rename(columns={"label": "model"})
+
+
+def paper_cost(chosen: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """What one `paper` cell (and the 3 learning rates of a model) would take, from a profile's measured step time.
+
+    Seconds per step = median steady epoch ÷ steps per epoch at that profile; a paper cell is
+    50 epochs × 469 steps of that, plus the measured first-epoch excess and the measured time a
+    cell spends outside its epochs (process start, imports, data, samples, quality scoring).
+    """
+    paper = PROFILES["paper"]
+    paper_steps = paper.epochs * math.ceil(FULL_TRAIN / paper.batch_size)
+    frame = epoch_frame(chosen, epochs)
+    ok = chosen[chosen.status == "ok"]
+    trained = frame[frame.status == "ok"].groupby(CELL_JOIN).epoch_time_s.sum().rename("trained_s")
+    outside = ok.join(trained, on=CELL_JOIN).assign(outside_s=lambda f: f.cell_wall_s - f.trained_s)
+    outside = outside.groupby(["profile", "label", "backend"]).outside_s.median()
+    rows = []
+    for row in summary.dropna(subset=["steady_epoch_median_s"]).itertuples():
+        profile = PROFILES[row.profile]
+        steps = math.ceil((profile.train_images or FULL_TRAIN) / profile.batch_size)
+        per_step = row.steady_epoch_median_s / steps
+        extra = outside.get((row.profile, row.model, row.backend), float("nan"))
+        cell_s = paper_steps * per_step + max(row.compile_overhead_s, 0) + (0.0 if math.isnan(extra) else extra)
+        rows.append(
+            {
+                "profile": row.profile,
+                "model": row.model,
+                "backend": row.backend,
+                "s_per_step": per_step,
+                "paper_cell_h": cell_s / 3600,
+                "paper_model_cell_h": len(LEARNING_RATES) * cell_s / 3600,
+            }
+        )
+    return pd.DataFrame(rows)
