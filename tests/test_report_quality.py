@@ -133,3 +133,14 @@ def test_a_folder_without_quality_rows_still_reports(tmp_path):
     (tmp_path / "quality.csv").unlink()
     build_report(tmp_path)
     assert "No cell of this profile has quality metrics" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_a_one_backend_run_gets_its_quality_figures_and_claims(tmp_path):
+    for model, (readable, haze, fd) in GOOD.items():
+        losses = {"d_loss": [1.0, 0.9], "g_loss": [1.0, 0.8]} if "GAN" in model else {"loss": [300.0, 200.0]}
+        scores = metrics(readable, haze, fd, model.endswith("VAE"), VAE_PAIRS)
+        write_cell(tmp_path, "r1", "torch", model, 1e-4, result([2.0, 1.0], losses, quality=scores))
+    build_report(tmp_path)
+    with Image.open(tmp_path / "report" / "smoke" / "quality.png") as image:
+        image.verify()
+    assert list(pd.read_csv(tmp_path / "report" / "claims.csv").verdict) == [SUPPORTED] * 4

@@ -326,7 +326,7 @@ def quality_grid(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
         sharey="row",
         height=2.2,
         aspect=1.1,
-        dodge=0.3,
+        dodge=0.3 if long.backend.nunique() > 1 else False,
         errorbar=None,
         markersize=4,
         margin_titles=True,
