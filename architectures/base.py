@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from architectures.inputs import preprocess
 from architectures.spec import ModelSpec
 
 
@@ -26,7 +27,7 @@ class LastValue(keras.metrics.Metric):
 class GenerativeModel(keras.Model):
     """A model trained by minimising named losses, each over its own group of variables.
 
-    Subclasses define `loss_names`, `compute_losses`, `loss_groups` and `preprocess`;
+    Subclasses define `loss_names`, `compute_losses` and `loss_groups`;
     the backend's `train_step` (see `runners.backends`) does the rest. Data given to `fit`
     or `train_on_batch` as `(x, noise)` fixes each step's noise (as the parity tests do);
     with `x` alone each step draws its own.
@@ -66,7 +67,7 @@ class GenerativeModel(keras.Model):
 
     def preprocess(self, images: np.ndarray) -> np.ndarray:
         """uint8 images (n, 28, 28) to the float32 input of this model, shape (n, 28, 28, 1)."""
-        raise NotImplementedError
+        return preprocess(self.spec, images)
 
     def noise_shape(self, n: int) -> tuple[int, ...]:
         """Shape of the noise a step draws for a batch of n images."""

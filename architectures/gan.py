@@ -9,7 +9,7 @@ from keras import ops
 from architectures.base import GenerativeModel
 from architectures.losses import gan_losses
 from architectures.network import build_network
-from architectures.spec import IMAGE_SHAPE, ModelSpec
+from architectures.spec import ModelSpec, network_inputs
 
 
 class GAN(GenerativeModel):
@@ -17,9 +17,11 @@ class GAN(GenerativeModel):
 
     def __init__(self, spec: ModelSpec, seed: int | None = None, **kwargs):
         super().__init__(spec, seed, **kwargs)
-        act = spec.hidden_activation
-        self.generator = build_network(spec.first, (spec.latent_dim,), act, "generator")
-        self.discriminator = build_network(spec.second, IMAGE_SHAPE, act, "discriminator")
+        networks = {
+            name: build_network(net, shape, spec.hidden_activation, name)
+            for name, (shape, net) in network_inputs(spec).items()
+        }
+        self.generator, self.discriminator = networks["generator"], networks["discriminator"]
         self.built = True  # both networks are built from their Input shapes
 
     def call(self, z, training: bool = False):
@@ -37,9 +39,6 @@ class GAN(GenerativeModel):
             ("d_loss", self.discriminator.trainable_variables),
             ("g_loss", self.generator.trainable_variables),
         ]
-
-    def preprocess(self, images: np.ndarray) -> np.ndarray:
-        return ((images.astype("float32") - 127.5) / 127.5)[..., None]
 
     def generate(self, noise: np.ndarray) -> np.ndarray:
         """Images in [0, 1], shape (n, 28, 28), from the given noise."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from architectures.spec import KERNEL_SIZE, LEAKY_RELU_SLOPE, Layer, NetworkSpec
+from architectures.spec import KERNEL_SIZE, LEAKY_RELU_SLOPE, Block, NetworkSpec, blocks
 
 
 def activation(name: str) -> keras.layers.Layer:
@@ -14,30 +14,24 @@ def activation(name: str) -> keras.layers.Layer:
     return keras.layers.Activation(name)
 
 
-def _weighted(layer: Layer) -> keras.layers.Layer:
-    if layer.kind == "dense":
-        return keras.layers.Dense(layer.size)
-    conv = keras.layers.Conv2D if layer.kind == "conv" else keras.layers.Conv2DTranspose
-    return conv(layer.size, KERNEL_SIZE, strides=layer.strides, padding="same")
+def layer(block: Block) -> keras.layers.Layer:
+    """The Keras layer of one block."""
+    if block.kind == "dense":
+        return keras.layers.Dense(block.size)
+    if block.kind in ("conv", "deconv"):
+        conv = keras.layers.Conv2D if block.kind == "conv" else keras.layers.Conv2DTranspose
+        return conv(block.size, KERNEL_SIZE, strides=block.strides, padding="same")
+    if block.kind == "batchnorm":
+        return keras.layers.BatchNormalization()
+    if block.kind == "activation":
+        return activation(block.size)
+    if block.kind == "reshape":
+        return keras.layers.Reshape(block.size)
+    return keras.layers.Flatten()
 
 
 def build_network(
     spec: NetworkSpec, input_shape: tuple[int, ...], hidden_activation: str, name: str
 ) -> keras.Sequential:
     """Every weighted layer but the last is followed by BatchNormalization and the activation."""
-    last = max(i for i, layer in enumerate(spec.layers) if layer.weighted)
-    layers: list[keras.layers.Layer] = [keras.Input(input_shape)]
-    for i, layer in enumerate(spec.layers):
-        if layer.kind == "reshape":
-            layers.append(keras.layers.Reshape(layer.size))
-        elif layer.kind == "flatten":
-            layers.append(keras.layers.Flatten())
-        elif i < last:
-            layers += [_weighted(layer), keras.layers.BatchNormalization(), activation(hidden_activation)]
-        else:
-            layers.append(_weighted(layer))
-            if spec.output_batchnorm:
-                layers.append(keras.layers.BatchNormalization())
-            if spec.output_activation != "linear":
-                layers.append(activation(spec.output_activation))
-    return keras.Sequential(layers, name=name)
+    return keras.Sequential([keras.Input(input_shape), *(layer(b) for b in blocks(spec, hidden_activation))], name=name)

@@ -8,6 +8,7 @@ for each value are in the shared specification (MODELS.md).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -157,6 +158,55 @@ SPECS: dict[str, ModelSpec] = {
 }
 
 MODELS = tuple(SPECS)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One layer as every implementation builds it: a weighted layer, BatchNorm, an activation or a reshape."""
+
+    kind: Literal["dense", "conv", "deconv", "batchnorm", "activation", "reshape", "flatten"]
+    size: Any = None
+    """Units or filters; the activation's name; the target shape of a reshape."""
+    strides: int = 1
+
+
+def blocks(spec: NetworkSpec, hidden_activation: str) -> list[Block]:
+    """The layers of one network in order: each weighted layer but the last gets BatchNorm + activation."""
+    last = max(i for i, layer in enumerate(spec.layers) if layer.weighted)
+    out: list[Block] = []
+    for i, layer in enumerate(spec.layers):
+        out.append(Block(layer.kind, layer.size, layer.strides))
+        if layer.weighted and i < last:
+            out += [Block("batchnorm"), Block("activation", hidden_activation)]
+        elif i == last:
+            if spec.output_batchnorm:
+                out.append(Block("batchnorm"))
+            if spec.output_activation != "linear":
+                out.append(Block("activation", spec.output_activation))
+    return out
+
+
+def output_shape(block: Block, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Per-sample output shape of `block` for a per-sample input `shape` ("same" padding throughout)."""
+    if block.kind == "dense":
+        return (*shape[:-1], block.size)
+    if block.kind == "conv":
+        return (-(-shape[0] // block.strides), -(-shape[1] // block.strides), block.size)
+    if block.kind == "deconv":
+        return (shape[0] * block.strides, shape[1] * block.strides, block.size)
+    if block.kind == "reshape":
+        return tuple(block.size)
+    if block.kind == "flatten":
+        return (math.prod(shape),)
+    return shape
+
+
+def network_inputs(spec: ModelSpec) -> dict[str, tuple[tuple[int, ...], NetworkSpec]]:
+    """Each network of a model by name, with its per-sample input shape (the VAE encoder with its output layer)."""
+    if spec.family == "gan":
+        return {"generator": ((spec.latent_dim,), spec.first), "discriminator": (IMAGE_SHAPE, spec.second)}
+    encoder = dataclasses.replace(spec.first, layers=spec.first.layers + (dense(2 * spec.latent_dim),))
+    return {"encoder": (IMAGE_SHAPE, encoder), "decoder": ((spec.latent_dim,), spec.second)}
 
 
 def get_spec(model: str, variant: str = "paper") -> ModelSpec:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 import numpy as np
 from keras import ops
@@ -11,7 +9,7 @@ from keras import ops
 from architectures.base import GenerativeModel
 from architectures.losses import elbo_loss
 from architectures.network import build_network
-from architectures.spec import IMAGE_SHAPE, ModelSpec, dense
+from architectures.spec import ModelSpec, network_inputs
 
 
 class VAE(GenerativeModel):
@@ -19,10 +17,11 @@ class VAE(GenerativeModel):
 
     def __init__(self, spec: ModelSpec, seed: int | None = None, **kwargs):
         super().__init__(spec, seed, **kwargs)
-        act = spec.hidden_activation
-        encoder = dataclasses.replace(spec.first, layers=spec.first.layers + (dense(2 * spec.latent_dim),))
-        self.encoder = build_network(encoder, IMAGE_SHAPE, act, "encoder")
-        self.decoder = build_network(spec.second, (spec.latent_dim,), act, "decoder")
+        networks = {
+            name: build_network(net, shape, spec.hidden_activation, name)
+            for name, (shape, net) in network_inputs(spec).items()
+        }
+        self.encoder, self.decoder = networks["encoder"], networks["decoder"]
         self.built = True  # both networks are built from their Input shapes
 
     def encode(self, x, training: bool = False):
@@ -46,12 +45,6 @@ class VAE(GenerativeModel):
 
     def loss_groups(self) -> list[tuple[str, list]]:
         return [("loss", self.trainable_variables)]
-
-    def preprocess(self, images: np.ndarray) -> np.ndarray:
-        x = images.astype("float32") / 255.0
-        if self.spec.binarize_input:
-            x = (x > 0.5).astype("float32")
-        return x[..., None]
 
     def generate(self, noise: np.ndarray) -> np.ndarray:
         """Decoded means sigmoid(decoder(z)) in [0, 1], shape (n, 28, 28), for latent codes z."""

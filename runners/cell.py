@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from architectures.inputs import preprocess
 from runners.environment import machine_facts
 from runners.threads import pin
 from suite.files import atomic_write
@@ -56,6 +57,47 @@ def set_random_seed(seed: int) -> None:
         del sys.modules["tensorflow"]
 
 
+KERAS_JIT = {"auto": "auto", "on": True, "off": False}
+"""`--jit` as Keras' `compile(jit_compile=...)`: TF XLA, `torch.compile`, `jax.jit`."""
+
+
+def train_keras(spec, cell: dict, x: np.ndarray, recorder, facts: dict):
+    """Train the Keras model with `fit`; return it."""
+    import keras
+
+    from runners import backends, faults
+
+    model = backends.build_trainable(spec, seed=cell["seed"])
+    model.compile(optimizer=keras.optimizers.Adam(cell["lr"]), jit_compile=KERAS_JIT[cell["jit"]])
+    facts["jit_compile"] = bool(model.jit_compile)
+    model.fit(
+        x,
+        batch_size=cell["batch_size"],
+        epochs=cell["epochs"],
+        shuffle=True,
+        verbose=cell["verbose"],
+        callbacks=[recorder, *faults.from_env(cell["model"])],
+    )
+    return model
+
+
+def train_native(spec, cell: dict, x: np.ndarray, recorder, facts: dict):
+    """Train the native baseline (runners/native/); return a Keras twin holding its weights, for samples and quality."""
+    from architectures import model_class
+    from runners import native
+
+    backend = os.environ["KERAS_BACKEND"]
+    model = native.build(spec, backend, native.init_weights(spec, cell["seed"]), cell["lr"], cell["jit"], cell["seed"])
+    facts["jit_compile"] = model.jit_compile
+    recorder.diverged_epoch = native.fit(
+        model, x, cell["epochs"], cell["batch_size"], cell["seed"], cell["verbose"], recorder.epochs.append
+    )
+    twin = model_class(spec)(spec, seed=cell["seed"])
+    for name, arrays in model.get_weights().items():
+        getattr(twin, name).set_weights(arrays)
+    return twin
+
+
 def train(cell: dict) -> dict:
     """Train the cell; return its facts, per-epoch records and status."""
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -64,7 +106,8 @@ def train(cell: dict) -> dict:
     import keras
 
     from architectures import get_spec
-    from runners import backends, faults
+    from runners import backends
+    from runners.ceiling import matmul_gflop_per_s
     from runners.timing import EpochRecorder
     from suite.data import load_mnist
 
@@ -75,25 +118,24 @@ def train(cell: dict) -> dict:
         "backend_version": backend.version(),
         "numpy_version": np.__version__,
     }
+    facts["ceiling_gflop_per_s"] = matmul_gflop_per_s()
     set_random_seed(cell["seed"])
     arrays = load_mnist(cell["data"])
+    spec = get_spec(cell["model"], cell["variant"])
     images = arrays["x_train"][: cell["train_images"]]
-    model = backends.build_trainable(get_spec(cell["model"], cell["variant"]), seed=cell["seed"])
-    model.compile(optimizer=keras.optimizers.Adam(cell["lr"]), jit_compile="auto")
     recorder = EpochRecorder(len(images))
-    status = "ok"
+    status, error = "ok", None
+    trainer = train_native if cell["impl"] == "native" else train_keras
     try:
-        model.fit(
-            model.preprocess(images),
-            batch_size=cell["batch_size"],
-            epochs=cell["epochs"],
-            shuffle=True,
-            verbose=cell["verbose"],
-            callbacks=[recorder, *faults.from_env(cell["model"])],
-        )
+        model = trainer(spec, cell, preprocess(spec, images), recorder, facts)
     except KeyboardInterrupt:
         status = "interrupted"
-    facts["jit_compile"] = bool(model.jit_compile)
+    except Exception as e:
+        if cell["jit"] == "auto" or recorder.epochs:
+            raise
+        traceback.print_exc()
+        status, error = "unsupported", f"--jit {cell['jit']} fails here: {''.join(traceback.format_exception_only(e))}"
+        error = error.strip()[:500]
     if recorder.diverged_epoch:
         status = "diverged"
     if status == "ok" and cell.get("samples_file"):
@@ -106,6 +148,7 @@ def train(cell: dict) -> dict:
     facts["cell_wall_s"] = time.perf_counter() - start
     return {
         "status": status,
+        "error": error,
         "diverged_epoch": recorder.diverged_epoch,
         "facts": facts,
         "epochs": recorder.epochs,

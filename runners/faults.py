@@ -14,8 +14,9 @@ import time
 import keras
 
 FAULT_ENV = "GVBENCH_FAULT"
-KINDS = ("crash", "segfault", "kill", "killparent", "diverge", "sleep")
-"""crash: raise; segfault: SIGSEGV; kill: SIGKILL (as the OOM killer does); killparent: SIGKILL to
+KINDS = ("crash", "nostart", "segfault", "kill", "killparent", "diverge", "sleep")
+"""crash: raise; nostart: raise before the first epoch (as a compiler rejecting the model would);
+segfault: SIGSEGV; kill: SIGKILL (as the OOM killer does); killparent: SIGKILL to
 the process that started the cell (a Ray worker lost mid-cell); diverge: NaN weights at the start
 of EPOCH, so its losses are NaN; sleep: hang after EPOCH (for timeouts, interrupts)."""
 
@@ -32,6 +33,11 @@ class FaultInjector(keras.callbacks.Callback):
     def _announce(self) -> None:
         print(f"injected fault: {self.kind} at epoch {self.epoch}", file=sys.stderr, flush=True)
 
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if self.kind == "nostart":
+            self._announce()
+            raise RuntimeError("injected failure before the first epoch")
+
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self.kind == "diverge" and epoch + 1 == self.epoch:
             self._announce()
@@ -39,7 +45,7 @@ class FaultInjector(keras.callbacks.Callback):
                 variable.assign(keras.ops.full(variable.shape, float("nan"), variable.dtype))
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if epoch + 1 != self.epoch or self.kind == "diverge":
+        if epoch + 1 != self.epoch or self.kind in ("diverge", "nostart"):
             return
         self._announce()
         if self.kind == "crash":

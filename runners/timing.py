@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import time
 
 import keras
+
+from runners.records import epoch_record, finite
 
 
 class EpochRecorder(keras.callbacks.Callback):
@@ -29,15 +30,7 @@ class EpochRecorder(keras.callbacks.Callback):
         losses = {name: float(value) for name, value in (logs or {}).items()}
         keras.ops.convert_to_numpy(self.model.trainable_variables[-1])
         seconds = time.perf_counter() - self._start
-        self.epochs.append(
-            {
-                "epoch": epoch + 1,
-                "epoch_time_s": seconds,
-                "steps": self.params["steps"],
-                "samples_per_s": self.samples_per_epoch / seconds,
-                **losses,
-            }
-        )
-        if not all(math.isfinite(v) for v in losses.values()):
+        self.epochs.append(epoch_record(epoch + 1, seconds, self.params["steps"], self.samples_per_epoch, losses))
+        if not finite(losses):
             self.diverged_epoch = epoch + 1
             self.model.stop_training = True

@@ -18,9 +18,9 @@ from suite.executor import LocalExecutor
 from suite.grid import BACKENDS, LEARNING_RATES, make_grid
 from suite.profiles import PROFILES
 from suite.ray_executor import RayExecutor, RayUnavailable
-from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, check_header
+from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, check_header, upgrade_folder
 from suite.run import new_run_id, pending, run_grid
-from suite.schema import CELL_COLUMNS
+from suite.schema import CELL_COLUMNS, IMPLS, JIT_MODES, SCHEMA_VERSION
 from suite.stop import StopRequest
 
 
@@ -80,6 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="; ".join(f"{p.name}: {p.purpose}" for p in PROFILES.values()),
     )
     run.add_argument("--epochs", type=positive_int, help="override the profile's epochs")
+    run.add_argument(
+        "--impl",
+        choices=("keras", "native", "both"),
+        default="keras",
+        help="keras: the Keras models; native: the same models written in the backend alone "
+        "(runners/native/); both: each cell twice (default: keras)",
+    )
+    run.add_argument(
+        "--jit",
+        nargs="+",
+        choices=(*JIT_MODES, "all"),
+        default=["auto"],
+        metavar="MODE",
+        help="compile modes, one or more of auto (the backend's default), on, off, or all "
+        "(TensorFlow: XLA; PyTorch: torch.compile; JAX: jax.jit; default: auto)",
+    )
     run.add_argument("--seed", type=int, default=0)
     run.add_argument(
         "--threads",
@@ -137,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     parity.add_argument(
         "--update-golden", type=Path, metavar="DIR", help="write this run's numbers as the golden files in DIR"
     )
+    upgrade = commands.add_parser("upgrade", help="rewrite a results folder of an earlier schema version as this one")
+    upgrade.add_argument("dir", type=Path, help="a results folder (the --out of a gvbench run)")
     compare = commands.add_parser("compare", help="flag slowdowns and loss changes from BASE to NEW results")
     compare.add_argument("base", type=Path, help="results folder of the baseline")
     compare.add_argument("new", type=Path, help="results folder to check against it")
@@ -165,6 +183,7 @@ def check_out(out: Path) -> None:
 def summary(cell_rows: list[dict]) -> str:
     frame = pd.DataFrame(cell_rows)
     columns = ["model", "lr", "status", "first_epoch_s", "steady_epoch_median_s", "steady_samples_per_s"]
+    columns = [*(c for c in ("backend", "impl", "jit") if frame[c].nunique() > 1), *columns, "steady_gflop_per_s"]
     return frame[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}")
 
 
@@ -186,11 +205,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not (args.executor == "ray" and args.ray_address):
         data = str(Path(data or keras_cache_path()).resolve())  # a cluster's nodes each use their own cache
     backends = list(BACKENDS) if "all" in args.backend else list(dict.fromkeys(args.backend))
+    impls = IMPLS if args.impl == "both" else (args.impl,)
+    jits = JIT_MODES if "all" in args.jit else tuple(dict.fromkeys(args.jit))
     grid = [
         cell
         for backend in backends
         for cell in make_grid(
-            backend, args.models, args.lrs, args.variant, args.profile, args.seed, args.threads, args.epochs
+            backend,
+            args.models,
+            args.lrs,
+            args.variant,
+            args.profile,
+            args.seed,
+            args.threads,
+            args.epochs,
+            impls,
+            jits,
         )
     ]
     try:
@@ -223,7 +253,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return stop.exit_code
-    bad = [row["cell_id"] for row in written if row["status"] != "ok"]
+    unsupported = [row["cell_id"] for row in written if row["status"] == "unsupported"]
+    if unsupported:
+        print(
+            f"gvbench: {len(unsupported)} cells ask for a compile mode that does not work there (reason in their "
+            f"error column and log): {', '.join(unsupported)}",
+            file=sys.stderr,
+        )
+    bad = [row["cell_id"] for row in written if row["status"] not in ("ok", "unsupported")]
     if bad:
         print(f"gvbench: {len(bad)} of {len(written)} cells did not finish ok: {', '.join(bad)}", file=sys.stderr)
         return 1
@@ -308,10 +345,33 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if slow or changed or len(lost) else 0
 
 
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    if not (args.dir / CELLS_CSV).is_file():
+        print(
+            f"gvbench: error: {args.dir} holds no {CELLS_CSV}; pass the --out folder of a gvbench run", file=sys.stderr
+        )
+        return 2
+    try:
+        rewritten = upgrade_folder(args.dir)
+    except ResultsError as e:
+        print(f"gvbench: error: {e}", file=sys.stderr)
+        return 2
+    for path in rewritten:
+        print(f"rewrote {path}")
+    print(f"gvbench upgrade: {args.dir} is at schema version {SCHEMA_VERSION} ({len(rewritten)} files rewritten)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        commands = {"run": cmd_run, "report": cmd_report, "parity": cmd_parity, "compare": cmd_compare}
+        commands = {
+            "run": cmd_run,
+            "report": cmd_report,
+            "parity": cmd_parity,
+            "compare": cmd_compare,
+            "upgrade": cmd_upgrade,
+        }
         return commands[args.command](args)
     except KeyboardInterrupt:
         print(

@@ -1,10 +1,10 @@
 """`gvbench compare BASE NEW`: is NEW slower, or does it learn differently, beyond noise?
 
-Timing is compared per backend × model × variant × profile, pooling the steady-state epochs of
-all learning rates and seeds (a step costs the same at any learning rate), with a one-sided
-Mann–Whitney U test: a slowdown is flagged when the ratio of medians exceeds `time_factor`
-*and* NEW's epochs are significantly slower (p < alpha), as asv does. Final losses are
-compared per cell (backend, model, variant, lr, profile, seed).
+Timing is compared per backend × implementation × compile mode × model × variant × profile,
+pooling the steady-state epochs of all learning rates and seeds (a step costs the same at any
+learning rate), with a one-sided Mann–Whitney U test: a slowdown is flagged when the ratio of
+medians exceeds `time_factor` *and* NEW's epochs are significantly slower (p < alpha), as asv
+does. Final losses are compared per cell (the same, with lr and seed).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from scipy.stats import mannwhitneyu
 from suite.report.data import LOSSES, latest, load
 from suite.report.tables import epoch_frame
 
-TIME_KEY = ["backend", "model", "variant", "profile"]
+TIME_KEY = ["backend", "impl", "jit", "model", "variant", "profile"]
 CELL_KEY = [*TIME_KEY, "lr", "seed"]
 
 
@@ -34,7 +34,8 @@ class Thresholds:
 def _side(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     cells, epochs, _ = load(root)
     chosen, _ = latest(cells)
-    return chosen, epoch_frame(chosen, epochs).merge(chosen[["source", "run_id", "cell_id", "model", "variant"]])
+    identity = ["source", "run_id", "cell_id", "model", "variant", "impl", "jit"]
+    return chosen, epoch_frame(chosen, epochs).merge(chosen[identity])
 
 
 def timing(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:

@@ -9,6 +9,8 @@ from suite.profiles import PROFILES
 
 BACKENDS = ("tensorflow", "torch", "jax")
 LEARNING_RATES = (1e-4, 1e-5, 1e-6)
+FULL_TRAIN = 60000
+"""Training images of MNIST: an epoch of a profile without `train_images`."""
 
 
 @dataclass(frozen=True)
@@ -21,11 +23,18 @@ class Cell:
     seed: int
     epochs: int
     threads: int
+    impl: str = "keras"
+    jit: str = "auto"
 
     @property
     def cell_id(self) -> str:
-        """Readable and unique within a run: backend.model.variant.lr.profile.seed.epochs."""
-        return f"{self.backend}.{self.model}.{self.variant}.lr{self.lr:g}.{self.profile}.s{self.seed}.e{self.epochs}"
+        """Readable and unique: backend.model.variant.lr.profile.seed.epochs[.native][.jit-on|.jit-off]."""
+        cell_id = f"{self.backend}.{self.model}.{self.variant}.lr{self.lr:g}.{self.profile}.s{self.seed}.e{self.epochs}"
+        if self.impl != "keras":
+            cell_id += f".{self.impl}"
+        if self.jit != "auto":
+            cell_id += f".jit-{self.jit}"
+        return cell_id
 
     @property
     def batch_size(self) -> int:
@@ -56,10 +65,12 @@ def make_grid(
     seed: int,
     threads: int,
     epochs: int | None = None,
+    impls: tuple[str, ...] = ("keras",),
+    jits: tuple[str, ...] = ("auto",),
 ) -> list[Cell]:
-    """Every model × learning rate for one backend, in a stable order."""
+    """Every model × learning rate × implementation × compile mode for one backend, in a stable order."""
     epochs = epochs or PROFILES[profile].epochs
     return [
-        Cell(backend, model, variant, lr, profile, seed, epochs, threads)
-        for model, lr in itertools.product(models, lrs)
+        Cell(backend, model, variant, lr, profile, seed, epochs, threads, impl, jit)
+        for model, lr, impl, jit in itertools.product(models, lrs, impls, jits)
     ]

@@ -17,7 +17,16 @@ from pathlib import Path
 import pandas as pd
 
 from suite.files import atomic_write
-from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, KEY_COLUMNS, QUALITY_COLUMNS, SCHEMA_VERSION
+from suite.schema import (
+    ADDED,
+    CELL_COLUMNS,
+    EPOCH_COLUMNS,
+    KEY_COLUMNS,
+    QUALITY_COLUMNS,
+    SCHEMA_VERSION,
+    columns_of,
+    upgrade,
+)
 
 CELLS_CSV = "cells.csv"
 EPOCHS_CSV = "epochs.csv"
@@ -47,24 +56,64 @@ def locked(out: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def check_header(path: Path, columns: tuple[str, ...]) -> None:
-    """Refuse a file whose header or schema_version is not this schema's."""
+def header_version(path: Path, columns: tuple[str, ...]) -> int | None:
+    """The schema version whose header `path` has (None for an empty or missing file)."""
     if not path.exists() or path.stat().st_size == 0:
-        return
+        return None
     with open(path) as f:
-        header = f.readline().rstrip("\r\n").split(",")
-    advice = "use a new --out folder or move that file away"
-    if tuple(header) != columns:
-        raise ResultsError(f"{path} was written by another gvbench schema (this is version {SCHEMA_VERSION}); {advice}")
+        header = tuple(f.readline().rstrip("\r\n").split(","))
+    for version in range(SCHEMA_VERSION, min(ADDED) - 2, -1):
+        if header == columns_of(version, columns):
+            return version
+    raise ResultsError(
+        f"{path} was not written by gvbench (its header is no schema version's); use a new --out folder or move it away"
+    )
+
+
+def check_header(path: Path, columns: tuple[str, ...], older_ok: bool = False) -> None:
+    """Refuse a file whose header or schema_version is not this schema's (or, with `older_ok`, an earlier one's)."""
+    version = header_version(path, columns)
+    if version is None:
+        return
+    if version != SCHEMA_VERSION and not older_ok:
+        raise ResultsError(
+            f"{path} has schema version {version} (this gvbench writes {SCHEMA_VERSION}); "
+            f"run `gvbench upgrade {path.parent}` to rewrite it, or use a new --out folder"
+        )
     try:
         versions = set(pd.read_csv(path, usecols=["schema_version"]).schema_version.unique())
     except (ValueError, pd.errors.ParserError) as e:
-        raise ResultsError(f"{path} is not a readable CSV ({str(e).splitlines()[0]}); {advice}") from e
-    if versions - {SCHEMA_VERSION}:
-        found = ", ".join(str(v) for v in sorted(versions - {SCHEMA_VERSION}, key=str))
         raise ResultsError(
-            f"{path} holds rows of schema version {found} (this gvbench writes version {SCHEMA_VERSION}); {advice}"
+            f"{path} is not a readable CSV ({str(e).splitlines()[0]}); use a new --out folder or move it away"
+        ) from e
+    if versions != {version} and len(versions):
+        found = ", ".join(str(v) for v in sorted(versions, key=str))
+        raise ResultsError(
+            f"{path} holds rows of schema version {found} under a version {version} header; "
+            "use a new --out folder or move it away"
         )
+
+
+def read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A results CSV of any schema version as a frame of this version's columns."""
+    if not path.exists() or path.stat().st_size == 0:
+        return pd.DataFrame(columns=list(columns))
+    return upgrade(pd.read_csv(path), columns)
+
+
+def upgrade_folder(out: Path) -> list[Path]:
+    """Rewrite a folder's CSVs of an earlier schema version as this version (atomically, under the lock)."""
+    files = {CELLS_CSV: CELL_COLUMNS, **CHILD_FILES}
+    rewritten = []
+    with locked(out):
+        for name, columns in files.items():
+            check_header(out / name, columns, older_ok=True)
+        for name, columns in files.items():
+            if header_version(out / name, columns) not in (None, SCHEMA_VERSION):
+                with atomic_write(out / name) as f:
+                    f.write(read_csv(out / name, columns).to_csv(index=False).encode())
+                rewritten.append(out / name)
+    return rewritten
 
 
 def committed_cells(out: Path) -> set[tuple[str, str]]:
@@ -128,20 +177,18 @@ def append_cell(out: Path, cell_row: dict, epoch_rows: list[dict], quality_rows:
 
 
 def _committed_rows(cells: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    if not path.exists() or path.stat().st_size == 0:
-        return pd.DataFrame(columns=list(columns))
-    frame = pd.read_csv(path)
+    frame = read_csv(path, columns)
     committed = frame.set_index(["run_id", "cell_id"]).index.isin(cells.set_index(["run_id", "cell_id"]).index)
     return frame[committed].reset_index(drop=True)
 
 
 def read_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`cells.csv` and the committed rows of `epochs.csv` of a results folder as DataFrames."""
-    cells = pd.read_csv(out / CELLS_CSV)
+    cells = read_csv(out / CELLS_CSV, CELL_COLUMNS)
     return cells, _committed_rows(cells, out / EPOCHS_CSV, EPOCH_COLUMNS)
 
 
 def read_quality(out: Path) -> pd.DataFrame:
     """The committed rows of `quality.csv` (empty where the folder has none)."""
-    cells = pd.read_csv(out / CELLS_CSV)
+    cells = read_csv(out / CELLS_CSV, CELL_COLUMNS)
     return _committed_rows(cells, out / QUALITY_CSV, QUALITY_COLUMNS)

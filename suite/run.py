@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from architectures import get_spec
+from architectures.flops import train_step_flops
 from suite.executor import Executor, Job
-from suite.grid import Cell
+from suite.grid import FULL_TRAIN, Cell
 from suite.results import append_cell, finished_ok
 from suite.schema import CELL_COLUMNS, KEY_COLUMNS, SCHEMA_VERSION
 from suite.stop import StopRequest
@@ -32,8 +34,22 @@ def summarise_epochs(epochs: list[dict]) -> dict:
             "steady_epoch_median_s": statistics.median(steady),
             "steady_epoch_iqr_s": float(q3 - q1),
             "steady_samples_per_s": statistics.median(e["samples_per_s"] for e in epochs[1:]),
+            "steady_step_median_s": statistics.median(e["epoch_time_s"] / e["steps"] for e in epochs[1:]),
         }
     return summary
+
+
+def arithmetic(cell: Cell, summary: dict, ceiling: float | None) -> dict:
+    """FLOPs of a full-batch step, the GFLOP/s of the median steady epoch, and its share of the matmul ceiling."""
+    spec = get_spec(cell.model, cell.variant)
+    found = {"train_step_gflop": train_step_flops(spec, cell.batch_size) / 1e9}
+    if summary.get("steady_epoch_median_s") is not None:
+        images = cell.train_images or FULL_TRAIN
+        rate = train_step_flops(spec, 1) * images / summary["steady_epoch_median_s"] / 1e9
+        found["steady_gflop_per_s"] = rate
+        if ceiling:
+            found["ceiling_share"] = rate / ceiling
+    return found
 
 
 def rows(
@@ -46,7 +62,7 @@ def rows(
     cell_row |= {
         "epochs": cell.epochs,
         "batch_size": cell.batch_size,
-        "train_images": cell.train_images or 60000,
+        "train_images": cell.train_images or FULL_TRAIN,
         "status": result["status"],
         "diverged_epoch": result.get("diverged_epoch"),
         "error": result.get("error"),
@@ -55,6 +71,7 @@ def rows(
         "log_file": log_file,
     }
     cell_row |= summarise_epochs(result["epochs"])
+    cell_row |= arithmetic(cell, cell_row, result["facts"].get("ceiling_gflop_per_s"))
     epoch_rows = [
         keys | {"epoch": record["epoch"], "metric": metric, "value": value}
         for record in result["epochs"]

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+import pandas as pd
 
-KEY_COLUMNS = ("schema_version", "run_id", "cell_id", "backend", "model", "variant", "lr", "profile", "seed")
-"""Columns both files share; `run_id` + `cell_id` identify a cell."""
+SCHEMA_VERSION = 2
+
+KEY_COLUMNS = (
+    "schema_version",
+    "run_id",
+    "cell_id",
+    "backend",
+    "impl",
+    "jit",
+    "model",
+    "variant",
+    "lr",
+    "profile",
+    "seed",
+)
+"""Columns all three files share; `run_id` + `cell_id` identify a cell."""
 
 CELL_COLUMNS = KEY_COLUMNS + (
     "epochs",
@@ -22,6 +36,11 @@ CELL_COLUMNS = KEY_COLUMNS + (
     "steady_epoch_iqr_s",
     "steady_epochs",
     "steady_samples_per_s",
+    "steady_step_median_s",
+    "train_step_gflop",
+    "steady_gflop_per_s",
+    "ceiling_gflop_per_s",
+    "ceiling_share",
     "peak_rss_mb",
     "jit_compile",
     "threads",
@@ -43,4 +62,39 @@ EPOCH_METRICS = ("epoch_time_s", "steps", "samples_per_s")
 """Per-epoch timing metrics; each loss adds `<loss>` (epoch mean) and `<loss>_last` (last batch)."""
 QUALITY_COLUMNS = KEY_COLUMNS + ("metric", "value")
 """One row per ok cell × quality metric (see suite/quality.py and runners/quality.py)."""
-STATUSES = ("ok", "diverged", "failed", "timeout", "interrupted")
+STATUSES = ("ok", "diverged", "failed", "timeout", "interrupted", "unsupported")
+
+IMPLS = ("keras", "native")
+"""`keras`: the models of architectures/ trained by Keras' fit; `native`: runners/native/, no Keras."""
+JIT_MODES = ("auto", "on", "off")
+"""Compile mode asked for: the backend's default (`auto`), compiled (`on`) or not (`off`)."""
+
+ADDED = {
+    2: {
+        "impl": "keras",
+        "jit": "auto",
+        "steady_step_median_s": None,
+        "train_step_gflop": None,
+        "steady_gflop_per_s": None,
+        "ceiling_gflop_per_s": None,
+        "ceiling_share": None,
+    }
+}
+"""Columns each schema version added, with the value rows of the version before it take."""
+
+
+def columns_of(version: int, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The header `columns` had in schema `version`."""
+    added = {name for v, new in ADDED.items() if v > version for name in new}
+    return tuple(c for c in columns if c not in added)
+
+
+def upgrade(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Rows of any earlier schema version as rows of this one (columns in order, added columns filled)."""
+    frame = frame.copy()
+    for new in ADDED.values():
+        for name, value in new.items():
+            if name in columns and name not in frame.columns:
+                frame[name] = value
+    frame["schema_version"] = SCHEMA_VERSION
+    return frame[list(columns)]

@@ -53,15 +53,20 @@ def run_gvbench(args: list[str], env: dict, timeout: float = 900) -> subprocess.
     )
 
 
-@pytest.fixture(scope="session")
-def probes() -> dict[str, dict]:
-    """What `tests/probe.py` reports under each backend, each in a process of its own."""
+def probe_every_backend(script: str) -> dict[str, dict]:
+    """The JSON line `tests/<script>` prints under each backend, each in a process of its own."""
     results = {}
     for backend in BACKENDS:
         env = os.environ | {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
         done = subprocess.run(
-            [sys.executable, str(ROOT / "tests" / "probe.py")], env=env, cwd=ROOT, capture_output=True, text=True
+            [sys.executable, str(ROOT / "tests" / script)], env=env, cwd=ROOT, capture_output=True, text=True
         )
-        assert done.returncode == 0, f"probe failed on {backend}:\n{done.stderr[-3000:]}"
+        assert done.returncode == 0, f"{script} failed on {backend}:\n{done.stderr[-3000:]}"
         results[backend] = json.loads(done.stdout.strip().splitlines()[-1])
     return results
+
+
+@pytest.fixture(scope="session")
+def probes() -> dict[str, dict]:
+    """What `tests/probe.py` reports under each backend."""
+    return probe_every_backend("probe.py")

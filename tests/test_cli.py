@@ -89,7 +89,7 @@ def test_results_of_another_schema(capsys, tmp_path, fixture_env, fixture_data):
     fails_with(
         capsys,
         ["run", "--backend", "jax", "--data", str(fixture_data[0]), "--out", str(tmp_path)],
-        "another gvbench schema",
+        "not written by gvbench",
     )
 
 

@@ -48,7 +48,7 @@ def test_a_real_slowdown_is_flagged_with_its_backend(tmp_path, capsys):
     assert code == 1, out
     assert "1 significant slowdowns beyond 1.1x" in out
     torch_line = next(line for line in out.splitlines() if line.strip().startswith("torch"))
-    assert torch_line.split()[-1] == "True" and 1.4 < float(torch_line.split()[6]) < 1.6
+    assert torch_line.split()[-1] == "True" and 1.4 < float(torch_line.split()[8]) < 1.6
     code, out = compare(capsys, base, tmp_path / "slow", "--time-factor", "2")
     assert code == 0, "a 1.5x slowdown is within a factor of 2"
 

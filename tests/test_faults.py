@@ -187,3 +187,15 @@ def test_resume_skips_ok_cells_and_force_reruns_them(tmp_path, fixture_data):
     assert list(cells.status) == ["ok", "ok"] and cells.run_id.nunique() == 2
     other_lr = run_gvbench([*args, "--lrs", "1e-5"], env)
     assert "skipping" not in other_lr.stdout, "another learning rate is another cell"
+
+
+def test_a_compile_mode_that_fails_before_its_first_epoch_is_unsupported_not_a_failure(tmp_path, fixture_data):
+    env = environment(fixture_data, "nostart:DenseGAN")
+    done = run_gvbench(command(tmp_path, fixture_data[0], ["DenseGAN"], "--jit", "auto", "off"), env)
+    assert done.returncode == 1, "the default mode failing is a failure"
+    assert "1 cells ask for a compile mode that does not work there" in done.stderr
+    cells, _ = read_results(tmp_path)
+    by_jit = cells.set_index("jit")
+    assert by_jit.status.to_dict() == {"auto": "failed", "off": "unsupported"}
+    assert by_jit.error["off"].startswith("--jit off fails here: RuntimeError: injected failure before the first")
+    assert by_jit.cell_id["off"].endswith(".jit-off") and by_jit.epochs_done["off"] == 0

@@ -37,12 +37,28 @@ def frame(table: dict, pairs: dict | None = None, worse_lr: bool = True) -> pd.D
         vae = model.endswith("VAE")
         for backend in ("tensorflow", "jax"):
             rows.append(
-                {"label": model, "model": model, "variant": "paper", "backend": backend, "lr": 1e-4}
+                {
+                    "label": model,
+                    "model": model,
+                    "variant": "paper",
+                    "impl": "keras",
+                    "jit": "auto",
+                    "backend": backend,
+                    "lr": 1e-4,
+                }
                 | metrics(readable, haze, fd, vae, pairs)
             )
             if worse_lr:
                 rows.append(
-                    {"label": model, "model": model, "variant": "paper", "backend": backend, "lr": 1e-6}
+                    {
+                        "label": model,
+                        "model": model,
+                        "variant": "paper",
+                        "impl": "keras",
+                        "jit": "auto",
+                        "backend": backend,
+                        "lr": 1e-6,
+                    }
                     | metrics(1 - readable, 1 - haze, 10 * fd, vae)
                 )
     return pd.DataFrame(rows)

@@ -96,7 +96,7 @@ def test_failed_cell_keeps_its_row_without_times(tmp_path):
 def test_other_schema_is_refused_and_left_alone(tmp_path):
     old = "run_id,backend,seconds\nx,jax,1.0\n"
     (tmp_path / CELLS_CSV).write_text(old)
-    with pytest.raises(ResultsError, match="another gvbench schema"):
+    with pytest.raises(ResultsError, match="not written by gvbench"):
         append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     assert (tmp_path / CELLS_CSV).read_text() == old
     assert not (tmp_path / EPOCHS_CSV).exists(), "nothing may be written next to a refused file"
@@ -151,11 +151,44 @@ def test_a_waiting_writer_says_so_and_then_writes(tmp_path):
     assert list(read_results(tmp_path)[0].run_id) == ["late0"]
 
 
-@pytest.mark.parametrize("version", [0, 2])
+@pytest.mark.parametrize("version", [0, 1, 3])
 def test_rows_of_another_schema_version_are_refused(tmp_path, version):
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     frame = pd.read_csv(tmp_path / CELLS_CSV)
     frame["schema_version"] = version
     frame.to_csv(tmp_path / CELLS_CSV, index=False)
-    with pytest.raises(ResultsError, match=f"schema version {version} \\(this gvbench writes version 1\\)"):
+    with pytest.raises(ResultsError, match=f"rows of schema version {version} under a version 2 header"):
         append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
+
+
+def _as_version_1(out):
+    """Rewrite a folder's files the way schema version 1 wrote them (no impl, jit or FLOP columns)."""
+    from suite.schema import columns_of
+
+    for name, columns in {CELLS_CSV: CELL_COLUMNS, EPOCHS_CSV: EPOCH_COLUMNS, QUALITY_CSV: QUALITY_COLUMNS}.items():
+        frame = pd.read_csv(out / name)[list(columns_of(1, columns))].assign(schema_version=1)
+        (out / name).write_text(frame.to_csv(index=False))
+
+
+def test_a_version_1_folder_is_read_as_keras_auto_cells_refused_for_writing_and_upgraded(tmp_path):
+    from suite.results import upgrade_folder
+    from suite.schema import ADDED
+
+    append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
+    current = {name: pd.read_csv(tmp_path / name) for name in (CELLS_CSV, EPOCHS_CSV, QUALITY_CSV)}
+    _as_version_1(tmp_path)
+    old = (tmp_path / CELLS_CSV).read_text()
+    cells, epochs = read_results(tmp_path)
+    assert list(cells.columns) == list(CELL_COLUMNS) and set(cells.impl) == {"keras"} and set(epochs.jit) == {"auto"}
+    with pytest.raises(ResultsError, match="gvbench upgrade"):
+        append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
+    assert (tmp_path / CELLS_CSV).read_text() == old, "a refused append writes nothing"
+    assert len(upgrade_folder(tmp_path)) == 3
+    for name, frame in current.items():
+        upgraded = pd.read_csv(tmp_path / name)
+        assert list(upgraded.columns) == list(frame.columns)
+        kept = [c for c in frame.columns if c not in ADDED[2] or c in ("impl", "jit")]  # version 1 had no timings
+        pd.testing.assert_frame_equal(upgraded[kept], frame[kept], check_dtype=False)
+    append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
+    assert list(read_results(tmp_path)[0].run_id) == ["r1", "r2"]
+    assert upgrade_folder(tmp_path) == [], "an upgraded folder is left as it is"

@@ -117,3 +117,32 @@ def test_every_ok_cell_has_its_quality_metrics(smoke_run):
     assert (wide.frechet_distance >= 0).all() and (wide.digits_covered <= 10).all()
     vae = wide.index.get_level_values("cell_id").str.contains("VAE")
     assert wide.loc[vae, "test_nelbo"].gt(0).all() and wide.loc[~vae, "test_nelbo"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("backend", "extra", "compiled"),
+    [
+        # JAX: both implementations, jitted (auto) and not; TF: the native baseline under XLA.
+        (
+            "jax",
+            ["--impl", "both", "--jit", "auto", "off"],
+            {"keras.auto": True, "keras.off": False, "native.off": False},
+        ),
+        ("tensorflow", ["--impl", "native", "--jit", "on"], {"native.on": True}),
+    ],
+)
+def test_native_baselines_and_compile_modes_are_cells_like_any_other(tmp_path, fixture_data, backend, extra, compiled):
+    done = smoke(backend, ["DenseGAN"], ["1e-4"], tmp_path, fixture_data, "--threads", "2", *extra)
+    assert done.returncode == 0, done.stderr[-2000:]
+    cells = pd.read_csv(tmp_path / "cells.csv").assign(setting=lambda f: f.impl + "." + f.jit)
+    assert (cells.status == "ok").all() and (cells.epochs_done == 2).all()
+    found = cells.set_index("setting").jit_compile.to_dict()
+    assert {k: found[k] for k in compiled} == compiled, found
+    for row in cells.itertuples():
+        suffix = ("" if row.impl == "keras" else ".native") + ("" if row.jit == "auto" else f".jit-{row.jit}")
+        assert row.cell_id.endswith(f".e2{suffix}")
+        assert row.ceiling_gflop_per_s > 0 and 0 < row.ceiling_share < 2
+        assert row.steady_gflop_per_s == pytest.approx(row.ceiling_share * row.ceiling_gflop_per_s)
+        assert (tmp_path / row.samples_file).exists(), "native cells save samples through their Keras twin"
+    quality = pd.read_csv(tmp_path / "quality.csv")
+    assert set(quality.cell_id) == set(cells.cell_id), "every ok cell, native too, is scored"

@@ -10,7 +10,7 @@ import pandas as pd
 from architectures import get_spec
 from suite.files import atomic_write
 from suite.grid import BACKENDS
-from suite.report import figures, quality, tables
+from suite.report import figures, quality, speed, tables
 from suite.report.data import expected, latest, load, model_order
 from suite.report.page import Block, Bullets, Figure, Heading, Table, Text, to_html, to_markdown
 
@@ -211,6 +211,7 @@ def profile_section(
     if len(agreement):
         blocks += [Heading("Cross-backend agreement of final losses", 3), Table(agreement)]
     blocks += sample_figures(root, grid, folder, profile)
+    blocks += speed.section(chosen, profile, folder)
     quality_blocks, verdicts = quality.section(scored, profile, folder)
     return blocks + quality_blocks, verdicts
 
@@ -243,6 +244,7 @@ def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] =
     tables_out = {"summary.csv": summary, "agreement.csv": agreement, "quality.csv": scored.drop(columns="label")}
     tables_out["claims.csv"] = pd.concat(verdicts, ignore_index=True)
     tables_out["paper-cost.csv"] = tables.paper_cost(chosen, epochs, summary)
+    tables_out["speed.csv"] = speed.per_setting(chosen)
     for name, frame in tables_out.items():
         with atomic_write(out / name) as f:
             f.write(frame.to_csv(index=False).encode())

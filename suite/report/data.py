@@ -11,7 +11,7 @@ from suite.grid import BACKENDS
 from suite.results import CELLS_CSV, EPOCHS_CSV, QUALITY_CSV, ResultsError, check_header, read_quality, read_results
 from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, EPOCH_METRICS, QUALITY_COLUMNS
 
-CELL_KEY = ["backend", "model", "variant", "lr", "profile", "seed", "epochs"]
+CELL_KEY = ["backend", "impl", "jit", "model", "variant", "lr", "profile", "seed", "epochs"]
 """What makes two rows the same cell; a rerun of a cell is a new row with the same key."""
 LOSSES = {"d_loss": "discriminator loss", "g_loss": "generator loss", "loss": "negative ELBO (nats/image)"}
 """Each model's epoch-mean losses, as recorded in epochs.csv, and how figures name them."""
@@ -37,13 +37,10 @@ def load(root: Path, exclude: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.Da
         raise ResultsError(f"no {CELLS_CSV} in {root} or below; run `gvbench run ... --out {root}` first")
     all_cells, all_epochs, all_quality = [], [], []
     for folder in folders:
-        check_header(folder / CELLS_CSV, CELL_COLUMNS)
-        if (folder / EPOCHS_CSV).exists():
-            check_header(folder / EPOCHS_CSV, EPOCH_COLUMNS)
-            cells, epochs = read_results(folder)
-        else:
-            cells, epochs = pd.read_csv(folder / CELLS_CSV), pd.DataFrame(columns=list(EPOCH_COLUMNS))
-        check_header(folder / QUALITY_CSV, QUALITY_COLUMNS)
+        check_header(folder / CELLS_CSV, CELL_COLUMNS, older_ok=True)
+        check_header(folder / EPOCHS_CSV, EPOCH_COLUMNS, older_ok=True)
+        check_header(folder / QUALITY_CSV, QUALITY_COLUMNS, older_ok=True)
+        cells, epochs = read_results(folder)
         source = str(folder.relative_to(root))
         all_cells.append(cells.assign(source=source))
         all_epochs.append(epochs.assign(source=source))
@@ -52,8 +49,11 @@ def load(root: Path, exclude: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.Da
 
 
 def label(frame: pd.DataFrame) -> pd.Series:
-    """The model as figures name it: `CNNGAN`, or `CNNGAN (code)` for the authors'-code variant."""
-    return frame.model.where(frame.variant == "paper", frame.model + " (" + frame.variant + ")")
+    """The model as figures name it: `CNNGAN`; `CNNGAN (code)` for the authors'-code variant;
+    `CNNGAN [native]`, `CNNGAN [jit on]` for a native baseline or a compile mode other than the default."""
+    named = frame.model.where(frame.variant == "paper", frame.model + " (" + frame.variant + ")")
+    named = named.where(frame.impl == "keras", named + " [" + frame.impl + "]")
+    return named.where(frame.jit == "auto", named + " [jit " + frame.jit.astype(str) + "]")
 
 
 def model_order(labels: pd.Series) -> list[str]:

@@ -374,3 +374,34 @@ def quality_vs_time(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
     sns.move_legend(legend_ax, "upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
     fig.suptitle(title)
     return fig
+
+
+def ceiling_share(settings: pd.DataFrame) -> plt.Figure:
+    """Per model: the share of the backend's matmul ceiling each implementation and compile mode reaches."""
+    title = "Achieved GFLOP/s as a share of the machine's float32 matmul ceiling (per backend)"
+    frame = settings.dropna(subset=["ceiling_share"])
+    if frame.empty:
+        return nothing(title, "no ok cell recorded a FLOP rate")
+    frame = frame.assign(percent=100 * frame.ceiling_share, setting=frame.impl + ", jit " + frame.jit)
+    settings_order = sorted(frame.setting.unique(), key=lambda s: (not s.startswith("keras, jit auto"), s))
+    grid = sns.catplot(
+        data=frame,
+        kind="bar",
+        x="label",
+        y="percent",
+        hue="backend",
+        hue_order=_backends(frame),
+        palette=PALETTE,
+        order=model_order(frame.label),
+        col="setting",
+        col_order=settings_order,
+        col_wrap=min(3, len(settings_order)),
+        height=3.2,
+        aspect=1.3,
+        errorbar=None,
+    )
+    grid.set_axis_labels("", "% of ceiling").set_titles("{col_name}")
+    for ax in grid.axes.flat:
+        ax.tick_params(axis="x", labelrotation=30)
+    grid.figure.suptitle(title, y=1.03)
+    return grid.figure

@@ -42,7 +42,8 @@ SUPPORTED, CONTRADICTED, NO_DATA = "supported", "contradicted", "not enough data
 
 def wide(chosen: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:
     """One row per chosen ok cell with its quality metrics as columns (cells without metrics are left out)."""
-    cells = chosen[chosen.status == "ok"][[*CELL_JOIN, "profile", "label", "model", "variant", "backend", "lr", "seed"]]
+    columns = [*CELL_JOIN, "profile", "label", "model", "variant", "impl", "jit", "backend", "lr", "seed"]
+    cells = chosen[chosen.status == "ok"][columns]
     if quality.empty:
         return cells.iloc[:0]
     metrics = quality.pivot_table(index=CELL_JOIN, columns="metric", values="value").reset_index()
@@ -184,8 +185,9 @@ def claim_confusions(confused: pd.DataFrame, labels: dict) -> dict:
 
 
 def claims(frame: pd.DataFrame, variant: str = "paper") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The four claims' verdicts from one variant's cells, and the VAEs' confusion pairs behind claim 4."""
-    frame = frame[frame.variant == variant]
+    """The four claims' verdicts from one variant's Keras cells at the default compile mode, and the VAEs'
+    confusion pairs behind claim 4."""
+    frame = frame[(frame.variant == variant) & (frame.impl == "keras") & (frame.jit == "auto")]
     best = best_cells(frame) if len(frame) else frame
     labels = dict(zip(best.model, best.label, strict=True)) if len(best) else {}
     confused = vae_confusions(best, labels)

@@ -6,12 +6,11 @@ import math
 
 import pandas as pd
 
-from suite.grid import BACKENDS, LEARNING_RATES
+from suite.grid import BACKENDS, FULL_TRAIN, LEARNING_RATES
 from suite.profiles import PROFILES
 from suite.report.data import LOSSES, expected, model_order, wide_epochs
 
 CELL_JOIN = ["source", "run_id", "cell_id"]
-FULL_TRAIN = 60000
 TIMING_COLUMNS = [
     "cells",
     "cells_ok",

@@ -1,0 +1,69 @@
+"""One steady-state training step of every model on this process's backend (KERAS_BACKEND), Keras and native.
+
+Benchmarks, not tests: they assert nothing about speed. `tox -e perf-tf` (perf-torch, perf-jax)
+runs them with pytest-benchmark and saves the JSON, so `pytest-benchmark compare` works across
+commits. Each round is one step on the same batch of 128 images, finished before the clock stops
+(losses fetched); warm-up rounds, which trace and compile, are not timed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from architectures import MODELS, get_spec
+from architectures.flops import train_step_flops
+from architectures.inputs import preprocess
+from benchmarks.conftest import THREAD_CONTROLS, THREADS
+from suite.schema import IMPLS
+
+BATCH = 128
+LR = 1e-4
+WARMUP_ROUNDS = 3
+ROUNDS = 20
+
+
+def keras_step(spec, x: np.ndarray):
+    import keras
+
+    from runners import backends
+
+    model = backends.build_trainable(spec, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(LR), jit_compile="auto")
+    return lambda: model.train_on_batch(x, return_dict=True)
+
+
+def native_step(spec, x: np.ndarray):
+    from runners import native
+
+    model = native.build(spec, os.environ["KERAS_BACKEND"], native.init_weights(spec, 0), LR, "auto", 0)
+    return lambda: [float(loss) for loss in model.step(x)]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("model", MODELS)
+def test_train_step(benchmark, model: str, impl: str):
+    import keras
+
+    from runners import backends
+
+    backend = backends.current()
+    controls = f"{THREAD_CONTROLS}; {backend.configure_threads(THREADS)}"
+    keras.utils.set_random_seed(0)
+    spec = get_spec(model)
+    images = np.random.default_rng(0).integers(0, 256, (BATCH, 28, 28), dtype=np.uint8)
+    step = (keras_step if impl == "keras" else native_step)(spec, preprocess(spec, images))
+    benchmark.group = f"{keras.backend.backend()} {model}"
+    benchmark.extra_info |= {
+        "backend": keras.backend.backend(),
+        "backend_version": backend.version(),
+        "keras_version": keras.__version__,
+        "impl": impl,
+        "threads": THREADS,
+        "thread_controls": controls,
+        "train_step_gflop": train_step_flops(spec, BATCH) / 1e9,
+    }
+    benchmark.pedantic(step, rounds=ROUNDS, iterations=1, warmup_rounds=WARMUP_ROUNDS)
+    benchmark.extra_info["median_gflop_per_s"] = benchmark.extra_info["train_step_gflop"] / benchmark.stats.stats.median

@@ -1,0 +1,148 @@
+"""JAX baseline: jax.numpy and jax.lax layers in NHWC, one jax.vjp per step, optax.adam; jax.jit or not."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from architectures.spec import LEAKY_RELU_SLOPE, ModelSpec
+from runners.native import (
+    ADAM_BETA_1,
+    ADAM_BETA_2,
+    ADAM_EPSILON,
+    BN_EPSILON,
+    BN_MOMENTUM,
+    loss_groups,
+    merge,
+    plan,
+    same_padding,
+    split,
+)
+
+ACTIVATIONS = {
+    "relu": jax.nn.relu,
+    "tanh": jnp.tanh,
+    "sigmoid": jax.nn.sigmoid,
+    "leaky_relu": lambda x: jax.nn.leaky_relu(x, LEAKY_RELU_SLOPE),
+}
+CONV_DIMENSIONS = ("NHWC", "HWIO", "NHWC")
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def bce_with_logits(target: float, logits: jax.Array) -> jax.Array:
+    return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, jnp.full_like(logits, target)))
+
+
+def apply(network_blocks, shapes, trainable: list, moving: list, x: jax.Array, bn_training: bool):
+    """One network forward; returns its output and its updated moving statistics."""
+    t, m, new_moving = iter(trainable), iter(moving), []
+    for block, shape in zip(network_blocks, shapes, strict=True):
+        if block.kind == "dense":
+            kernel, bias = next(t), next(t)
+            x = x @ kernel + bias
+        elif block.kind == "conv":
+            kernel, bias = next(t), next(t)
+            strides = (block.strides, block.strides)
+            x = jax.lax.conv_general_dilated(x, kernel, strides, "SAME", dimension_numbers=CONV_DIMENSIONS) + bias
+        elif block.kind == "deconv":
+            kernel, bias = next(t), next(t)
+            # The gradient of a "same" convolution: pad the dilated input by k-1 less the forward padding.
+            pads = [same_padding(n * block.strides, block.strides) for n in shape[:2]]
+            padding = [(kernel.shape[0] - 1 - before, kernel.shape[0] - 1 - after) for before, after in pads]
+            strides = (block.strides, block.strides)
+            x = jax.lax.conv_transpose(
+                x, kernel, strides, padding, dimension_numbers=CONV_DIMENSIONS, transpose_kernel=True
+            )
+            x = x + bias
+        elif block.kind == "batchnorm":
+            gamma, beta, mean, variance = next(t), next(t), next(m), next(m)
+            if bn_training:
+                axes = tuple(range(x.ndim - 1))
+                batch_mean, batch_variance = jnp.mean(x, axes), jnp.var(x, axes)
+                new_moving += [
+                    mean * BN_MOMENTUM + batch_mean * (1 - BN_MOMENTUM),
+                    variance * BN_MOMENTUM + batch_variance * (1 - BN_MOMENTUM),
+                ]
+                mean, variance = batch_mean, batch_variance
+            else:
+                new_moving += [mean, variance]
+            x = (x - mean) * jax.lax.rsqrt(variance + BN_EPSILON) * gamma + beta
+        elif block.kind == "activation":
+            x = ACTIVATIONS[block.size](x)
+        elif block.kind == "reshape":
+            x = x.reshape(x.shape[0], *block.size)
+        elif block.kind == "flatten":
+            x = x.reshape(x.shape[0], -1)
+    return x, new_moving
+
+
+class Model:
+    def __init__(self, spec: ModelSpec, weights: dict, lr: float, jit: str, seed: int):
+        self.spec, self.gan = spec, spec.family == "gan"
+        self.groups = loss_groups(spec)
+        self.loss_names = tuple(self.groups)
+        plans = {name: plan(spec, name) for name in weights}
+        self.blocks = {name: p[0] for name, p in plans.items()}
+        self.shapes = {name: p[1] for name, p in plans.items()}
+        pairs = {name: split(self.blocks[name], [jnp.asarray(a) for a in arrays]) for name, arrays in weights.items()}
+        self.trainable = {name: pair[0] for name, pair in pairs.items()}
+        self.moving = {name: pair[1] for name, pair in pairs.items()}
+        self.optimizer = optax.adam(lr, b1=ADAM_BETA_1, b2=ADAM_BETA_2, eps=ADAM_EPSILON)
+        self.opt_state = self.optimizer.init(self.trainable)
+        self.key = jax.random.key(seed)
+        self.jit_compile = jit != "off"
+        self._step = jax.jit(self._train_step, donate_argnums=(0, 1, 2)) if self.jit_compile else self._train_step
+
+    def _losses(self, trainable: dict, moving: dict, x: jax.Array, noise: jax.Array):
+        bn = bool(self.spec.batchnorm_training)
+
+        def run(name, inputs):
+            state = new_moving.get(name, moving[name])  # a second pass sees the first one's moving statistics
+            out, new_moving[name] = apply(self.blocks[name], self.shapes[name], trainable[name], state, inputs, bn)
+            return out
+
+        new_moving = {}
+        if self.gan:
+            fake = run("generator", noise)
+            real_logits = run("discriminator", x)
+            fake_logits = run("discriminator", fake)
+            d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
+            return (d_loss, bce_with_logits(1.0, fake_logits)), new_moving
+        mean, logvar = jnp.split(run("encoder", x), 2, axis=-1)
+        z = mean + noise * jnp.exp(0.5 * logvar)
+        logits = run("decoder", z)
+        log_px_z = -optax.sigmoid_binary_cross_entropy(logits, x).reshape(x.shape[0], -1).sum(-1)
+        log_pz = (-0.5 * (jnp.square(z) + LOG_2PI)).sum(-1)
+        log_qz_x = (-0.5 * (jnp.square(z - mean) * jnp.exp(-logvar) + logvar + LOG_2PI)).sum(-1)
+        return (-jnp.mean(log_px_z + log_pz - log_qz_x),), new_moving
+
+    def _train_step(self, trainable: dict, moving: dict, opt_state, key, x: jax.Array):
+        key, draw = jax.random.split(key)
+        noise = jax.random.normal(draw, (x.shape[0], self.spec.latent_dim))
+        losses, pullback, moving = jax.vjp(lambda t: self._losses(t, moving, x, noise), trainable, has_aux=True)
+        grads = {}
+        for k, nets in enumerate(self.groups.values()):  # one pullback per loss, kept for the networks it trains
+            (found,) = pullback(tuple(jnp.ones_like(v) if j == k else jnp.zeros_like(v) for j, v in enumerate(losses)))
+            grads |= {net: found[net] for net in nets}
+        updates, opt_state = self.optimizer.update(grads, opt_state, trainable)
+        return optax.apply_updates(trainable, updates), moving, opt_state, key, losses
+
+    def step(self, x: np.ndarray) -> list:
+        self.trainable, self.moving, self.opt_state, self.key, losses = self._step(
+            self.trainable, self.moving, self.opt_state, self.key, jnp.asarray(x)
+        )
+        return list(losses)
+
+    def losses(self, x: np.ndarray, noise: np.ndarray) -> dict[str, float]:
+        values, _ = self._losses(self.trainable, self.moving, jnp.asarray(x), jnp.asarray(noise, jnp.float32))
+        return {name: float(v) for name, v in zip(self.loss_names, values, strict=True)}
+
+    def get_weights(self) -> dict[str, list[np.ndarray]]:
+        return {
+            name: [np.asarray(a) for a in merge(self.blocks[name], self.trainable[name], self.moving[name])]
+            for name in self.blocks
+        }

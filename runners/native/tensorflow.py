@@ -1,0 +1,143 @@
+"""TensorFlow baseline: tf.nn layers in NHWC, tf.GradientTape, fused ResourceApplyAdam; tf.function, XLA or not."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from architectures.spec import LEAKY_RELU_SLOPE, ModelSpec
+from runners.native import (
+    ADAM_BETA_1,
+    ADAM_BETA_2,
+    ADAM_EPSILON,
+    BN_EPSILON,
+    BN_MOMENTUM,
+    loss_groups,
+    merge,
+    plan,
+    split,
+)
+
+ACTIVATIONS = {
+    "relu": tf.nn.relu,
+    "tanh": tf.tanh,
+    "sigmoid": tf.sigmoid,
+    "leaky_relu": lambda x: tf.nn.leaky_relu(x, LEAKY_RELU_SLOPE),
+}
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def bce_with_logits(target: float, logits: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.fill(tf.shape(logits), target), logits))
+
+
+class Network:
+    """One network of the spec as tf.Variables in Keras' layout and order."""
+
+    def __init__(self, spec: ModelSpec, name: str, arrays: list[np.ndarray]):
+        self.blocks, self.shapes = plan(spec, name)
+        trainable, moving = split(self.blocks, arrays)
+        self.trainable = [tf.Variable(a) for a in trainable]
+        self.moving = [tf.Variable(a, trainable=False) for a in moving]
+
+    def __call__(self, x: tf.Tensor, bn_training: bool) -> tf.Tensor:
+        t, m = iter(self.trainable), iter(self.moving)
+        for block, shape in zip(self.blocks, self.shapes, strict=True):
+            if block.kind == "dense":
+                kernel, bias = next(t), next(t)
+                x = tf.matmul(x, kernel) + bias
+            elif block.kind == "conv":
+                kernel, bias = next(t), next(t)
+                x = tf.nn.conv2d(x, kernel, block.strides, "SAME") + bias
+            elif block.kind == "deconv":
+                kernel, bias = next(t), next(t)
+                out = [tf.shape(x)[0], shape[0] * block.strides, shape[1] * block.strides, block.size]
+                x = tf.nn.conv2d_transpose(x, kernel, out, block.strides, "SAME") + bias
+            elif block.kind == "batchnorm":
+                gamma, beta, mean, variance = next(t), next(t), next(m), next(m)
+                if bn_training:
+                    batch_mean, batch_variance = tf.nn.moments(x, list(range(len(x.shape) - 1)))
+                    mean.assign(mean * BN_MOMENTUM + batch_mean * (1 - BN_MOMENTUM))
+                    variance.assign(variance * BN_MOMENTUM + batch_variance * (1 - BN_MOMENTUM))
+                    x = tf.nn.batch_normalization(x, batch_mean, batch_variance, beta, gamma, BN_EPSILON)
+                else:
+                    x = tf.nn.batch_normalization(x, mean, variance, beta, gamma, BN_EPSILON)
+            elif block.kind == "activation":
+                x = ACTIVATIONS[block.size](x)
+            elif block.kind == "reshape":
+                x = tf.reshape(x, [-1, *block.size])
+            elif block.kind == "flatten":
+                x = tf.reshape(x, [tf.shape(x)[0], -1])
+        return x
+
+    def weights(self) -> list[np.ndarray]:
+        return [v.numpy() for v in merge(self.blocks, self.trainable, self.moving)]
+
+
+class Model:
+    def __init__(self, spec: ModelSpec, weights: dict, lr: float, jit: str, seed: int):
+        self.spec, self.gan = spec, spec.family == "gan"
+        self.networks = {name: Network(spec, name, arrays) for name, arrays in weights.items()}
+        groups = loss_groups(spec)
+        self.loss_names = tuple(groups)
+        self.groups = [[v for net in nets for v in self.networks[net].trainable] for nets in groups.values()]
+        self.variables = [v for group in self.groups for v in group]
+        self.slots = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in self.variables]
+        self.beta_powers = tf.Variable([1.0, 1.0])
+        self.lr = tf.constant(lr, tf.float32)
+        self.seed, self.steps = seed, tf.Variable(0, dtype=tf.int64)
+        self.jit_compile = jit == "on"
+        self._step = tf.function(self._train_step, jit_compile=self.jit_compile)
+
+    def _losses(self, x: tf.Tensor, noise: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        bn = bool(self.spec.batchnorm_training)
+        if self.gan:
+            generator, discriminator = self.networks["generator"], self.networks["discriminator"]
+            fake = generator(noise, bn)
+            real_logits = discriminator(x, bn)
+            fake_logits = discriminator(fake, bn)
+            d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
+            return d_loss, bce_with_logits(1.0, fake_logits)
+        mean, logvar = tf.split(self.networks["encoder"](x, bn), 2, axis=-1)
+        z = mean + noise * tf.exp(0.5 * logvar)
+        logits = self.networks["decoder"](z, bn)
+        cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(x, logits)
+        log_px_z = -tf.reduce_sum(tf.reshape(cross_entropy, [tf.shape(x)[0], -1]), -1)
+        log_pz = tf.reduce_sum(-0.5 * (tf.square(z) + LOG_2PI), -1)
+        log_qz_x = tf.reduce_sum(-0.5 * (tf.square(z - mean) * tf.exp(-logvar) + logvar + LOG_2PI), -1)
+        return (-tf.reduce_mean(log_px_z + log_pz - log_qz_x),)
+
+    def _train_step(self, x: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        self.steps.assign_add(1)
+        seed = tf.stack([tf.constant(self.seed, tf.int64), self.steps])
+        noise = tf.random.stateless_normal([tf.shape(x)[0], self.spec.latent_dim], seed)
+        with tf.GradientTape(persistent=True) as tape:
+            losses = self._losses(x, noise)
+        grads = [g for loss, group in zip(losses, self.groups, strict=True) for g in tape.gradient(loss, group)]
+        self.beta_powers.assign(self.beta_powers * [ADAM_BETA_1, ADAM_BETA_2])
+        for variable, (m, v), grad in zip(self.variables, self.slots, grads, strict=True):
+            tf.raw_ops.ResourceApplyAdam(
+                var=variable.handle,
+                m=m.handle,
+                v=v.handle,
+                beta1_power=self.beta_powers[0],
+                beta2_power=self.beta_powers[1],
+                lr=self.lr,
+                beta1=ADAM_BETA_1,
+                beta2=ADAM_BETA_2,
+                epsilon=ADAM_EPSILON,
+                grad=grad,
+            )
+        return losses
+
+    def step(self, x: np.ndarray) -> list:
+        return list(self._step(tf.convert_to_tensor(x)))
+
+    def losses(self, x: np.ndarray, noise: np.ndarray) -> dict[str, float]:
+        values = self._losses(tf.convert_to_tensor(x), tf.convert_to_tensor(np.asarray(noise, np.float32)))
+        return {name: float(v) for name, v in zip(self.loss_names, values, strict=True)}
+
+    def get_weights(self) -> dict[str, list[np.ndarray]]:
+        return {name: network.weights() for name, network in self.networks.items()}

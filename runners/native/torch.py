@@ -1,0 +1,142 @@
+"""PyTorch baseline: torch.nn.functional layers in NCHW, torch.autograd, torch.optim.Adam; eager or torch.compile."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from architectures.spec import LEAKY_RELU_SLOPE, ModelSpec
+from runners.native import (
+    ADAM_BETA_1,
+    ADAM_BETA_2,
+    ADAM_EPSILON,
+    BN_EPSILON,
+    BN_MOMENTUM,
+    loss_groups,
+    merge,
+    plan,
+    same_padding,
+    split,
+)
+
+ACTIVATIONS = {
+    "relu": F.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "leaky_relu": lambda x: F.leaky_relu(x, LEAKY_RELU_SLOPE),
+}
+
+
+def to_torch_layout(array: np.ndarray) -> torch.Tensor:
+    """Keras' (k, k, in, out) Conv2D and (k, k, out, in) Conv2DTranspose kernels become torch's; others stay."""
+    tensor = torch.from_numpy(np.array(array, np.float32))
+    return tensor.permute(3, 2, 0, 1).contiguous() if tensor.ndim == 4 else tensor
+
+
+def to_keras_layout(tensor: torch.Tensor) -> np.ndarray:
+    array = tensor.detach().numpy()
+    return np.ascontiguousarray(array.transpose(2, 3, 1, 0)) if array.ndim == 4 else array.copy()
+
+
+def bce_with_logits(target: float, logits: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+class Network:
+    """One network of the spec: trainable weights and moving statistics in Keras' order, torch layout."""
+
+    def __init__(self, spec: ModelSpec, name: str, arrays: list[np.ndarray]):
+        self.blocks, self.shapes = plan(spec, name)
+        trainable, moving = split(self.blocks, [to_torch_layout(a) for a in arrays])
+        self.trainable = [t.requires_grad_() for t in trainable]
+        self.moving = moving
+
+    def __call__(self, x: torch.Tensor, bn_training: bool) -> torch.Tensor:
+        t, m = iter(self.trainable), iter(self.moving)
+        for block, shape in zip(self.blocks, self.shapes, strict=True):
+            if block.kind == "dense":
+                kernel, bias = next(t), next(t)
+                x = torch.addmm(bias, x, kernel)
+            elif block.kind == "conv":
+                kernel, bias = next(t), next(t)
+                (top, bottom), (left, right) = (same_padding(n, block.strides) for n in shape[:2])
+                x = F.conv2d(F.pad(x, (left, right, top, bottom)), kernel, bias, stride=block.strides)
+            elif block.kind == "deconv":
+                kernel, bias = next(t), next(t)
+                height, width = shape[0] * block.strides, shape[1] * block.strides
+                top, left = same_padding(height, block.strides)[0], same_padding(width, block.strides)[0]
+                x = F.conv_transpose2d(x, kernel, bias, stride=block.strides)
+                x = x[..., top : top + height, left : left + width]
+            elif block.kind == "batchnorm":
+                gamma, beta, mean, variance = next(t), next(t), next(m), next(m)
+                x = F.batch_norm(x, mean, variance, gamma, beta, bn_training, 1.0 - BN_MOMENTUM, BN_EPSILON)
+            elif block.kind == "activation":
+                x = ACTIVATIONS[block.size](x)
+            elif block.kind == "reshape":
+                x = x.reshape(x.shape[0], *block.size)
+                if x.ndim == 4:
+                    x = x.permute(0, 3, 1, 2)  # Keras reshapes into (H, W, C); torch convolves (C, H, W)
+            elif block.kind == "flatten":
+                x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
+        return x
+
+    def weights(self) -> list[np.ndarray]:
+        return [to_keras_layout(t) for t in merge(self.blocks, self.trainable, self.moving)]
+
+
+class Model:
+    def __init__(self, spec: ModelSpec, weights: dict, lr: float, jit: str, seed: int):
+        self.spec, self.bn_training = spec, bool(spec.batchnorm_training)
+        self.networks = {name: Network(spec, name, arrays) for name, arrays in weights.items()}
+        self.gan, groups = spec.family == "gan", loss_groups(spec)
+        self.loss_names = tuple(groups)
+        self.groups = [[t for net in nets for t in self.networks[net].trainable] for nets in groups.values()]
+        self.parameters = [p for group in self.groups for p in group]
+        self.optimizer = torch.optim.Adam(self.parameters, lr=lr, betas=(ADAM_BETA_1, ADAM_BETA_2), eps=ADAM_EPSILON)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.jit_compile = jit == "on"
+        self.forward = torch.compile(self._losses) if self.jit_compile else self._losses
+
+    def _losses(self, x: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        bn = self.bn_training
+        if self.gan:
+            generator, discriminator = self.networks["generator"], self.networks["discriminator"]
+            fake = generator(noise, bn)
+            real_logits = discriminator(x, bn)
+            fake_logits = discriminator(fake, bn)
+            d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
+            return d_loss, bce_with_logits(1.0, fake_logits)
+        mean, logvar = self.networks["encoder"](x, bn).chunk(2, dim=-1)
+        z = mean + noise * torch.exp(0.5 * logvar)
+        logits = self.networks["decoder"](z, bn)
+        log_px_z = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(-1)
+        log_2pi = float(np.log(2.0 * np.pi))
+        log_pz = (-0.5 * (z.square() + log_2pi)).sum(-1)
+        log_qz_x = (-0.5 * ((z - mean).square() * torch.exp(-logvar) + logvar + log_2pi)).sum(-1)
+        return (-(log_px_z + log_pz - log_qz_x).mean(),)
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn((n, self.spec.latent_dim), generator=self.generator)
+
+    def step(self, x: np.ndarray) -> list:
+        losses = self.forward(to_nchw(x), self.noise(len(x)))
+        grads = []
+        for i, group in enumerate(self.groups):
+            grads += torch.autograd.grad(losses[i], group, retain_graph=i < len(self.groups) - 1)
+        for parameter, grad in zip(self.parameters, grads, strict=True):
+            parameter.grad = grad
+        self.optimizer.step()
+        return [loss.detach() for loss in losses]
+
+    def losses(self, x: np.ndarray, noise: np.ndarray) -> dict[str, float]:
+        values = self._losses(to_nchw(x), torch.from_numpy(np.asarray(noise, np.float32)))
+        return {name: float(v) for name, v in zip(self.loss_names, values, strict=True)}
+
+    def get_weights(self) -> dict[str, list[np.ndarray]]:
+        return {name: network.weights() for name, network in self.networks.items()}
+
+
+def to_nchw(x: np.ndarray) -> torch.Tensor:
+    """A batch of (n, 28, 28, 1) images in torch's channels-first layout."""
+    return torch.from_numpy(x).permute(0, 3, 1, 2)
