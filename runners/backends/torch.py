@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import torch
+import torch._functorch.config
 from keras.utils import unpack_x_y_sample_weight
+
+# A GAN step takes two gradients from one graph (retain_graph=True for the first); under
+# torch.compile, AOTAutograd's donated buffers forbid that ("compiled with non-empty donated
+# buffers which requires ... retain_graph=False"). Donation only saves memory; turn it off.
+torch._functorch.config.donated_buffer = False
 
 
 class TrainStep:

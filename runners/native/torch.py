@@ -43,6 +43,37 @@ def bce_with_logits(target: float, logits: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
+def apply(network_blocks, shapes, trainable: list, moving: list, x: torch.Tensor, bn_training: bool) -> torch.Tensor:
+    """One network forward (moving statistics updated in place in training mode)."""
+    t, m = iter(trainable), iter(moving)
+    for block, shape in zip(network_blocks, shapes, strict=True):
+        if block.kind == "dense":
+            kernel, bias = next(t), next(t)
+            x = torch.addmm(bias, x, kernel)
+        elif block.kind == "conv":
+            kernel, bias = next(t), next(t)
+            (top, bottom), (left, right) = (same_padding(n, block.strides) for n in shape[:2])
+            x = F.conv2d(F.pad(x, (left, right, top, bottom)), kernel, bias, stride=block.strides)
+        elif block.kind == "deconv":
+            kernel, bias = next(t), next(t)
+            height, width = shape[0] * block.strides, shape[1] * block.strides
+            top, left = same_padding(height, block.strides)[0], same_padding(width, block.strides)[0]
+            x = F.conv_transpose2d(x, kernel, bias, stride=block.strides)
+            x = x[..., top : top + height, left : left + width]
+        elif block.kind == "batchnorm":
+            gamma, beta, mean, variance = next(t), next(t), next(m), next(m)
+            x = F.batch_norm(x, mean, variance, gamma, beta, bn_training, 1.0 - BN_MOMENTUM, BN_EPSILON)
+        elif block.kind == "activation":
+            x = ACTIVATIONS[block.size](x)
+        elif block.kind == "reshape":
+            x = x.reshape(x.shape[0], *block.size)
+            if x.ndim == 4:
+                x = x.permute(0, 3, 1, 2)  # Keras reshapes into (H, W, C); torch convolves (C, H, W)
+        elif block.kind == "flatten":
+            x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
+    return x
+
+
 class Network:
     """One network of the spec: trainable weights and moving statistics in Keras' order, torch layout."""
 
@@ -53,33 +84,7 @@ class Network:
         self.moving = moving
 
     def __call__(self, x: torch.Tensor, bn_training: bool) -> torch.Tensor:
-        t, m = iter(self.trainable), iter(self.moving)
-        for block, shape in zip(self.blocks, self.shapes, strict=True):
-            if block.kind == "dense":
-                kernel, bias = next(t), next(t)
-                x = torch.addmm(bias, x, kernel)
-            elif block.kind == "conv":
-                kernel, bias = next(t), next(t)
-                (top, bottom), (left, right) = (same_padding(n, block.strides) for n in shape[:2])
-                x = F.conv2d(F.pad(x, (left, right, top, bottom)), kernel, bias, stride=block.strides)
-            elif block.kind == "deconv":
-                kernel, bias = next(t), next(t)
-                height, width = shape[0] * block.strides, shape[1] * block.strides
-                top, left = same_padding(height, block.strides)[0], same_padding(width, block.strides)[0]
-                x = F.conv_transpose2d(x, kernel, bias, stride=block.strides)
-                x = x[..., top : top + height, left : left + width]
-            elif block.kind == "batchnorm":
-                gamma, beta, mean, variance = next(t), next(t), next(m), next(m)
-                x = F.batch_norm(x, mean, variance, gamma, beta, bn_training, 1.0 - BN_MOMENTUM, BN_EPSILON)
-            elif block.kind == "activation":
-                x = ACTIVATIONS[block.size](x)
-            elif block.kind == "reshape":
-                x = x.reshape(x.shape[0], *block.size)
-                if x.ndim == 4:
-                    x = x.permute(0, 3, 1, 2)  # Keras reshapes into (H, W, C); torch convolves (C, H, W)
-            elif block.kind == "flatten":
-                x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
-        return x
+        return apply(self.blocks, self.shapes, self.trainable, self.moving, x, bn_training)
 
     def weights(self) -> list[np.ndarray]:
         return [to_keras_layout(t) for t in merge(self.blocks, self.trainable, self.moving)]

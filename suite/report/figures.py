@@ -81,7 +81,10 @@ def headline(frame: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
     for container, backend in zip(ax.containers, _backends(steady), strict=False):
         ratios = summary[summary.backend == backend].set_index("model").ratio_to_fastest.reindex(order)
         labels = ["" if pd.isna(r) else ("fastest" if r == 1 else f"{r:.2f}×") for r in ratios]
-        ax.bar_label(container, labels=labels, fontsize=7, padding=2)
+        for bar, text in zip(container.patches, labels, strict=False):
+            if bar is not None and text and np.isfinite(bar.get_height()):  # no bar where a model has no timing
+                x, height = bar.get_x() + bar.get_width() / 2, bar.get_height()
+                ax.annotate(text, (x, height), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=7)
     ax.legend(title="backend (bar label: time ÷ fastest)", fontsize=8, title_fontsize=8)
     return fig
 
