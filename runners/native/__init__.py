@@ -24,7 +24,14 @@ from runners.records import epoch_record, finite
 BN_MOMENTUM = 0.99
 BN_EPSILON = 1e-3
 ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
-"""Keras' defaults for BatchNormalization and Adam."""
+"""Keras' defaults for BatchNormalization and Adam.
+
+Two library rules differ from Keras' and are kept as each library has them: torch.optim.Adam
+and optax add epsilon after the bias correction (Keras and TensorFlow's ResourceApplyAdam
+before it), a difference of order epsilon = 1e-7 in the denominator; and torch's batch_norm
+updates the moving variance with the unbiased batch variance (Keras: the biased one), which
+changes only the inference-time statistics (the samples), not the training losses.
+"""
 
 
 class NativeModel(Protocol):
