@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 from keras import ops
 
-_LOG_2PI = math.log(2.0 * math.pi)
+from architectures.spec import LOG_2PI
 
 
 def _bce_from_logits(target: float, logits):
@@ -23,7 +21,7 @@ def gan_losses(real_logits, fake_logits) -> dict:
 
 def log_normal(x, mean, logvar):
     """Log density of a diagonal Gaussian, summed over the last axis (paper eq. 4)."""
-    return ops.sum(-0.5 * (ops.square(x - mean) * ops.exp(-logvar) + logvar + _LOG_2PI), axis=-1)
+    return ops.sum(-0.5 * (ops.square(x - mean) * ops.exp(-logvar) + logvar + LOG_2PI), axis=-1)
 
 
 def elbo_loss(x, logits, z, mean, logvar):

@@ -18,6 +18,7 @@ VARIANTS = ("paper", "code")
 IMAGE_SHAPE = (28, 28, 1)
 KERNEL_SIZE = 5
 LEAKY_RELU_SLOPE = 0.3  # Keras' LeakyReLU default (tf.keras 2 and Keras 3).
+LOG_2PI = math.log(2.0 * math.pi)  # of the VAE's Gaussian log-densities
 
 
 @dataclass(frozen=True)

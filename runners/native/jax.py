@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from architectures.spec import LEAKY_RELU_SLOPE, ModelSpec
+from architectures.spec import LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
 from runners.native import (
     ADAM_BETA_1,
     ADAM_BETA_2,
@@ -30,7 +28,6 @@ ACTIVATIONS = {
     "leaky_relu": lambda x: jax.nn.leaky_relu(x, LEAKY_RELU_SLOPE),
 }
 CONV_DIMENSIONS = ("NHWC", "HWIO", "NHWC")
-LOG_2PI = math.log(2.0 * math.pi)
 
 
 def bce_with_logits(target: float, logits: jax.Array) -> jax.Array:

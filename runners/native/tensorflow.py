@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import tensorflow as tf
 
-from architectures.spec import LEAKY_RELU_SLOPE, ModelSpec
+from architectures.spec import LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
 from runners.native import (
     ADAM_BETA_1,
     ADAM_BETA_2,
@@ -26,7 +24,6 @@ ACTIVATIONS = {
     "sigmoid": tf.sigmoid,
     "leaky_relu": lambda x: tf.nn.leaky_relu(x, LEAKY_RELU_SLOPE),
 }
-LOG_2PI = math.log(2.0 * math.pi)
 
 
 def bce_with_logits(target: float, logits: tf.Tensor) -> tf.Tensor:

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from architectures.spec import LEAKY_RELU_SLOPE, ModelSpec
+from architectures.spec import LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
 from runners.native import (
     ADAM_BETA_1,
     ADAM_BETA_2,
@@ -116,9 +116,8 @@ class Model:
         z = mean + noise * torch.exp(0.5 * logvar)
         logits = self.networks["decoder"](z, bn)
         log_px_z = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(-1)
-        log_2pi = float(np.log(2.0 * np.pi))
-        log_pz = (-0.5 * (z.square() + log_2pi)).sum(-1)
-        log_qz_x = (-0.5 * ((z - mean).square() * torch.exp(-logvar) + logvar + log_2pi)).sum(-1)
+        log_pz = (-0.5 * (z.square() + LOG_2PI)).sum(-1)
+        log_qz_x = (-0.5 * ((z - mean).square() * torch.exp(-logvar) + logvar + LOG_2PI)).sum(-1)
         return (-(log_px_z + log_pz - log_qz_x).mean(),)
 
     def noise(self, n: int) -> torch.Tensor:
