@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+
+from architectures.family import FAMILIES, GAN, VAE, Family
 from architectures.spec import MODELS, VARIANTS, ModelSpec, get_spec
 
-__all__ = ["MODELS", "VARIANTS", "ModelSpec", "get_spec", "model_class"]
+__all__ = ["FAMILIES", "GAN", "MODELS", "VAE", "VARIANTS", "Family", "ModelSpec", "get_spec", "model_class"]
 
 
 def model_class(spec: ModelSpec) -> type:
     """The Keras model class (GAN or VAE) of a spec; imports Keras."""
-    if spec.family == "gan":
-        from architectures.gan import GAN
-
-        return GAN
-    from architectures.vae import VAE
-
-    return VAE
+    module, name = spec.family.model_class.split(":")
+    return getattr(importlib.import_module(module), name)

@@ -7,7 +7,8 @@ import numpy as np
 from keras import ops
 
 from architectures.inputs import preprocess
-from architectures.spec import ModelSpec
+from architectures.network import build_network
+from architectures.spec import ModelSpec, network_inputs
 
 
 class LastValue(keras.metrics.Metric):
@@ -27,13 +28,12 @@ class LastValue(keras.metrics.Metric):
 class GenerativeModel(keras.Model):
     """A model trained by minimising named losses, each over its own group of variables.
 
-    Subclasses define `loss_names`, `compute_losses` and `loss_groups`;
-    the backend's `train_step` (see `runners.backends`) does the rest. Data given to `fit`
-    or `train_on_batch` as `(x, noise)` fixes each step's noise (as the parity tests do);
-    with `x` alone each step draws its own.
+    Both networks of the spec's family are attributes by their family names (`generator`,
+    `encoder`, ...); the losses and what each trains are the family's. Subclasses define
+    `compute_losses`; the backend's `train_step` (see `runners.backends`) does the rest. Data
+    given to `fit` or `train_on_batch` as `(x, noise)` fixes each step's noise (as the parity
+    tests do); with `x` alone each step draws its own.
     """
-
-    loss_names: tuple[str, ...] = ()
 
     def __init__(self, spec: ModelSpec, seed: int | None = None, **kwargs):
         super().__init__(name=spec.name.replace("-", "_"), **kwargs)
@@ -41,6 +41,13 @@ class GenerativeModel(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.loss_means = [keras.metrics.Mean(name=name) for name in self.loss_names]
         self.loss_lasts = [LastValue(name=f"{name}_last") for name in self.loss_names]
+        for name, (shape, network) in network_inputs(spec).items():
+            setattr(self, name, build_network(network, shape, spec.hidden_activation, name))
+        self.built = True  # both networks are built from their Input shapes
+
+    @property
+    def loss_names(self) -> tuple[str, ...]:
+        return self.spec.family.loss_names
 
     @property
     def metrics(self) -> list:
@@ -63,7 +70,22 @@ class GenerativeModel(keras.Model):
 
     def loss_groups(self) -> list[tuple[str, list]]:
         """(loss name, variables that loss updates) pairs; together they cover every trainable variable."""
-        raise NotImplementedError
+        return [
+            (loss.name, [v for network in loss.trains for v in getattr(self, network).trainable_variables])
+            for loss in self.spec.family.losses
+        ]
+
+    def networks(self) -> dict[str, keras.Model]:
+        """The two networks by their family names."""
+        return {name: getattr(self, name) for name in self.spec.family.networks}
+
+    def sample_arrays(self, generated: np.ndarray, test_images: np.ndarray) -> dict[str, np.ndarray]:
+        """What a cell's samples file holds besides `generated`: VAEs add reconstructions of test images."""
+        return {"generated": generated}
+
+    def test_fit(self, test_images: np.ndarray) -> dict[str, float]:
+        """Quality metrics of the test set besides the judge's (the family's `test_metrics`)."""
+        return {}
 
     def preprocess(self, images: np.ndarray) -> np.ndarray:
         """uint8 images (n, 28, 28) to the float32 input of this model, shape (n, 28, 28, 1)."""

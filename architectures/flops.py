@@ -12,6 +12,7 @@ Counting rules (the convention of MLPerf/PaLM "model FLOPs"):
 - A backward pass through a network costs twice its forward pass (gradients with respect to
   the inputs and to the weights). Where only input gradients are needed (the generator's loss
   passing back through the discriminator), it costs one forward pass.
+- The passes per step are each family's `step_passes` (architectures/family.py).
 - A GAN step: G(z) once and D on the real and the fake batch forward (F_G + 2 F_D); the
   discriminator's loss backward through both D passes (4 F_D); the generator's loss back
   through D(G(z)) to the images (F_D) and through G (2 F_G): 3 F_G + 7 F_D per sample.
@@ -23,7 +24,8 @@ discriminator loss also forms the generator's gradients, then drops them).
 
 from __future__ import annotations
 
-from architectures.spec import KERNEL_SIZE, Block, ModelSpec, blocks, network_inputs, output_shape
+from architectures.family import unknown
+from architectures.spec import BLOCK_KINDS, KERNEL_SIZE, Block, ModelSpec, blocks, network_inputs, output_shape
 
 
 def block_flops(block: Block, shape: tuple[int, ...]) -> int:
@@ -35,7 +37,9 @@ def block_flops(block: Block, shape: tuple[int, ...]) -> int:
         return 2 * KERNEL_SIZE**2 * shape[-1] * block.size * out[0] * out[1]
     if block.kind == "deconv":
         return 2 * KERNEL_SIZE**2 * shape[-1] * block.size * shape[0] * shape[1]
-    return 0
+    if block.kind in ("batchnorm", "activation", "reshape", "flatten"):
+        return 0
+    raise unknown("block kind", block.kind, BLOCK_KINDS)
 
 
 def forward_flops(spec: ModelSpec) -> dict[str, int]:
@@ -53,8 +57,5 @@ def forward_flops(spec: ModelSpec) -> dict[str, int]:
 def train_step_flops(spec: ModelSpec, batch_size: int) -> int:
     """FLOPs one training step on a batch needs (rules in the module docstring)."""
     f = forward_flops(spec)
-    if spec.family == "gan":
-        per_sample = 3 * f["generator"] + 7 * f["discriminator"]
-    else:
-        per_sample = 3 * (f["encoder"] + f["decoder"])
-    return per_sample * batch_size
+    passes = zip(spec.family.networks, spec.family.step_passes, strict=True)
+    return sum(n * f[network] for network, n in passes) * batch_size

@@ -9,9 +9,7 @@ from architectures.spec import ModelSpec
 
 def preprocess(spec: ModelSpec, images: np.ndarray) -> np.ndarray:
     """uint8 images (n, 28, 28) to shape (n, 28, 28, 1): [-1, 1] for a GAN, [0, 1] (binarized if asked) for a VAE."""
-    if spec.family == "gan":
-        return ((images.astype("float32") - 127.5) / 127.5)[..., None]
-    x = images.astype("float32") / 255.0
+    x = (images.astype("float32") - spec.family.pixel_offset) / spec.family.pixel_scale
     if spec.binarize_input:
         x = (x > 0.5).astype("float32")
     return x[..., None]

@@ -11,12 +11,10 @@ def _bce_from_logits(target: float, logits):
     return ops.mean(ops.binary_crossentropy(ops.full_like(logits, target), logits, from_logits=True))
 
 
-def gan_losses(real_logits, fake_logits) -> dict:
+def gan_losses(real_logits, fake_logits) -> tuple:
     """Discriminator loss BCE(1, D(x)) + BCE(0, D(G(z))) and non-saturating generator loss BCE(1, D(G(z)))."""
-    return {
-        "d_loss": _bce_from_logits(1.0, real_logits) + _bce_from_logits(0.0, fake_logits),
-        "g_loss": _bce_from_logits(1.0, fake_logits),
-    }
+    d_loss = _bce_from_logits(1.0, real_logits) + _bce_from_logits(0.0, fake_logits)
+    return d_loss, _bce_from_logits(1.0, fake_logits)
 
 
 def log_normal(x, mean, logvar):

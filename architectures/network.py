@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from architectures.spec import KERNEL_SIZE, LEAKY_RELU_SLOPE, Block, NetworkSpec, blocks
+from architectures.family import unknown
+from architectures.spec import BLOCK_KINDS, KERNEL_SIZE, LEAKY_RELU_SLOPE, Block, NetworkSpec, blocks
 
 
 def activation(name: str) -> keras.layers.Layer:
@@ -27,7 +28,9 @@ def layer(block: Block) -> keras.layers.Layer:
         return activation(block.size)
     if block.kind == "reshape":
         return keras.layers.Reshape(block.size)
-    return keras.layers.Flatten()
+    if block.kind == "flatten":
+        return keras.layers.Flatten()
+    raise unknown("block kind", block.kind, BLOCK_KINDS)
 
 
 def build_network(

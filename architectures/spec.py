@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
+from architectures.family import GAN, VAE, Family, unknown
+
 T = TypeVar("T")
 
 VARIANTS = ("paper", "code")
@@ -29,6 +31,14 @@ class Choice(Generic[T]):
     code: T
 
 
+WEIGHTED_KINDS = ("dense", "conv", "deconv")
+"""Blocks with a kernel and a bias."""
+LAYER_KINDS = (*WEIGHTED_KINDS, "reshape", "flatten")
+"""What a spec's network lists; `blocks` adds BatchNormalization and activations."""
+BLOCK_KINDS = (*LAYER_KINDS, "batchnorm", "activation")
+"""Every kind of block a network is made of; each implementation builds each of them, and only them."""
+
+
 @dataclass(frozen=True)
 class Layer:
     """One block of a network: a weighted layer, a reshape or a flatten."""
@@ -37,9 +47,13 @@ class Layer:
     size: Any = None
     strides: Any = 1
 
+    def __post_init__(self) -> None:
+        if self.kind not in LAYER_KINDS:
+            raise unknown("layer kind", self.kind, LAYER_KINDS)
+
     @property
     def weighted(self) -> bool:
-        return self.kind in ("dense", "conv", "deconv")
+        return self.kind in WEIGHTED_KINDS
 
 
 def dense(units: Any) -> Layer:
@@ -74,7 +88,7 @@ class NetworkSpec:
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    family: Literal["gan", "vae"]
+    family: Family
     latent_dim: Any
     """GAN noise dimension or VAE latent dimension."""
     first: NetworkSpec
@@ -96,6 +110,8 @@ def resolve(value: Any, variant: str) -> Any:
         return tuple(resolve(v, variant) for v in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {f.name: resolve(getattr(value, f.name), variant) for f in dataclasses.fields(value)}
+        if all(new is getattr(value, name) for name, new in changes.items()):
+            return value  # nothing to resolve inside: keep the object (a Family stays the same object)
         return dataclasses.replace(value, **changes)
     return value
 
@@ -108,7 +124,7 @@ SPECS: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec(
             name="DenseGAN",
-            family="gan",
+            family=GAN,
             latent_dim=Choice(paper=10, code=100),
             first=NetworkSpec(
                 (dense(100), dense(300), dense(600), dense(784), reshape(*IMAGE_SHAPE)),
@@ -118,7 +134,7 @@ SPECS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             name="DenseGAN-Deep",
-            family="gan",
+            family=GAN,
             latent_dim=Choice(paper=392, code=100),
             first=NetworkSpec(
                 tuple(dense(n) for n in (100, 200, 300, 400, 500, 600, 784)) + (reshape(*IMAGE_SHAPE),),
@@ -128,14 +144,14 @@ SPECS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             name="CNNGAN",
-            family="gan",
+            family=GAN,
             latent_dim=Choice(paper=10, code=100),
             first=NetworkSpec(_CNN_UP + (deconv(1, 2),), output_activation="tanh"),
             second=NetworkSpec(_CNN_DOWN + (dense(1),)),
         ),
         ModelSpec(
             name="DenseVAE",
-            family="vae",
+            family=VAE,
             latent_dim=2,
             first=NetworkSpec((flatten(), dense(600), dense(300), dense(100), dense(50))),
             second=NetworkSpec(
@@ -148,7 +164,7 @@ SPECS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             name="CNNVAE",
-            family="vae",
+            family=VAE,
             latent_dim=Choice(paper=10, code=2),
             first=NetworkSpec(_CNN_DOWN),
             second=NetworkSpec(_CNN_UP + (deconv(16, 2), deconv(1, 1))),
@@ -169,6 +185,14 @@ class Block:
     size: Any = None
     """Units or filters; the activation's name; the target shape of a reshape."""
     strides: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kind not in BLOCK_KINDS:
+            raise unknown("block kind", self.kind, BLOCK_KINDS)
+
+    @property
+    def weighted(self) -> bool:
+        return self.kind in WEIGHTED_KINDS
 
 
 def blocks(spec: NetworkSpec, hidden_activation: str) -> list[Block]:
@@ -199,15 +223,20 @@ def output_shape(block: Block, shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(block.size)
     if block.kind == "flatten":
         return (math.prod(shape),)
-    return shape
+    if block.kind in ("batchnorm", "activation"):
+        return shape
+    raise unknown("block kind", block.kind, BLOCK_KINDS)
 
 
 def network_inputs(spec: ModelSpec) -> dict[str, tuple[tuple[int, ...], NetworkSpec]]:
     """Each network of a model by name, with its per-sample input shape (the VAE encoder with its output layer)."""
-    if spec.family == "gan":
-        return {"generator": ((spec.latent_dim,), spec.first), "discriminator": (IMAGE_SHAPE, spec.second)}
-    encoder = dataclasses.replace(spec.first, layers=spec.first.layers + (dense(2 * spec.latent_dim),))
-    return {"encoder": (IMAGE_SHAPE, encoder), "decoder": ((spec.latent_dim,), spec.second)}
+    first, second = spec.family.networks
+    if spec.family == GAN:
+        return {first: ((spec.latent_dim,), spec.first), second: (IMAGE_SHAPE, spec.second)}
+    if spec.family == VAE:
+        encoder = dataclasses.replace(spec.first, layers=spec.first.layers + (dense(2 * spec.latent_dim),))
+        return {first: (IMAGE_SHAPE, encoder), second: ((spec.latent_dim,), spec.second)}
+    raise unknown("model family", spec.family.name, ("gan", "vae"))
 
 
 def get_spec(model: str, variant: str = "paper") -> ModelSpec:

@@ -8,22 +8,13 @@ from keras import ops
 
 from architectures.base import GenerativeModel
 from architectures.losses import elbo_loss
-from architectures.network import build_network
-from architectures.spec import ModelSpec, network_inputs
+
+TEST_ELBO_SEED = 5678
+"""Seed of the reparameterisation noise of the test-set ELBO."""
+TEST_BATCH = 500
 
 
 class VAE(GenerativeModel):
-    loss_names = ("loss",)
-
-    def __init__(self, spec: ModelSpec, seed: int | None = None, **kwargs):
-        super().__init__(spec, seed, **kwargs)
-        networks = {
-            name: build_network(net, shape, spec.hidden_activation, name)
-            for name, (shape, net) in network_inputs(spec).items()
-        }
-        self.encoder, self.decoder = networks["encoder"], networks["decoder"]
-        self.built = True  # both networks are built from their Input shapes
-
     def encode(self, x, training: bool = False):
         """Mean and log-variance of q(z|x)."""
         mean, logvar = ops.split(self.encoder(x, training=training), 2, axis=-1)
@@ -41,10 +32,7 @@ class VAE(GenerativeModel):
         noise = ops.convert_to_tensor(noise, dtype=mean.dtype)
         z = mean + noise * ops.exp(0.5 * logvar)
         logits = self.decoder(z, training=bn)
-        return {"loss": elbo_loss(x, logits, z, mean, logvar)}
-
-    def loss_groups(self) -> list[tuple[str, list]]:
-        return [("loss", self.trainable_variables)]
+        return dict(zip(self.loss_names, [elbo_loss(x, logits, z, mean, logvar)], strict=True))
 
     def generate(self, noise: np.ndarray) -> np.ndarray:
         """Decoded means sigmoid(decoder(z)) in [0, 1], shape (n, 28, 28), for latent codes z."""
@@ -53,3 +41,22 @@ class VAE(GenerativeModel):
     def reconstruct(self, x: np.ndarray) -> np.ndarray:
         """sigmoid(decoder(mean of q(z|x))) for preprocessed images x, shape (n, 28, 28)."""
         return ops.convert_to_numpy(ops.sigmoid(self(x, training=False)))[..., 0]
+
+    def sample_arrays(self, generated: np.ndarray, test_images: np.ndarray) -> dict[str, np.ndarray]:
+        """The generated images, the first test images and their reconstructions (uint8)."""
+        inputs = test_images[: len(generated)]
+        reconstructed = np.rint(self.reconstruct(self.preprocess(inputs)) * 255).astype(np.uint8)
+        return {"generated": generated, "inputs": inputs, "reconstructed": reconstructed}
+
+    def test_fit(self, test_images: np.ndarray) -> dict[str, float]:
+        """Negative ELBO (nats/image, single sample) and per-pixel squared reconstruction error on the test images."""
+        x = self.preprocess(test_images)
+        noise = np.random.default_rng(TEST_ELBO_SEED).standard_normal((len(x), self.spec.latent_dim))
+        noise = noise.astype("float32")
+        nelbo, squared = 0.0, 0.0
+        for i in range(0, len(x), TEST_BATCH):
+            batch = x[i : i + TEST_BATCH]
+            losses = self.compute_losses(batch, noise[i : i + TEST_BATCH], training=False)
+            nelbo += float(ops.convert_to_numpy(losses[self.loss_names[0]])) * len(batch)
+            squared += float(np.square(self.reconstruct(batch) - batch[..., 0]).sum())
+        return {"test_nelbo": nelbo / len(x), "test_reconstruction_mse": squared / x[..., 0].size}

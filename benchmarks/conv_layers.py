@@ -65,10 +65,10 @@ def torch_layer(block, shape, arrays, x):
     x = (x.permute(0, 3, 1, 2) if x.ndim == 4 else x).contiguous().requires_grad_()
 
     def both():
-        out = apply([block], [shape], params, [], x, False)
+        out = apply([block], [shape], params, [], x, False)[0]
         torch.autograd.grad(out, [x, *params], torch.ones_like(out))
 
-    return lambda: apply([block], [shape], params, [], x, False), both
+    return lambda: apply([block], [shape], params, [], x, False)[0], both
 
 
 def layers(model: str, threads: int) -> pd.DataFrame:

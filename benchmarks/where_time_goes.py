@@ -30,7 +30,7 @@ CATEGORIES = [
     # Where the loop first needs a result: Keras' async callbacks, its epoch-end metric read, our
     # epoch-end fetch. Under JAX these wait for the queued steps; under TF and PyTorch they are instant.
     ("waiting for dispatched steps", r"jax/_src/array\.py|block_until_ready|_flush_futures|get_metrics_result"),
-    ("suite: epoch timing callback", r"runners/timing\.py|runners/records\.py"),
+    ("suite: epoch timing callback", r"runners/timing\.py|suite/contract\.py"),
     ("suite: loss trackers (Mean, LastValue)", r"architectures/base\.py"),
     ("keras: callbacks and progress", r"keras/src/callbacks/|keras/src/utils/progbar"),
     ("keras: data feeding", r"keras/src/trainers/data_adapters/|keras/src/trainers/epoch_iterator"),

@@ -1,13 +1,13 @@
-"""Train one cell in this process and write its result as JSON: `python -m runners.cell CELL.json RESULT.json`.
+"""Train one cell in this process and write its result as JSON: `python -m runners.cell TASK.json RESULT.json`.
 
 The executor starts one such process per cell with KERAS_BACKEND set, so a crash,
-a leak or a warm cache cannot touch the next cell.
+a leak or a warm cache cannot touch the next cell. It reads a `suite.contract.Task`
+and writes a `suite.contract.Result`.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import signal
 import sys
@@ -21,22 +21,18 @@ import numpy as np
 from architectures.inputs import preprocess
 from runners.environment import machine_facts
 from runners.threads import pin
+from suite.contract import Cell, Facts, Result, Status, Task
 from suite.files import atomic_write
 
 PARENT_PID_ENV = "GVBENCH_PARENT_PID"
 
 
 def save_samples(model, arrays: dict, n: int, path: Path) -> None:
-    """The first n of the cell's fixed-seed generated images, and for VAEs reconstructions of the first test images."""
+    """The first n of the cell's fixed-seed generated images, and what else the model's family saves."""
     from runners.quality import generated_images
 
-    out = {"generated": generated_images(model, n)}
-    if model.spec.family == "vae":
-        inputs = arrays["x_test"][:n]
-        out["inputs"] = inputs
-        out["reconstructed"] = np.rint(model.reconstruct(model.preprocess(inputs)) * 255).astype(np.uint8)
     with atomic_write(path) as f:
-        np.savez_compressed(f, **out)
+        np.savez_compressed(f, **model.sample_arrays(generated_images(model, n), arrays["x_test"]))
 
 
 def set_random_seed(seed: int) -> None:
@@ -61,99 +57,97 @@ KERAS_JIT = {"auto": "auto", "on": True, "off": False}
 """`--jit` as Keras' `compile(jit_compile=...)`: TF XLA, `torch.compile`, `jax.jit`."""
 
 
-def train_keras(spec, cell: dict, x: np.ndarray, recorder, facts: dict):
+def train_keras(spec, task: Task, x: np.ndarray, recorder, facts: Facts):
     """Train the Keras model with `fit`; return it."""
     import keras
 
     from runners import backends, faults
 
-    model = backends.build_trainable(spec, seed=cell["seed"])
-    model.compile(optimizer=keras.optimizers.Adam(cell["lr"]), jit_compile=KERAS_JIT[cell["jit"]])
-    facts["jit_compile"] = bool(model.jit_compile)
+    cell = task.cell
+    model = backends.build_trainable(spec, seed=cell.seed)
+    model.compile(optimizer=keras.optimizers.Adam(cell.lr), jit_compile=KERAS_JIT[cell.jit])
+    facts.jit_compile = bool(model.jit_compile)
     model.fit(
         x,
-        batch_size=cell["batch_size"],
-        epochs=cell["epochs"],
+        batch_size=cell.batch_size,
+        epochs=cell.epochs,
         shuffle=True,
-        verbose=cell["verbose"],
-        callbacks=[recorder, *faults.from_env(cell["model"])],
+        verbose=task.verbose,
+        callbacks=[recorder, *faults.from_env(cell.model)],
     )
     return model
 
 
-def train_native(spec, cell: dict, x: np.ndarray, recorder, facts: dict):
+def train_native(spec, task: Task, x: np.ndarray, recorder, facts: Facts):
     """Train the native baseline (runners/native/); return a Keras twin holding its weights, for samples and quality."""
     from architectures import model_class
     from runners import native
 
-    backend = os.environ["KERAS_BACKEND"]
-    model = native.build(spec, backend, native.init_weights(spec, cell["seed"]), cell["lr"], cell["jit"], cell["seed"])
-    facts["jit_compile"] = model.jit_compile
+    cell = task.cell
+    model = native.build(spec, cell.backend, native.init_weights(spec, cell.seed), cell.lr, cell.jit, cell.seed)
+    facts.jit_compile = model.jit_compile
     recorder.diverged_epoch = native.fit(
-        model, x, cell["epochs"], cell["batch_size"], cell["seed"], cell["verbose"], recorder.epochs.append
+        model, x, cell.epochs, cell.batch_size, cell.seed, task.verbose, recorder.epochs.append
     )
-    twin = model_class(spec)(spec, seed=cell["seed"])
+    twin = model_class(spec)(spec, seed=cell.seed)
     for name, arrays in model.get_weights().items():
         getattr(twin, name).set_weights(arrays)
     return twin
 
 
-def train(cell: dict) -> dict:
-    """Train the cell; return its facts, per-epoch records and status."""
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    start = time.perf_counter()
-    facts = {"started_at": started_at, "thread_controls": pin(cell["threads"])}
+def record_environment(cell: Cell, facts: Facts) -> None:
+    """Versions, machine and the backend's thread controls, after the threads are pinned."""
     import keras
 
-    from architectures import get_spec
     from runners import backends
     from runners.ceiling import matmul_gflop_per_s
+
+    backend = backends.current()
+    facts.thread_controls += "; " + backend.configure_threads(cell.threads)
+    for name, value in machine_facts().items():
+        setattr(facts, name, value)
+    facts.keras_version, facts.backend_version = keras.__version__, backend.version()
+    facts.numpy_version = np.__version__
+    facts.ceiling_gflop_per_s = matmul_gflop_per_s()
+
+
+def train(task: Task) -> Result:
+    """Train the cell; return its facts, per-epoch records, status and, when ok, its quality metrics."""
+    start = time.perf_counter()
+    cell = task.cell
+    facts = Facts(started_at=datetime.now(UTC).isoformat(timespec="seconds"), thread_controls=pin(cell.threads))
+    from architectures import get_spec
     from runners.timing import EpochRecorder
     from suite.data import load_mnist
 
-    backend = backends.current()
-    facts["thread_controls"] += "; " + backend.configure_threads(cell["threads"])
-    facts |= machine_facts() | {
-        "keras_version": keras.__version__,
-        "backend_version": backend.version(),
-        "numpy_version": np.__version__,
-    }
-    facts["ceiling_gflop_per_s"] = matmul_gflop_per_s()
-    set_random_seed(cell["seed"])
-    arrays = load_mnist(cell["data"])
-    spec = get_spec(cell["model"], cell["variant"])
-    images = arrays["x_train"][: cell["train_images"]]
+    record_environment(cell, facts)
+    set_random_seed(cell.seed)
+    arrays = load_mnist(task.data)
+    spec = get_spec(cell.model, cell.variant)
+    images = arrays["x_train"][: cell.train_images]
     recorder = EpochRecorder(len(images))
-    status, error = "ok", None
-    trainer = train_native if cell["impl"] == "native" else train_keras
+    result = Result(Status.OK, facts=facts, epochs=recorder.epochs)
+    trainer = train_native if cell.impl == "native" else train_keras
     try:
-        model = trainer(spec, cell, preprocess(spec, images), recorder, facts)
+        model = trainer(spec, task, preprocess(spec, images), recorder, facts)
     except KeyboardInterrupt:
-        status = "interrupted"
+        result.status = Status.INTERRUPTED
     except Exception as e:
-        if cell["jit"] == "auto" or recorder.epochs:
+        if cell.jit == "auto" or recorder.epochs:
             raise
         traceback.print_exc()
-        status, error = "unsupported", f"--jit {cell['jit']} fails here: {''.join(traceback.format_exception_only(e))}"
-        error = error.strip()[:500]
+        result.status = Status.UNSUPPORTED
+        result.error = f"--jit {cell.jit} fails here: {''.join(traceback.format_exception_only(e))}".strip()[:500]
     if recorder.diverged_epoch:
-        status = "diverged"
-    if status == "ok" and cell.get("samples_file"):
-        save_samples(model, arrays, cell["sample_images"], Path(cell["samples_file"]))
-    quality = {}
-    if status == "ok" and cell.get("quality_images"):
+        result.status, result.diverged_epoch = Status.DIVERGED, recorder.diverged_epoch
+    if result.status == Status.OK and task.samples_file:
+        save_samples(model, arrays, cell.sample_images, Path(task.samples_file))
+    if result.status == Status.OK and cell.quality_images:
         from runners.quality import evaluate
 
-        quality = evaluate(model, arrays, cell["quality_images"])
-    facts["cell_wall_s"] = time.perf_counter() - start
-    return {
-        "status": status,
-        "error": error,
-        "diverged_epoch": recorder.diverged_epoch,
-        "facts": facts,
-        "epochs": recorder.epochs,
-        "quality": quality,
-    }
+        result.quality = evaluate(model, arrays, cell.quality_images)
+    facts.cell_wall_s = time.perf_counter() - start
+    return result
 
 
 def stop_on_signal(signum: int, frame: object) -> None:
@@ -176,20 +170,19 @@ def main(argv: list[str]) -> int:
     die_with_parent()
     signal.signal(signal.SIGINT, stop_on_signal)
     signal.signal(signal.SIGTERM, stop_on_signal)
-    cell_path, result_path = Path(argv[0]), Path(argv[1])
-    cell = json.loads(cell_path.read_text())
+    task_path, result_path = Path(argv[0]), Path(argv[1])
+    task = Task.from_json(task_path.read_text())
     try:
-        result = train(cell)
+        result = train(task)
     except KeyboardInterrupt:
-        result = {"status": "interrupted", "facts": {}, "epochs": []}
+        result = Result(Status.INTERRUPTED)
     except Exception as e:
         traceback.print_exc()
         where = traceback.format_exc().strip().splitlines()[-7:-1]
-        error = "\n".join(["".join(traceback.format_exception_only(e)).strip()[:500], *where])
-        result = {"status": "failed", "error": error, "facts": {}, "epochs": []}
+        result = Result.failed("\n".join(["".join(traceback.format_exception_only(e)).strip()[:500], *where]))
     with atomic_write(result_path) as f:
-        f.write(json.dumps(result).encode())
-    return 0 if result["status"] == "ok" else 1
+        f.write(result.to_json().encode())
+    return 0 if result.status == Status.OK else 1
 
 
 if __name__ == "__main__":

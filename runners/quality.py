@@ -1,19 +1,16 @@
-"""Score a trained model at the end of its cell: the judge's metrics of its samples, and a VAE's test-set fit."""
+"""Score a trained model at the end of its cell: the judge's metrics of its samples, and its family's test-set fit."""
 
 from __future__ import annotations
 
 import time
 
 import numpy as np
-from keras import ops
 
 BATCH = 500
 QUALITY_SEED = 1234
 """Seed of the latent noise behind the scored images: the same images' noise on every backend.
 
 It is also the seed of the saved samples, so those are the first images of the scored set."""
-ELBO_SEED = 5678
-"""Seed of the reparameterisation noise of the test-set ELBO."""
 
 
 def generated_images(model, n: int, seed: int = QUALITY_SEED) -> np.ndarray:
@@ -21,19 +18,6 @@ def generated_images(model, n: int, seed: int = QUALITY_SEED) -> np.ndarray:
     noise = np.random.default_rng(seed).standard_normal((n, model.spec.latent_dim)).astype("float32")
     batches = [model.generate(noise[i : i + BATCH]) for i in range(0, n, BATCH)]
     return np.rint(np.concatenate(batches) * 255).astype(np.uint8)
-
-
-def vae_test_fit(model, test_images: np.ndarray) -> dict[str, float]:
-    """Negative ELBO (nats/image, single sample) and per-pixel squared reconstruction error on the test images."""
-    x = model.preprocess(test_images)
-    noise = np.random.default_rng(ELBO_SEED).standard_normal((len(x), model.spec.latent_dim)).astype("float32")
-    nelbo, squared = 0.0, 0.0
-    for i in range(0, len(x), BATCH):
-        batch = x[i : i + BATCH]
-        losses = model.compute_losses(batch, noise[i : i + BATCH], training=False)
-        nelbo += float(ops.convert_to_numpy(losses["loss"])) * len(batch)
-        squared += float(np.square(model.reconstruct(batch) - batch[..., 0]).sum())
-    return {"test_nelbo": nelbo / len(x), "test_reconstruction_mse": squared / x[..., 0].size}
 
 
 def evaluate(model, arrays: dict, n: int) -> dict[str, float]:
@@ -46,9 +30,7 @@ def evaluate(model, arrays: dict, n: int) -> dict[str, float]:
     images = generated_images(model, n)
     probs, features = judge(images)
     test_features = judge(arrays["x_test"])[1]
-    scores = score_images(images, probs, features, test_features)
-    if model.spec.family == "vae":
-        scores |= vae_test_fit(model, arrays["x_test"])
+    scores = score_images(images, probs, features, test_features) | model.test_fit(arrays["x_test"])
     scores["quality_images"] = float(n)
     scores["quality_eval_s"] = time.perf_counter() - start
     return scores

@@ -6,7 +6,7 @@ import time
 
 import keras
 
-from runners.records import epoch_record, finite
+from suite.contract import EpochRecord
 
 
 class EpochRecorder(keras.callbacks.Callback):
@@ -18,7 +18,7 @@ class EpochRecorder(keras.callbacks.Callback):
     def __init__(self, samples_per_epoch: int):
         super().__init__()
         self.samples_per_epoch = samples_per_epoch
-        self.epochs: list[dict] = []
+        self.epochs: list[EpochRecord] = []
         self.diverged_epoch: int | None = None
         self._start = 0.0
 
@@ -30,7 +30,8 @@ class EpochRecorder(keras.callbacks.Callback):
         losses = {name: float(value) for name, value in (logs or {}).items()}
         keras.ops.convert_to_numpy(self.model.trainable_variables[-1])
         seconds = time.perf_counter() - self._start
-        self.epochs.append(epoch_record(epoch + 1, seconds, self.params["steps"], self.samples_per_epoch, losses))
-        if not finite(losses):
+        record = EpochRecord.timed(epoch + 1, seconds, self.params["steps"], self.samples_per_epoch, losses)
+        self.epochs.append(record)
+        if not record.finite:
             self.diverged_epoch = epoch + 1
             self.model.stop_training = True

@@ -1,4 +1,4 @@
-"""The `gvbench` command line."""
+"""The `gvbench` command line: one parser per command, one `cmd_*` function each, errors caught once in `main`."""
 
 from __future__ import annotations
 
@@ -13,15 +13,28 @@ from pathlib import Path
 import pandas as pd
 
 from architectures import MODELS, VARIANTS
-from suite.data import DataError, keras_cache_path, load_mnist
+from runners.backends import BACKENDS
+from suite.contract import MISSING, Cell, Status
+from suite.data import keras_cache_path, load_mnist
+from suite.errors import GvbenchError, UsageError
 from suite.executor import LocalExecutor
-from suite.grid import BACKENDS, LEARNING_RATES, make_grid
+from suite.grid import LEARNING_RATES, make_grid
 from suite.profiles import PROFILES
-from suite.ray_executor import RayExecutor, RayUnavailable
+from suite.ray_executor import RayExecutor
 from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, check_header, upgrade_folder
 from suite.run import new_run_id, pending, run_grid
 from suite.schema import CELL_COLUMNS, IMPLS, JIT_MODES, SCHEMA_VERSION
 from suite.stop import StopRequest
+
+SEED_MAX = 2**32 - 1
+"""The largest seed every backend's generator takes (NumPy's and TensorFlow's bound)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad value reported in one line (the usage is one `--help` away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def positive_float(text: str) -> float:
@@ -44,9 +57,22 @@ def positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gvbench", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seed: an integer from 0 to 2**32 - 1 ({SEED_MAX})")
+    return value
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity), which may be fewer than the machine has."""
+    return len(os.sched_getaffinity(0))
+
+
+def add_run_parser(commands) -> None:
     run = commands.add_parser("run", help="train a grid of cells and record them")
     run.add_argument(
         "--backend",
@@ -57,12 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"one or more of {', '.join(BACKENDS)}, or all",
     )
     run.add_argument(
-        "--models",
-        nargs="+",
-        choices=MODELS,
-        default=list(MODELS),
-        metavar="MODEL",
-        help=f"models to run (default: all of {', '.join(MODELS)})",
+        "--models", nargs="+", choices=MODELS, default=list(MODELS), metavar="MODEL", help="models (default: all)"
     )
     run.add_argument(
         "--lrs",
@@ -84,8 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--impl",
         choices=("keras", "native", "both"),
         default="keras",
-        help="keras: the Keras models; native: the same models written in the backend alone "
-        "(runners/native/); both: each cell twice (default: keras)",
+        help="keras: the Keras models; native: the same models in the backend alone (runners/native/); both",
     )
     run.add_argument(
         "--jit",
@@ -93,57 +113,30 @@ def build_parser() -> argparse.ArgumentParser:
         choices=(*JIT_MODES, "all"),
         default=["auto"],
         metavar="MODE",
-        help="compile modes, one or more of auto (the backend's default), on, off, or all "
-        "(TensorFlow: XLA; PyTorch: torch.compile; JAX: jax.jit; default: auto)",
+        help="compile modes: auto (the default), on, off, or all (TF: XLA; torch: torch.compile; JAX: jax.jit)",
     )
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=seed, default=0, help=f"seed of every random draw, 0..{SEED_MAX} (default: 0)")
     run.add_argument(
         "--threads",
         type=positive_int,
-        default=os.cpu_count(),
-        help="CPU threads for every backend (default: all cores)",
+        default=usable_cpus(),
+        help="CPU threads for every backend (default: all usable)",
     )
     run.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: results/)")
     run.add_argument("--data", help="an mnist.npz to use (default: $GVBENCH_DATA, Keras' cache, then download)")
-    run.add_argument(
-        "--verbose",
-        type=int,
-        choices=(0, 1, 2),
-        default=2,
-        help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch",
-    )
+    run.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2, help="Keras progress: 0 none, 1 bar, 2 lines")
     run.add_argument("--force", action="store_true", help="rerun cells that already have an ok row in --out")
+    run.add_argument("--cell-timeout", type=positive_float, metavar="SECONDS", help="stop a longer cell as timeout")
     run.add_argument(
-        "--cell-timeout",
-        type=positive_float,
-        metavar="SECONDS",
-        help="stop a cell that runs longer and record it as timeout (default: no limit)",
+        "--executor", choices=("local", "ray"), default="local", help="local, or ray (pip install 'gvbench[ray]')"
     )
+    run.add_argument("--ray-address", metavar="ADDRESS", help="join this Ray cluster (default: a local Ray instance)")
     run.add_argument(
-        "--executor",
-        choices=("local", "ray"),
-        default="local",
-        help="local: one cell at a time on this machine; ray: cells as Ray tasks (pip install 'gvbench[ray]')",
+        "--cpus-per-cell", type=positive_int, metavar="N", help="CPUs each Ray task asks for (default: --threads)"
     )
-    run.add_argument(
-        "--ray-address", metavar="ADDRESS", help="join this Ray cluster (default: start a local Ray instance)"
-    )
-    run.add_argument(
-        "--cpus-per-cell",
-        type=positive_int,
-        metavar="N",
-        help="CPUs each Ray task asks for (default: --threads, so no two timed cells share cores)",
-    )
-    report = commands.add_parser("report", help="figures, tables, report.md and report.html from results folders")
-    report.add_argument("dir", type=Path, help="a results folder, or a folder holding several")
-    report.add_argument("--out", type=Path, help="report folder (default: DIR/report)")
-    report.add_argument(
-        "--exclude",
-        nargs="+",
-        default=[],
-        metavar="SUBDIR",
-        help="folders under DIR to leave out (e.g. reference, the shipped reference run)",
-    )
+
+
+def add_parity_parser(commands) -> None:
     parity = commands.add_parser(
         "parity", help="check that the backends compute the same numbers from the same weights and inputs"
     )
@@ -153,18 +146,32 @@ def build_parser() -> argparse.ArgumentParser:
     parity.add_argument(
         "--update-golden", type=Path, metavar="DIR", help="write this run's numbers as the golden files in DIR"
     )
+
+
+def add_result_parsers(commands) -> None:
+    """`report`, `upgrade` and `compare`: the commands that read results folders."""
+    report = commands.add_parser("report", help="figures, tables, report.md and report.html from results folders")
+    report.add_argument("dir", type=Path, help="a results folder, or a folder holding several")
+    report.add_argument("--out", type=Path, help="report folder (default: DIR/report)")
+    report.add_argument(
+        "--exclude", nargs="+", default=[], metavar="SUBDIR", help="folders under DIR to leave out (e.g. reference)"
+    )
     upgrade = commands.add_parser("upgrade", help="rewrite a results folder of an earlier schema version as this one")
     upgrade.add_argument("dir", type=Path, help="a results folder (the --out of a gvbench run)")
     compare = commands.add_parser("compare", help="flag slowdowns and loss changes from BASE to NEW results")
     compare.add_argument("base", type=Path, help="results folder of the baseline")
     compare.add_argument("new", type=Path, help="results folder to check against it")
-    compare.add_argument(
-        "--time-factor", type=positive_float, default=1.10, help="flag NEW/BASE median ratios above this (1.10)"
-    )
+    compare.add_argument("--time-factor", type=positive_float, default=1.10, help="flag NEW/BASE medians above (1.10)")
     compare.add_argument("--alpha", type=positive_float, default=0.05, help="significance level (0.05)")
-    compare.add_argument(
-        "--loss-tol", type=positive_float, default=0.05, help="flag final losses that change by more (relative, 0.05)"
-    )
+    compare.add_argument("--loss-tol", type=positive_float, default=0.05, help="flag relative loss changes above")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="gvbench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_run_parser(commands)
+    add_parity_parser(commands)
+    add_result_parsers(commands)
     return parser
 
 
@@ -180,6 +187,11 @@ def check_out(out: Path) -> None:
         check_header(out / name, columns)
 
 
+def check_folder(folder: Path, what: str) -> None:
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder; pass {what}")
+
+
 def summary(cell_rows: list[dict]) -> str:
     frame = pd.DataFrame(cell_rows)
     columns = ["model", "lr", "status", "first_epoch_s", "steady_epoch_median_s", "steady_samples_per_s"]
@@ -188,96 +200,90 @@ def summary(cell_rows: list[dict]) -> str:
 
 
 def make_executor(args: argparse.Namespace) -> LocalExecutor | RayExecutor:
-    """The executor `--executor` names; Ray is imported only when asked for."""
+    """The executor `--executor` names, its settings checked; Ray is imported only when asked for."""
     if args.executor == "local":
         return LocalExecutor(args.cell_timeout)
-    return RayExecutor(args.ray_address, args.cpus_per_cell or args.threads, args.cell_timeout)
+    cpus = args.cpus_per_cell or args.threads
+    if cpus < args.threads:
+        raise UsageError(f"--threads {args.threads} exceeds --cpus-per-cell {cpus}; a cell would share its CPUs")
+    return RayExecutor(args.ray_address, cpus, args.cell_timeout)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    try:
-        check_out(args.out)
-        load_mnist(args.data)
-    except (DataError, ResultsError) as e:
-        print(f"gvbench: error: {e}", file=sys.stderr)
-        return 2
-    data = args.data or os.environ.get("GVBENCH_DATA")
-    if not (args.executor == "ray" and args.ray_address):
-        data = str(Path(data or keras_cache_path()).resolve())  # a cluster's nodes each use their own cache
+def make_cells(args: argparse.Namespace) -> list[Cell]:
+    """Every cell the arguments ask for, backend by backend."""
     backends = list(BACKENDS) if "all" in args.backend else list(dict.fromkeys(args.backend))
     impls = IMPLS if args.impl == "both" else (args.impl,)
     jits = JIT_MODES if "all" in args.jit else tuple(dict.fromkeys(args.jit))
-    grid = [
-        cell
-        for backend in backends
-        for cell in make_grid(
-            backend,
-            args.models,
-            args.lrs,
-            args.variant,
-            args.profile,
-            args.seed,
-            args.threads,
-            args.epochs,
-            impls,
-            jits,
+    settings = (args.variant, args.profile, args.seed, args.threads, args.epochs, impls, jits)
+    return [cell for backend in backends for cell in make_grid(backend, args.models, args.lrs, *settings)]
+
+
+def check_run(args: argparse.Namespace) -> str | None:
+    """Check every value of `gvbench run` that argparse cannot; return the data path the cells read."""
+    on_cluster = args.executor == "ray" and args.ray_address
+    if not on_cluster and args.threads > usable_cpus():
+        raise UsageError(
+            f"--threads {args.threads} exceeds the {usable_cpus()} CPUs this process may use; "
+            f"pass --threads {usable_cpus()} or fewer"
         )
-    ]
-    try:
-        executor = make_executor(args)
-    except RayUnavailable as e:
-        print(f"gvbench: error: {e}", file=sys.stderr)
-        return 2
-    run_id = new_run_id()
-    print(
-        f"gvbench run {run_id}: {len(grid)} cells on {', '.join(backends)}, profile {args.profile}, "
-        f"{args.threads} threads, {args.executor} executor -> {args.out}",
-        flush=True,
-    )
-    cells = pending(grid, args.out, args.force)
-    start = time.perf_counter()
-    with StopRequest() as stop:
-        try:
-            written = run_grid(cells, args.out, executor, data, args.verbose, stop, run_id)
-        except RayUnavailable as e:
-            print(f"gvbench: error: {e}", file=sys.stderr)
-            return 2
-    if written:
-        print(summary(written))
-    print(f"gvbench run {run_id}: {len(written)} cells in {time.perf_counter() - start:.1f} s")
+    check_out(args.out)
+    load_mnist(args.data)
+    data = args.data or os.environ.get("GVBENCH_DATA")
+    if on_cluster:
+        return data  # a cluster's nodes each use their own Keras cache
+    return str(Path(data or keras_cache_path()).resolve())
+
+
+def finish_run(written: list[dict], todo: int, total: int, stop: StopRequest) -> int:
+    """Say what did not finish; the exit code of the run."""
     if stop.signum is not None:
-        left = len(cells) - sum(row["status"] == "ok" for row in written)
+        left = todo - sum(row["status"] == Status.OK for row in written)
         print(
-            f"gvbench: stopped by {signal.Signals(stop.signum).name} with {left} of {len(grid)} cells not done; "
+            f"gvbench: stopped by {signal.Signals(stop.signum).name} with {left} of {total} cells not done; "
             "run the same command again to resume (cells already ok are skipped)",
             file=sys.stderr,
         )
         return stop.exit_code
-    unsupported = [row["cell_id"] for row in written if row["status"] == "unsupported"]
+    unsupported = [row["cell_id"] for row in written if row["status"] == Status.UNSUPPORTED]
     if unsupported:
         print(
             f"gvbench: {len(unsupported)} cells ask for a compile mode that does not work there (reason in their "
             f"error column and log): {', '.join(unsupported)}",
             file=sys.stderr,
         )
-    bad = [row["cell_id"] for row in written if row["status"] not in ("ok", "unsupported")]
+    bad = [row["cell_id"] for row in written if not Status(row["status"]).acceptable]
     if bad:
         print(f"gvbench: {len(bad)} of {len(written)} cells did not finish ok: {', '.join(bad)}", file=sys.stderr)
         return 1
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    data = check_run(args)
+    executor = make_executor(args)
+    grid = make_cells(args)
+    run_id = new_run_id()
+    backends = ", ".join(dict.fromkeys(cell.backend for cell in grid))
+    print(
+        f"gvbench run {run_id}: {len(grid)} cells on {backends}, profile {args.profile}, "
+        f"{args.threads} threads, {args.executor} executor -> {args.out}",
+        flush=True,
+    )
+    cells = pending(grid, args.out, args.force)
+    start = time.perf_counter()
+    with StopRequest() as stop:
+        written = run_grid(cells, args.out, executor, data, args.verbose, stop, run_id)
+    if written:
+        print(summary(written))
+    print(f"gvbench run {run_id}: {len(written)} cells in {time.perf_counter() - start:.1f} s")
+    return finish_run(written, len(cells), len(grid), stop)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from suite.report import build_report
 
-    if not args.dir.is_dir():
-        print(f"gvbench: error: {args.dir} is not a folder; pass the --out folder of a gvbench run", file=sys.stderr)
-        return 2
-    try:
-        out = build_report(args.dir, args.out, tuple(args.exclude))
-    except ResultsError as e:
-        print(f"gvbench: error: {e}", file=sys.stderr)
-        return 2
+    check_folder(args.dir, "the --out folder of a gvbench run")
+    out = build_report(args.dir, args.out, tuple(args.exclude))
     print(f"gvbench report: {out / 'report.html'} (and report.md, summary.csv, figures)")
     return 0
 
@@ -286,8 +292,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
     from suite import parity
 
     if args.golden and not all(parity.golden_path(args.golden, b).exists() for b in args.backends):
-        print(f"gvbench: error: no golden files for {', '.join(args.backends)} in {args.golden}", file=sys.stderr)
-        return 2
+        raise UsageError(f"no golden files for {', '.join(args.backends)} in {args.golden}")
     results = {}
     for backend in args.backends:
         print(f"probing {backend} ...", flush=True)
@@ -312,25 +317,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from suite.compare import Thresholds, compare_dirs
 
     for folder in (args.base, args.new):
-        if not folder.is_dir():
-            print(f"gvbench: error: {folder} is not a folder; pass two --out folders of gvbench runs", file=sys.stderr)
-            return 2
-    try:
-        times, losses = compare_dirs(args.base, args.new, Thresholds(args.time_factor, args.alpha, args.loss_tol))
-    except ResultsError as e:
-        print(f"gvbench: error: {e}", file=sys.stderr)
-        return 2
+        check_folder(folder, "two --out folders of gvbench runs")
+    times, losses = compare_dirs(args.base, args.new, Thresholds(args.time_factor, args.alpha, args.loss_tol))
     pd.set_option("display.width", 200)
     if len(times):
         print(times.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    flagged = losses[losses.changed | losses.lost | (losses.status_base == "missing")]
+    flagged = losses[losses.changed | losses.lost | (losses.status_base == MISSING)]
     columns = ["backend", "model", "lr", "loss", "status_base", "status_new", "value_base", "value_new"]
     if len(flagged):
         print(flagged[[*columns, "relative_change"]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     slow = int(times.slowdown.sum()) if len(times) else 0
     changed = int(losses.changed.sum())
     lost = losses[losses.lost].drop_duplicates(["backend", "model", "variant", "lr", "profile", "seed"])
-    new_only = losses[losses.status_base == "missing"].drop_duplicates(["backend", "model", "lr", "profile", "seed"])
+    new_only = losses[losses.status_base == MISSING].drop_duplicates(["backend", "model", "lr", "profile", "seed"])
     print(
         f"gvbench compare: {len(times)} timings, {slow} significant slowdowns beyond {args.time_factor:g}x; "
         f"{changed} final losses changed beyond {args.loss_tol:g}; {len(lost)} cells ok in BASE but not in NEW; "
@@ -347,32 +346,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
     if not (args.dir / CELLS_CSV).is_file():
-        print(
-            f"gvbench: error: {args.dir} holds no {CELLS_CSV}; pass the --out folder of a gvbench run", file=sys.stderr
-        )
-        return 2
-    try:
-        rewritten = upgrade_folder(args.dir)
-    except ResultsError as e:
-        print(f"gvbench: error: {e}", file=sys.stderr)
-        return 2
+        raise UsageError(f"{args.dir} holds no {CELLS_CSV}; pass the --out folder of a gvbench run")
+    rewritten = upgrade_folder(args.dir)
     for path in rewritten:
         print(f"rewrote {path}")
     print(f"gvbench upgrade: {args.dir} is at schema version {SCHEMA_VERSION} ({len(rewritten)} files rewritten)")
     return 0
 
 
+COMMANDS = {"run": cmd_run, "report": cmd_report, "parity": cmd_parity, "compare": cmd_compare, "upgrade": cmd_upgrade}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        commands = {
-            "run": cmd_run,
-            "report": cmd_report,
-            "parity": cmd_parity,
-            "compare": cmd_compare,
-            "upgrade": cmd_upgrade,
-        }
-        return commands[args.command](args)
+        return COMMANDS[args.command](args)
+    except GvbenchError as e:
+        print(f"gvbench: error: {e}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
         print(
             "\ngvbench: interrupted; cells finished so far are kept; run the same command again to resume",

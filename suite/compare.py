@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import mannwhitneyu
 
+from suite.contract import MISSING, Status
 from suite.report.data import LOSSES, latest, load
 from suite.report.tables import epoch_frame
 
@@ -41,8 +42,8 @@ def _side(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 def timing(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
     """One row per backend × model × variant × profile timed on both sides."""
     rows = []
-    steady_base = base[(base.status == "ok") & (base.epoch >= 2)]
-    steady_new = new[(new.status == "ok") & (new.epoch >= 2)]
+    steady_base = base[(base.status == Status.OK) & (base.epoch >= 2)]
+    steady_new = new[(new.status == Status.OK) & (new.epoch >= 2)]
     for key, group in steady_base.groupby(TIME_KEY):
         other = steady_new.set_index(TIME_KEY).sort_index()
         if key not in other.index:
@@ -69,7 +70,7 @@ def timing(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresholds) -> pd.
 
 def _finals(frame: pd.DataFrame) -> pd.DataFrame:
     """Each ok cell's losses in its last epoch, long."""
-    ok = frame[frame.status == "ok"]
+    ok = frame[frame.status == Status.OK]
     last = ok[ok.epoch == ok.groupby(["source", "run_id", "cell_id"]).epoch.transform("max")]
     present = [loss for loss in LOSSES if loss in last.columns]
     return last.melt(id_vars=CELL_KEY, value_vars=present, var_name="loss").dropna(subset=["value"])
@@ -80,12 +81,12 @@ def losses(base_cells: pd.DataFrame, base: pd.DataFrame, new_cells, new: pd.Data
     status = base_cells[[*CELL_KEY, "status"]].merge(
         new_cells[[*CELL_KEY, "status"]], on=CELL_KEY, how="outer", suffixes=("_base", "_new")
     )
-    status = status.fillna({"status_base": "missing", "status_new": "missing"})
+    status = status.fillna({"status_base": MISSING, "status_new": MISSING})
     values = _finals(base).merge(_finals(new), on=[*CELL_KEY, "loss"], how="outer", suffixes=("_base", "_new"))
     table = status.merge(values, on=CELL_KEY, how="left")
     table["relative_change"] = (table.value_new - table.value_base) / table.value_base.abs()
     table["changed"] = table.relative_change.abs() > tol
-    table["lost"] = (table.status_base == "ok") & (table.status_new != "ok")
+    table["lost"] = (table.status_base == Status.OK) & (table.status_new != Status.OK)
     return table
 
 

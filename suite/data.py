@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from suite.errors import GvbenchError
 from suite.files import atomic_write
 
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
@@ -41,7 +42,7 @@ CHECKSUMS_ENV = "GVBENCH_DATA_SHA256"
 Arrays = dict[str, np.ndarray]
 
 
-class DataError(Exception):
+class DataError(GvbenchError):
     """MNIST could not be found, read or verified."""
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import signal
 import subprocess
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from runners.cell import PARENT_PID_ENV
-from suite.grid import Cell
+from suite.contract import Result, Status, Task
 from suite.stop import StopRequest
 
 GRACE_S = 30.0
@@ -24,22 +24,21 @@ POLL_S = 0.1
 
 @dataclass(frozen=True)
 class Job:
-    """One cell to run: its runner payload and where its samples and log go in the results folder."""
+    """One cell to run: its task, and where its samples and log go in the results folder."""
 
     index: int
     total: int
-    cell: Cell
-    payload: dict
+    task: Task
     samples_file: Path
     log_file: Path
 
     @property
     def title(self) -> str:
-        return f"[{self.index}/{self.total}] {self.cell.cell_id}"
+        return f"[{self.index}/{self.total}] {self.task.cell.cell_id}"
 
 
 class Executor(Protocol):
-    def run_all(self, jobs: Iterable[Job], workdir: Path, stop: StopRequest) -> Iterator[tuple[Job, dict]]:
+    def run_all(self, jobs: Iterable[Job], workdir: Path, stop: StopRequest) -> Iterator[tuple[Job, Result]]:
         """Run the jobs (their cells' samples and logs written to the job's paths); yield each with its result.
 
         Stops starting cells once `stop` has been signalled."""
@@ -70,46 +69,44 @@ class LocalExecutor:
     def __init__(self, cell_timeout: float | None = None):
         self.cell_timeout = cell_timeout
 
-    def run_all(self, jobs: Iterable[Job], workdir: Path, stop: StopRequest) -> Iterator[tuple[Job, dict]]:
+    def run_all(self, jobs: Iterable[Job], workdir: Path, stop: StopRequest) -> Iterator[tuple[Job, Result]]:
         for job in jobs:
             if stop.signum is not None:
                 return
             print(job.title, flush=True)
-            yield (
-                job,
-                self.run(job.cell, job.payload | {"samples_file": str(job.samples_file)}, workdir, job.log_file, stop),
-            )
+            yield job, self.run(job.task, job.samples_file, workdir, job.log_file, stop)
 
-    def run(self, cell: Cell, payload: dict, workdir: Path, log_file: Path, stop: StopRequest) -> dict:
+    def run(self, task: Task, samples_file: Path, workdir: Path, log_file: Path, stop: StopRequest) -> Result:
+        """Run `task` in a process of its backend, its samples saved to `samples_file` and its stderr to `log_file`."""
         workdir.mkdir(parents=True, exist_ok=True)
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        spec_path, result_path = workdir / f"{cell.cell_id}.json", workdir / f"{cell.cell_id}.result.json"
-        spec_path.write_text(json.dumps(payload))
+        cell_id = task.cell.cell_id
+        task_path, result_path = workdir / f"{cell_id}.json", workdir / f"{cell_id}.result.json"
+        task_path.write_text(dataclasses.replace(task, samples_file=str(samples_file)).to_json())
         result_path.unlink(missing_ok=True)
         env = os.environ | {
-            "KERAS_BACKEND": cell.backend,
+            "KERAS_BACKEND": task.cell.backend,
             "TF_CPP_MIN_LOG_LEVEL": "2",
             PARENT_PID_ENV: str(os.getpid()),
         }
-        command = [sys.executable, "-m", "runners.cell", str(spec_path), str(result_path)]
+        command = [sys.executable, "-m", "runners.cell", str(task_path), str(result_path)]
         with open(log_file, "w") as log:
             process = subprocess.Popen(command, env=env, stderr=log)
         code, peak_rss_mb, timed_out = self._wait(process, stop)
         try:
-            result = json.loads(result_path.read_text())
+            result = Result.from_json(result_path.read_text())
         except (OSError, ValueError):
-            result = {"status": "failed", "facts": {}, "epochs": []}
-            result["error"] = f"cell process {describe_exit(code)} and wrote no result:\n{tail(log_file)}"
+            result = Result.failed(f"cell process {describe_exit(code)} and wrote no result:\n{tail(log_file)}")
         finally:
-            spec_path.unlink(missing_ok=True)
+            task_path.unlink(missing_ok=True)
             result_path.unlink(missing_ok=True)
-        result["facts"]["peak_rss_mb"] = peak_rss_mb
+        result.facts.peak_rss_mb = peak_rss_mb
         if timed_out:
-            result["status"] = "timeout"
-            result["error"] = f"stopped after --cell-timeout {self.cell_timeout:g} s"
-        elif stop.signum is not None and result["status"] != "ok":
-            result["status"] = "interrupted"
-            result["error"] = f"stopped by {signal.Signals(stop.signum).name}"
+            result.status = Status.TIMEOUT
+            result.error = f"stopped after --cell-timeout {self.cell_timeout:g} s"
+        elif stop.signum is not None and result.status != Status.OK:
+            result.status = Status.INTERRUPTED
+            result.error = f"stopped by {signal.Signals(stop.signum).name}"
         return result
 
     def _wait(self, process: subprocess.Popen, stop: StopRequest) -> tuple[int, float, bool]:

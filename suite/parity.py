@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from runners.backends import BACKENDS
 from suite.files import atomic_write
-from suite.grid import BACKENDS
 
 Arrays = dict[str, np.ndarray]
 TRAIN_STEPS = 5

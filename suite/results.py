@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from suite.contract import Status
+from suite.errors import GvbenchError
 from suite.files import atomic_write
 from suite.schema import (
     ADDED,
@@ -24,6 +26,7 @@ from suite.schema import (
     KEY_COLUMNS,
     QUALITY_COLUMNS,
     SCHEMA_VERSION,
+    check_row,
     columns_of,
     upgrade,
 )
@@ -36,7 +39,7 @@ CHILD_FILES = {EPOCHS_CSV: EPOCH_COLUMNS, QUALITY_CSV: QUALITY_COLUMNS}
 LOCK_FILE = ".gvbench.lock"
 
 
-class ResultsError(Exception):
+class ResultsError(GvbenchError):
     """The output folder cannot hold results of this schema."""
 
 
@@ -129,7 +132,7 @@ def finished_ok(out: Path) -> set[str]:
     if not (out / CELLS_CSV).exists() or (out / CELLS_CSV).stat().st_size == 0:
         return set()
     frame = pd.read_csv(out / CELLS_CSV, usecols=["cell_id", "status"], dtype=str)
-    return set(frame.cell_id[frame.status == "ok"])
+    return set(frame.cell_id[frame.status == Status.OK])
 
 
 def _drop_uncommitted(out: Path) -> None:
@@ -164,7 +167,12 @@ def _append(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
 
 
 def append_cell(out: Path, cell_row: dict, epoch_rows: list[dict], quality_rows: list[dict] = ()) -> None:
-    """Write one finished cell: its epoch and quality rows, then its cell row, each file replaced whole."""
+    """Write one finished cell: its epoch and quality rows, then its cell row, each file replaced whole.
+
+    Every row is checked against its file's columns before anything is written."""
+    for name, new_rows in ((CELLS_CSV, [cell_row]), (EPOCHS_CSV, epoch_rows), (QUALITY_CSV, quality_rows)):
+        for row in new_rows:
+            check_row(row, CHILD_FILES.get(name, CELL_COLUMNS), name)
     with locked(out):
         check_header(out / CELLS_CSV, CELL_COLUMNS)
         for name, columns in CHILD_FILES.items():

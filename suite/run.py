@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import statistics
 import tempfile
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,10 +13,11 @@ import numpy as np
 
 from architectures import get_spec
 from architectures.flops import train_step_flops
+from suite.contract import Cell, EpochRecord, Result, Status, Task
 from suite.executor import Executor, Job
-from suite.grid import FULL_TRAIN, Cell
+from suite.grid import FULL_TRAIN
 from suite.results import append_cell, finished_ok
-from suite.schema import CELL_COLUMNS, KEY_COLUMNS, SCHEMA_VERSION
+from suite.schema import CELL_COLUMNS, EPOCH_METRICS, KEY_COLUMNS, SCHEMA_VERSION, UnknownColumn
 from suite.stop import StopRequest
 
 
@@ -23,9 +25,9 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def summarise_epochs(epochs: list[dict]) -> dict:
+def summarise_epochs(epochs: list[EpochRecord]) -> dict:
     """First-epoch time apart from the steady-state epochs (2..N): median, IQR, throughput."""
-    times = [e["epoch_time_s"] for e in epochs]
+    times = [e.epoch_time_s for e in epochs]
     steady = times[1:]
     summary = {"epochs_done": len(times), "first_epoch_s": times[0] if times else None, "steady_epochs": len(steady)}
     if steady:
@@ -33,8 +35,8 @@ def summarise_epochs(epochs: list[dict]) -> dict:
         summary |= {
             "steady_epoch_median_s": statistics.median(steady),
             "steady_epoch_iqr_s": float(q3 - q1),
-            "steady_samples_per_s": statistics.median(e["samples_per_s"] for e in epochs[1:]),
-            "steady_step_median_s": statistics.median(e["epoch_time_s"] / e["steps"] for e in epochs[1:]),
+            "steady_samples_per_s": statistics.median(e.samples_per_s for e in epochs[1:]),
+            "steady_step_median_s": statistics.median(e.epoch_time_s / e.steps for e in epochs[1:]),
         }
     return summary
 
@@ -52,34 +54,40 @@ def arithmetic(cell: Cell, summary: dict, ceiling: float | None) -> dict:
     return found
 
 
+def epoch_rows(cell: Cell, keys: dict, epochs: list[EpochRecord]) -> list[dict]:
+    """The long-format epochs.csv rows of a cell; a metric that is not documented raises."""
+    documented = (*EPOCH_METRICS, *get_spec(cell.model, cell.variant).family.epoch_losses)
+    found = []
+    for record in epochs:
+        for metric, value in record.metrics().items():
+            if metric not in documented:
+                raise UnknownColumn(f"epochs.csv has no metric {metric!r} for {cell.model}; add it to suite/schema.py")
+            found.append(keys | {"epoch": record.epoch, "metric": metric, "value": value})
+    return found
+
+
 def rows(
-    run_id: str, cell: Cell, result: dict, samples_file: str, log_file: str
+    run_id: str, cell: Cell, result: Result, samples_file: str, log_file: str
 ) -> tuple[dict, list[dict], list[dict]]:
     """The cell row and the long-format epoch and quality rows of one finished cell."""
     keys = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "cell_id": cell.cell_id}
     keys |= {k: getattr(cell, k) for k in KEY_COLUMNS if k not in keys}
-    cell_row = dict.fromkeys(CELL_COLUMNS) | result["facts"] | keys
+    cell_row = dict.fromkeys(CELL_COLUMNS) | asdict(result.facts) | keys
     cell_row |= {
         "epochs": cell.epochs,
         "batch_size": cell.batch_size,
         "train_images": cell.train_images or FULL_TRAIN,
-        "status": result["status"],
-        "diverged_epoch": result.get("diverged_epoch"),
-        "error": result.get("error"),
+        "status": result.status,
+        "diverged_epoch": result.diverged_epoch,
+        "error": result.error,
         "threads": cell.threads,
-        "samples_file": samples_file if result["status"] == "ok" else None,
+        "samples_file": samples_file if result.status == Status.OK else None,
         "log_file": log_file,
     }
-    cell_row |= summarise_epochs(result["epochs"])
-    cell_row |= arithmetic(cell, cell_row, result["facts"].get("ceiling_gflop_per_s"))
-    epoch_rows = [
-        keys | {"epoch": record["epoch"], "metric": metric, "value": value}
-        for record in result["epochs"]
-        for metric, value in record.items()
-        if metric != "epoch"
-    ]
-    quality_rows = [keys | {"metric": metric, "value": value} for metric, value in result.get("quality", {}).items()]
-    return cell_row, epoch_rows, quality_rows
+    cell_row |= summarise_epochs(result.epochs)
+    cell_row |= arithmetic(cell, cell_row, result.facts.ceiling_gflop_per_s)
+    quality_rows = [keys | {"metric": metric, "value": value} for metric, value in result.quality.items()]
+    return cell_row, epoch_rows(cell, keys, result.epochs), quality_rows
 
 
 def pending(cells: list[Cell], out: Path, force: bool) -> list[Cell]:
@@ -93,14 +101,14 @@ def pending(cells: list[Cell], out: Path, force: bool) -> list[Cell]:
     return todo
 
 
-def report_line(result: dict, cell_row: dict) -> str:
-    line = f"    {result['status']}"
+def report_line(result: Result, cell_row: dict) -> str:
+    line = f"    {result.status}"
     if cell_row.get("first_epoch_s") is not None:
         line += f"  first epoch {cell_row['first_epoch_s']:.2f} s"
     if cell_row.get("steady_epoch_median_s") is not None:
         line += f"  steady median {cell_row['steady_epoch_median_s']:.2f} s/epoch"
-    if result.get("error"):
-        line += "\n    " + result["error"].strip().splitlines()[0]
+    if result.error:
+        line += "\n    " + result.error.strip().splitlines()[0]
     return line
 
 
@@ -115,25 +123,22 @@ def run_grid(
 ) -> list[dict]:
     """Run every cell until done or asked to stop; append each as it finishes; return the cell rows written."""
     run_id = run_id or new_run_id()
-    jobs = []
-    for i, cell in enumerate(cells, 1):
-        payload = cell.to_dict() | {
-            "batch_size": cell.batch_size,
-            "train_images": cell.train_images,
-            "sample_images": cell.sample_images,
-            "quality_images": cell.quality_images,
-            "data": data,
-            "verbose": verbose,
-        }
-        samples_file = Path("samples") / run_id / f"{cell.cell_id}.npz"
-        log_file = Path("logs") / run_id / f"{cell.cell_id}.log"
-        jobs.append(Job(i, len(cells), cell, payload, out / samples_file, out / log_file))
+    jobs = [
+        Job(
+            i,
+            len(cells),
+            Task(cell, data, verbose),
+            out / "samples" / run_id / f"{cell.cell_id}.npz",
+            out / "logs" / run_id / f"{cell.cell_id}.log",
+        )
+        for i, cell in enumerate(cells, 1)
+    ]
     written = []
     with tempfile.TemporaryDirectory(prefix="gvbench-") as workdir:
         for job, result in executor.run_all(jobs, Path(workdir), stop):
             samples_file, log_file = job.samples_file.relative_to(out), job.log_file.relative_to(out)
-            cell_row, epoch_rows, quality_rows = rows(run_id, job.cell, result, str(samples_file), str(log_file))
-            append_cell(out, cell_row, epoch_rows, quality_rows)
+            cell_row, epochs, quality = rows(run_id, job.task.cell, result, str(samples_file), str(log_file))
+            append_cell(out, cell_row, epochs, quality)
             written.append(cell_row)
             print(report_line(result, cell_row), flush=True)
     return written

@@ -59,10 +59,11 @@ CELL_COLUMNS = KEY_COLUMNS + (
 )
 EPOCH_COLUMNS = KEY_COLUMNS + ("epoch", "metric", "value")
 EPOCH_METRICS = ("epoch_time_s", "steps", "samples_per_s")
-"""Per-epoch timing metrics; each loss adds `<loss>` (epoch mean) and `<loss>_last` (last batch)."""
+"""Per-epoch timing metrics; each loss adds `<loss>` (epoch mean) and `<loss>_last` (last batch).
+
+Statuses are `suite.contract.Status`; the facts a cell records are `suite.contract.Facts`."""
 QUALITY_COLUMNS = KEY_COLUMNS + ("metric", "value")
 """One row per ok cell × quality metric (see suite/quality.py and runners/quality.py)."""
-STATUSES = ("ok", "diverged", "failed", "timeout", "interrupted", "unsupported")
 
 IMPLS = ("keras", "native")
 """`keras`: the models of architectures/ trained by Keras' fit; `native`: runners/native/, no Keras."""
@@ -81,6 +82,17 @@ ADDED = {
     }
 }
 """Columns each schema version added, with the value rows of the version before it take."""
+
+
+class UnknownColumn(ValueError):
+    """A row carries a fact that no column of its file holds: add the column here and to results/README.md."""
+
+
+def check_row(row: dict, columns: tuple[str, ...], where: str) -> None:
+    """Refuse a row with a key that is not one of `columns` (pandas would drop it without a word)."""
+    extra = [key for key in row if key not in columns]
+    if extra:
+        raise UnknownColumn(f"{where} has no column for {', '.join(map(repr, extra))}; add it to suite/schema.py")
 
 
 def columns_of(version: int, columns: tuple[str, ...]) -> tuple[str, ...]:

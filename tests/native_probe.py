@@ -19,8 +19,7 @@ BATCH = 16
 
 
 def keras_weights(model) -> dict[str, list[np.ndarray]]:
-    names = ("generator", "discriminator") if model.spec.family == "gan" else ("encoder", "decoder")
-    return {name: getattr(model, name).get_weights() for name in names}
+    return {name: network.get_weights() for name, network in model.networks().items()}
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ def to_numpy(variables) -> list[np.ndarray]:
 def shapes(model) -> dict:
     x = np.zeros((2, 28, 28, 1), "float32")
     z = np.zeros((2, model.spec.latent_dim), "float32")
-    if model.spec.family == "gan":
+    if model.spec.family.name == "gan":
         return {"generator": model.generator(z).shape, "discriminator": model.discriminator(x).shape}
     return {"encoder": model.encoder(x).shape, "decoder": model.decoder(z).shape}
 

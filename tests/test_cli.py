@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
+import time
 
 import pytest
 
 from suite.cli import main
 from suite.results import CELLS_CSV
+from tests.conftest import run_gvbench
 
 
 def fails_with(capsys, argv: list[str], *fragments: str) -> None:
@@ -16,7 +19,9 @@ def fails_with(capsys, argv: list[str], *fragments: str) -> None:
         code = main(argv)
         raise SystemExit(code)
     assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()[-1]
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    err = lines[0]
     for fragment in fragments:
         assert fragment in err, err
 
@@ -40,6 +45,9 @@ def fails_with(capsys, argv: list[str], *fragments: str) -> None:
         (["--backend", "jax", "--cell-timeout", "inf"], ["'inf' is not a positive number"]),
         (["--backend", "jax", "--executor", "slurm"], ["invalid choice: 'slurm'", "ray"]),
         (["--backend", "jax", "--cpus-per-cell", "0"], ["'0' is not an integer >= 1"]),
+        (["--backend", "jax", "--seed", "-1"], ["'-1' is not a seed", "0 to 2**32 - 1"]),
+        (["--backend", "jax", "--seed", str(2**32)], [f"'{2**32}' is not a seed"]),
+        (["--backend", "jax", "--seed", "1.5"], ["'1.5' is not a seed"]),
     ],
 )
 def test_bad_arguments(capsys, argv, fragments):
@@ -134,3 +142,55 @@ def test_ray_executor_without_ray_says_how_to_install_it(capsys, tmp_path, fixtu
     argv = ["run", "--backend", "torch", "--executor", "ray", "--data", str(data), "--out", str(tmp_path)]
     fails_with(capsys, argv, "--executor ray needs Ray", "pip install 'gvbench[ray]'")
     assert not (tmp_path / CELLS_CSV).exists()
+
+
+def test_the_grid_refuses_more_threads_than_usable_cpus_before_anything_runs(tmp_path, fixture_env, fixture_data):
+    """The issue's command, as a user types it: one line, exit 2, no folder content, in well under a cell's time."""
+    out = tmp_path / "r"
+    argv = ["run", "--backend", "jax", "--models", "DenseVAE", "--lrs", "1e-4", "--profile", "smoke"]
+    done = run_gvbench([*argv, "--threads", "100", "--data", str(fixture_data[0]), "--out", str(out)], fixture_env)
+    cpus = len(os.sched_getaffinity(0))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"gvbench: error: --threads 100 exceeds the {cpus} CPUs this process may use; pass --threads {cpus} or fewer"
+    )
+    assert not out.exists() and "cells on" not in done.stdout
+    again = run_gvbench([*argv, "--seed", "-1", "--out", str(out)], fixture_env)
+    assert again.returncode == 2 and len(again.stderr.strip().splitlines()) == 1 and "not a seed" in again.stderr
+    assert not out.exists()
+
+
+def test_more_threads_than_cpus_per_ray_cell_is_refused(capsys, tmp_path, fixture_env, fixture_data):
+    pytest.importorskip("ray", reason="Ray is not installed")
+    argv = ["run", "--backend", "jax", "--executor", "ray", "--threads", "2", "--cpus-per-cell", "1"]
+    fails_with(capsys, [*argv, "--data", str(fixture_data[0]), "--out", str(tmp_path)], "exceeds --cpus-per-cell 1")
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:notaport", "127.0.0.1", "127.0.0.1:70000", "ray://:6379", "a b:1"])
+def test_a_malformed_ray_address_is_refused_at_once(address):
+    from suite.ray_executor import RayUnavailable, check_address
+
+    with pytest.raises(RayUnavailable, match="is not HOST:PORT"):
+        check_address(address)
+
+
+def test_a_ray_address_where_nothing_listens_is_refused_at_once():
+    from suite.ray_executor import RayUnavailable, check_address
+
+    with socket.socket() as s:  # a loopback port that was free a moment ago and is closed now
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(RayUnavailable, match=f"no Ray answers at --ray-address 127.0.0.1:{port}"):
+        check_address(f"127.0.0.1:{port}")
+
+
+def test_the_ray_executor_refuses_a_malformed_address_in_one_line_within_30_s(tmp_path, fixture_env, fixture_data):
+    pytest.importorskip("ray", reason="Ray is not installed")
+    argv = ["run", "--backend", "jax", "--models", "DenseVAE", "--lrs", "1e-4", "--profile", "smoke"]
+    argv += ["--executor", "ray", "--ray-address", "127.0.0.1:notaport", "--data", str(fixture_data[0])]
+    start = time.monotonic()
+    done = run_gvbench([*argv, "--out", str(tmp_path / "r")], fixture_env, timeout=60)
+    assert time.monotonic() - start < 30
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "--ray-address '127.0.0.1:notaport' is not HOST:PORT" in done.stderr
+    assert not (tmp_path / "r" / CELLS_CSV).exists()

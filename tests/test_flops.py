@@ -7,7 +7,7 @@ import pytest
 from architectures import get_spec
 from architectures.flops import block_flops, forward_flops, train_step_flops
 from architectures.spec import Block
-from suite.grid import Cell
+from suite.contract import Cell
 from suite.run import rows
 from tests.test_results import fake_result
 
@@ -52,7 +52,7 @@ def test_vae_step_is_three_forward_passes_of_both_networks():
 def test_cell_row_rate_is_flops_per_image_times_images_per_second():
     cell = Cell("jax", "CNNGAN", "paper", 1e-4, "smoke", 0, 3, 2)
     result = fake_result((3.0, 1.0, 2.0))
-    result["facts"]["ceiling_gflop_per_s"] = 100.0
+    result.facts.ceiling_gflop_per_s = 100.0
     row, _, _ = rows("r1", cell, result, "s", "l")
     per_image = train_step_flops(get_spec("CNNGAN"), 1)
     assert row["train_step_gflop"] == pytest.approx(per_image * 128 / 1e9)

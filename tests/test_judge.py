@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from architectures.judge import REFERENCE, WEIGHTS, card
-from suite.grid import BACKENDS
+from runners.backends import BACKENDS
 from tests.conftest import ROOT
 
 

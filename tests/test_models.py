@@ -7,7 +7,7 @@ import math
 import pytest
 
 from architectures import MODELS, VARIANTS, get_spec
-from suite.grid import BACKENDS
+from runners.backends import BACKENDS
 
 # Parameter totals counted by hand from the tables in MODELS.md (Dense: in·out + out; Conv 5×5:
 # 25·in·out + out; BatchNormalization: 4 per unit, 2 of them non-trainable), not from the code.
@@ -29,7 +29,7 @@ CELLS = [f"{m}/{v}" for m in MODELS for v in VARIANTS]
 def expected_shapes(key: str) -> dict:
     spec = get_spec(*key.split("/"))
     image = [2, 28, 28, 1]
-    if spec.family == "gan":
+    if spec.family.name == "gan":
         return {"generator": image, "discriminator": [2, 1]}
     return {"encoder": [2, 2 * spec.latent_dim], "decoder": image}
 
@@ -50,7 +50,7 @@ def test_output_shapes(probes, backend, key):
 @pytest.mark.parametrize("key", CELLS)
 def test_one_step_updates_every_weight_with_finite_losses(probes, backend, key):
     step = probes[backend][key]["step"]
-    names = {"d_loss", "g_loss"} if get_spec(*key.split("/")).family == "gan" else {"loss"}
+    names = {"d_loss", "g_loss"} if get_spec(*key.split("/")).family.name == "gan" else {"loss"}
     assert set(step["losses"]) == names | {f"{n}_last" for n in names}
     assert all(math.isfinite(v) for v in step["losses"].values())
     # Both networks of a GAN are updated in the same step: every trainable variable moves.

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from architectures import MODELS, VARIANTS, get_spec
-from suite.grid import BACKENDS
+from runners.backends import BACKENDS
 from suite.parity import PERTURB_ENV, TRAIN_STEPS, compare, compare_backends, compare_golden, kind_of, probe
 
 pytestmark = pytest.mark.parity
@@ -41,7 +41,7 @@ def test_backends_agree(results, model, kind):
 @pytest.mark.parametrize("model", MODELS)
 def test_probe_covers_every_network_mode_variant_and_step(results, model):
     arrays = results["tensorflow"]
-    family = get_spec(model).family
+    family = get_spec(model).family.name
     nets = ("generator", "discriminator") if family == "gan" else ("encoder", "decoder")
     for variant in VARIANTS:
         for net in nets:

@@ -12,27 +12,26 @@ import pytest
 from PIL import Image
 
 from suite.cli import main
+from suite.contract import Cell, EpochRecord, Facts, Result, Status
 from suite.files import atomic_write
-from suite.grid import Cell
 from suite.report import build_report
 from suite.results import append_cell
 from suite.run import rows
 
 
-def result(times: list[float], losses: dict[str, list[float]], status: str = "ok", **extra) -> dict:
+def result(times: list[float], losses: dict[str, list[float]], status: str = "ok", **extra) -> Result:
     epochs = [
-        {"epoch": i + 1, "epoch_time_s": t, "steps": 4, "samples_per_s": 512 / t}
-        | {name: values[i] for name, values in losses.items()}
+        EpochRecord(i + 1, t, 4, 512 / t, {name: values[i] for name, values in losses.items()})
         for i, t in enumerate(times)
     ]
-    facts = {"backend_version": "9.9", "keras_version": "3.x", "cpu_model": "Test CPU", "started_at": "2026-01-01"}
-    return {"status": status, "facts": facts, "epochs": epochs} | extra
+    facts = Facts(backend_version="9.9", keras_version="3.x", cpu_model="Test CPU", started_at="2026-01-01")
+    return Result(Status(status), facts=facts, epochs=epochs, **extra)
 
 
 def write_cell(out: Path, run_id: str, backend: str, model: str, lr: float, res: dict) -> None:
     cell = Cell(backend, model, "paper", lr, "smoke", 0, 2, 3)
     samples = f"samples/{run_id}/{cell.cell_id}.npz"
-    if res["status"] == "ok":
+    if res.status == Status.OK:
         rng = np.random.default_rng(len(cell.cell_id))
         arrays = {"generated": rng.integers(0, 256, (16, 28, 28), dtype=np.uint8)}
         if model.endswith("VAE"):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from suite.grid import Cell
+from suite.contract import Cell, EpochRecord, Facts, Result, Status
 from suite.results import (
     CELLS_CSV,
     EPOCHS_CSV,
@@ -29,27 +29,19 @@ from tests.conftest import ROOT
 CELL = Cell("jax", "CNNGAN", "paper", 1e-4, "smoke", 0, 3, 2)
 
 
-def fake_result(times=(3.0, 1.0, 2.0), status="ok") -> dict:
+def fake_result(times=(3.0, 1.0, 2.0), status="ok") -> Result:
     epochs = [
-        {
-            "epoch": i + 1,
-            "epoch_time_s": t,
-            "steps": 4,
-            "samples_per_s": 512 / t,
-            "d_loss": 1.0 / (i + 1),
-            "d_loss_last": 0.9,
-            "g_loss": 0.7,
-            "g_loss_last": 0.6,
-        }
+        EpochRecord(
+            i + 1, t, 4, 512 / t, {"d_loss": 1.0 / (i + 1), "d_loss_last": 0.9, "g_loss": 0.7, "g_loss_last": 0.6}
+        )
         for i, t in enumerate(times)
     ]
     quality = {"classifier_score": 7.5, "frechet_distance": 12.0} if status == "ok" else {}
-    facts = {"backend_version": "x", "peak_rss_mb": 100.0}
-    return {"status": status, "facts": facts, "epochs": epochs, "quality": quality}
+    return Result(Status(status), facts=Facts(backend_version="x", peak_rss_mb=100.0), epochs=epochs, quality=quality)
 
 
 def test_first_epoch_is_kept_apart_from_steady_state():
-    summary = summarise_epochs(fake_result((10.0, 1.0, 3.0, 2.0))["epochs"])
+    summary = summarise_epochs(fake_result((10.0, 1.0, 3.0, 2.0)).epochs)
     assert summary["first_epoch_s"] == 10.0
     assert summary["steady_epoch_median_s"] == 2.0
     assert summary["steady_epochs"] == 3
@@ -86,8 +78,7 @@ def test_appending_never_changes_earlier_rows(tmp_path):
 
 
 def test_failed_cell_keeps_its_row_without_times(tmp_path):
-    result = {"status": "failed", "error": "RuntimeError: boom", "facts": {}, "epochs": []}
-    append_cell(tmp_path, *rows("r1", CELL, result, "s", "l"))
+    append_cell(tmp_path, *rows("r1", CELL, Result.failed("RuntimeError: boom"), "s", "l"))
     cells, _ = read_results(tmp_path)
     assert cells.loc[0, "status"] == "failed" and cells.loc[0, "error"] == "RuntimeError: boom"
     assert pd.isna(cells.loc[0, "first_epoch_s"]) and pd.isna(cells.loc[0, "samples_file"])

@@ -1,8 +1,9 @@
 """Per-backend code: the train step, thread controls and version of each backend.
 
-Each module holds what cannot be written in `keras.ops`: taking gradients of each
-loss with respect to its own variables and applying them (one forward pass, one
-optimizer update per step). Everything else is shared.
+Each module `runners/backends/<name>.py` holds what cannot be written in `keras.ops`: taking
+gradients of each loss with respect to its own variables and applying them (one forward pass,
+one optimizer update per step). What it must provide is `Backend`; everything else is shared.
+Importing this package imports neither Keras nor any backend.
 """
 
 from __future__ import annotations
@@ -10,15 +11,56 @@ from __future__ import annotations
 import functools
 import importlib
 from types import ModuleType
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-import keras
+if TYPE_CHECKING:
+    import keras
 
-from architectures import ModelSpec, model_class
+    from architectures import ModelSpec
+
+BACKENDS = ("tensorflow", "torch", "jax")
+"""Keras backends gvbench measures; each has a module of this package by that name."""
 
 
-def current() -> ModuleType:
+@runtime_checkable
+class Backend(Protocol):
+    """What each backend module provides."""
+
+    TrainStep: type
+    """A mixin defining Keras' `train_step` for this backend (its signature is the backend trainer's)."""
+
+    def configure_threads(self, threads: int) -> str:
+        """Set the backend's own thread controls to `threads`; say what was set."""
+        ...
+
+    def version(self) -> str:
+        """The backend framework's version."""
+        ...
+
+
+def load(name: str) -> Backend:
+    """The module of backend `name`, checked against `Backend`."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
+    module = importlib.import_module(f"runners.backends.{name}")
+    check(module)
+    return module
+
+
+def check(module: ModuleType) -> None:
+    """Raise TypeError naming what `module` lacks of the `Backend` contract."""
+    missing = [name for name in ("TrainStep", "configure_threads", "version") if not hasattr(module, name)]
+    if not missing and not callable(getattr(module.TrainStep, "train_step", None)):
+        missing.append("TrainStep.train_step")
+    if missing or not isinstance(module, Backend):
+        raise TypeError(f"{module.__name__} does not provide the backend contract: lacks {', '.join(missing)}")
+
+
+def current() -> Backend:
     """The module of the backend Keras was imported with."""
-    return importlib.import_module(f"runners.backends.{keras.backend.backend()}")
+    import keras
+
+    return load(keras.backend.backend())
 
 
 @functools.cache
@@ -28,4 +70,6 @@ def _trainable_class(model_cls: type) -> type:
 
 def build_trainable(spec: ModelSpec, seed: int | None = None) -> keras.Model:
     """The model of `spec` with this backend's `train_step`, ready for `compile` and `fit`."""
+    from architectures import model_class
+
     return _trainable_class(model_class(spec))(spec, seed)

@@ -6,6 +6,11 @@ the same batches. They start from `init_weights`: Keras' initialisation scheme (
 kernels, zero biases, BatchNorm γ=1, β=0, moving mean 0 and variance 1), drawn with NumPy.
 Weights cross the boundary in Keras' layout and order (`get_weights()` of each network), so a
 native model can start from a Keras model's weights and hand its own back to one.
+
+Every backend module has one layout: `ACTIVATIONS`, `bce_with_logits`, `apply` (one network's
+forward pass over the blocks), and `Model` (`NativeModel` below) holding per network its blocks,
+input shapes, trainable weights and moving statistics, with `_losses` (one forward pass of both
+networks giving the family's losses), `step`, `losses` and `get_weights`.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import Protocol
 
 import numpy as np
 
-from architectures.spec import KERNEL_SIZE, Block, ModelSpec, blocks, network_inputs, output_shape
-from runners.records import epoch_record, finite
+from architectures.family import unknown
+from architectures.spec import BLOCK_KINDS, KERNEL_SIZE, Block, ModelSpec, blocks, network_inputs, output_shape
+from suite.contract import EpochRecord
 
 BN_MOMENTUM = 0.99
 BN_EPSILON = 1e-3
@@ -57,7 +63,9 @@ def kernel_shape(block: Block, shape: tuple[int, ...]) -> tuple[int, ...]:
         return (shape[-1], block.size)
     if block.kind == "conv":
         return (KERNEL_SIZE, KERNEL_SIZE, shape[-1], block.size)
-    return (KERNEL_SIZE, KERNEL_SIZE, block.size, shape[-1])
+    if block.kind == "deconv":
+        return (KERNEL_SIZE, KERNEL_SIZE, block.size, shape[-1])
+    raise unknown("weighted block kind", block.kind, ("dense", "conv", "deconv"))
 
 
 def glorot_uniform(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -73,9 +81,10 @@ def init_weights(spec: ModelSpec, seed: int) -> dict[str, list[np.ndarray]]:
     for name, (shape, network) in network_inputs(spec).items():
         arrays = []
         for block in blocks(network, spec.hidden_activation):
-            if block.kind in ("dense", "conv", "deconv"):
+            trainable, moving = weight_counts(block)
+            if trainable and not moving:
                 arrays += [glorot_uniform(rng, kernel_shape(block, shape)), np.zeros(block.size, np.float32)]
-            elif block.kind == "batchnorm":
+            elif moving:
                 ones, zeros = np.ones(shape[-1], np.float32), np.zeros(shape[-1], np.float32)
                 arrays += [ones, zeros, zeros.copy(), ones.copy()]
             shape = output_shape(block, shape)
@@ -83,17 +92,25 @@ def init_weights(spec: ModelSpec, seed: int) -> dict[str, list[np.ndarray]]:
     return weights
 
 
+def weight_counts(block: Block) -> tuple[int, int]:
+    """How many trainable weights and moving statistics a block has, in Keras' order (trainable first)."""
+    if block.weighted:
+        return 2, 0  # kernel, bias
+    if block.kind == "batchnorm":
+        return 2, 2  # gamma, beta; moving mean, moving variance
+    if block.kind in BLOCK_KINDS:
+        return 0, 0
+    raise unknown("block kind", block.kind, BLOCK_KINDS)
+
+
 def split(network_blocks: list[Block], arrays: list) -> tuple[list, list]:
     """Keras-ordered weights of one network as (trainable, moving statistics), each in order."""
     trainable, moving, i = [], [], 0
     for block in network_blocks:
-        if block.kind in ("dense", "conv", "deconv"):
-            trainable += arrays[i : i + 2]
-            i += 2
-        elif block.kind == "batchnorm":
-            trainable += arrays[i : i + 2]
-            moving += arrays[i + 2 : i + 4]
-            i += 4
+        n_trainable, n_moving = weight_counts(block)
+        trainable += arrays[i : i + n_trainable]
+        moving += arrays[i + n_trainable : i + n_trainable + n_moving]
+        i += n_trainable + n_moving
     return trainable, moving
 
 
@@ -101,10 +118,8 @@ def merge(network_blocks: list[Block], trainable: list, moving: list) -> list:
     """The inverse of `split`."""
     arrays, t, m = [], iter(trainable), iter(moving)
     for block in network_blocks:
-        if block.kind in ("dense", "conv", "deconv"):
-            arrays += [next(t), next(t)]
-        elif block.kind == "batchnorm":
-            arrays += [next(t), next(t), next(m), next(m)]
+        n_trainable, n_moving = weight_counts(block)
+        arrays += [next(t) for _ in range(n_trainable)] + [next(m) for _ in range(n_moving)]
     return arrays
 
 
@@ -120,9 +135,12 @@ def plan(spec: ModelSpec, name: str) -> tuple[list[Block], list[tuple[int, ...]]
 
 def loss_groups(spec: ModelSpec) -> dict[str, tuple[str, ...]]:
     """Each loss and the networks whose weights it trains (as `loss_groups` of the Keras models)."""
-    if spec.family == "gan":
-        return {"d_loss": ("discriminator",), "g_loss": ("generator",)}
-    return {"loss": ("encoder", "decoder")}
+    return {loss.name: loss.trains for loss in spec.family.losses}
+
+
+def plans(spec: ModelSpec) -> dict[str, tuple[list[Block], list[tuple[int, ...]]]]:
+    """`plan` of each network of the model."""
+    return {name: plan(spec, name) for name in spec.family.networks}
 
 
 def same_padding(size: int, stride: int) -> tuple[int, int]:
@@ -144,7 +162,7 @@ def fit(
     batch_size: int,
     seed: int,
     verbose: int,
-    on_epoch: Callable[[dict], None],
+    on_epoch: Callable[[EpochRecord], None],
 ) -> int | None:
     """Train like Keras' fit(shuffle=True): reshuffle each epoch, last batch partial; return the diverged epoch.
 
@@ -161,10 +179,11 @@ def fit(
         seconds = time.perf_counter() - start
         losses = dict(zip(model.loss_names, values.mean(axis=0).tolist(), strict=True))
         losses |= {f"{name}_last": float(v) for name, v in zip(model.loss_names, values[-1], strict=True)}
-        on_epoch(epoch_record(epoch, seconds, steps, len(x), losses))
+        record = EpochRecord.timed(epoch, seconds, steps, len(x), losses)
+        on_epoch(record)
         if verbose:
             shown = " - ".join(f"{k}: {v:.4f}" for k, v in losses.items())
             print(f"Epoch {epoch}/{epochs} - {seconds:.1f}s - {shown}", flush=True)
-        if not finite(losses):
+        if not record.finite:
             return epoch
     return None

@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from architectures.spec import LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
+from architectures.family import GAN, VAE, unknown
+from architectures.spec import BLOCK_KINDS, LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
 from runners.native import (
     ADAM_BETA_1,
     ADAM_BETA_2,
@@ -16,7 +17,7 @@ from runners.native import (
     BN_MOMENTUM,
     loss_groups,
     merge,
-    plan,
+    plans,
     same_padding,
     split,
 )
@@ -74,20 +75,22 @@ def apply(network_blocks, shapes, trainable: list, moving: list, x: jax.Array, b
             x = x.reshape(x.shape[0], *block.size)
         elif block.kind == "flatten":
             x = x.reshape(x.shape[0], -1)
+        else:
+            raise unknown("block kind", block.kind, BLOCK_KINDS)
     return x, new_moving
 
 
 class Model:
     def __init__(self, spec: ModelSpec, weights: dict, lr: float, jit: str, seed: int):
-        self.spec, self.gan = spec, spec.family == "gan"
-        self.groups = loss_groups(spec)
-        self.loss_names = tuple(self.groups)
-        plans = {name: plan(spec, name) for name in weights}
-        self.blocks = {name: p[0] for name, p in plans.items()}
-        self.shapes = {name: p[1] for name, p in plans.items()}
-        pairs = {name: split(self.blocks[name], [jnp.asarray(a) for a in arrays]) for name, arrays in weights.items()}
+        self.spec, self.bn_training = spec, bool(spec.batchnorm_training)
+        plan = plans(spec)
+        self.blocks = {name: p[0] for name, p in plan.items()}
+        self.shapes = {name: p[1] for name, p in plan.items()}
+        pairs = {name: split(self.blocks[name], [jnp.asarray(a) for a in weights[name]]) for name in plan}
         self.trainable = {name: pair[0] for name, pair in pairs.items()}
         self.moving = {name: pair[1] for name, pair in pairs.items()}
+        self.groups = loss_groups(spec)
+        self.loss_names = tuple(self.groups)
         self.optimizer = optax.adam(lr, b1=ADAM_BETA_1, b2=ADAM_BETA_2, eps=ADAM_EPSILON)
         self.opt_state = self.optimizer.init(self.trainable)
         self.key = jax.random.key(seed)
@@ -95,27 +98,30 @@ class Model:
         self._step = jax.jit(self._train_step, donate_argnums=(0, 1, 2)) if self.jit_compile else self._train_step
 
     def _losses(self, trainable: dict, moving: dict, x: jax.Array, noise: jax.Array):
-        bn = bool(self.spec.batchnorm_training)
+        """One forward pass of both networks (a pure function); the family's losses and the new moving statistics."""
 
         def run(name, inputs):
             state = new_moving.get(name, moving[name])  # a second pass sees the first one's moving statistics
-            out, new_moving[name] = apply(self.blocks[name], self.shapes[name], trainable[name], state, inputs, bn)
+            out, new_moving[name] = apply(
+                self.blocks[name], self.shapes[name], trainable[name], state, inputs, self.bn_training
+            )
             return out
 
         new_moving = {}
-        if self.gan:
+        if self.spec.family == GAN:
             fake = run("generator", noise)
-            real_logits = run("discriminator", x)
-            fake_logits = run("discriminator", fake)
+            real_logits, fake_logits = run("discriminator", x), run("discriminator", fake)
             d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
             return (d_loss, bce_with_logits(1.0, fake_logits)), new_moving
-        mean, logvar = jnp.split(run("encoder", x), 2, axis=-1)
-        z = mean + noise * jnp.exp(0.5 * logvar)
-        logits = run("decoder", z)
-        log_px_z = -optax.sigmoid_binary_cross_entropy(logits, x).reshape(x.shape[0], -1).sum(-1)
-        log_pz = (-0.5 * (jnp.square(z) + LOG_2PI)).sum(-1)
-        log_qz_x = (-0.5 * (jnp.square(z - mean) * jnp.exp(-logvar) + logvar + LOG_2PI)).sum(-1)
-        return (-jnp.mean(log_px_z + log_pz - log_qz_x),), new_moving
+        if self.spec.family == VAE:
+            mean, logvar = jnp.split(run("encoder", x), 2, axis=-1)
+            z = mean + noise * jnp.exp(0.5 * logvar)
+            logits = run("decoder", z)
+            log_px_z = -optax.sigmoid_binary_cross_entropy(logits, x).reshape(x.shape[0], -1).sum(-1)
+            log_pz = (-0.5 * (jnp.square(z) + LOG_2PI)).sum(-1)
+            log_qz_x = (-0.5 * (jnp.square(z - mean) * jnp.exp(-logvar) + logvar + LOG_2PI)).sum(-1)
+            return (-jnp.mean(log_px_z + log_pz - log_qz_x),), new_moving
+        raise unknown("model family", self.spec.family.name, ("gan", "vae"))
 
     def _train_step(self, trainable: dict, moving: dict, opt_state, key, x: jax.Array):
         key, draw = jax.random.split(key)

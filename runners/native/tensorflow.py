@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from architectures.spec import LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
+from architectures.family import GAN, VAE, unknown
+from architectures.spec import BLOCK_KINDS, LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
 from runners.native import (
     ADAM_BETA_1,
     ADAM_BETA_2,
@@ -14,7 +15,7 @@ from runners.native import (
     BN_MOMENTUM,
     loss_groups,
     merge,
-    plan,
+    plans,
     split,
 )
 
@@ -30,56 +31,52 @@ def bce_with_logits(target: float, logits: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.fill(tf.shape(logits), target), logits))
 
 
-class Network:
-    """One network of the spec as tf.Variables in Keras' layout and order."""
-
-    def __init__(self, spec: ModelSpec, name: str, arrays: list[np.ndarray]):
-        self.blocks, self.shapes = plan(spec, name)
-        trainable, moving = split(self.blocks, arrays)
-        self.trainable = [tf.Variable(a) for a in trainable]
-        self.moving = [tf.Variable(a, trainable=False) for a in moving]
-
-    def __call__(self, x: tf.Tensor, bn_training: bool) -> tf.Tensor:
-        t, m = iter(self.trainable), iter(self.moving)
-        for block, shape in zip(self.blocks, self.shapes, strict=True):
-            if block.kind == "dense":
-                kernel, bias = next(t), next(t)
-                x = tf.matmul(x, kernel) + bias
-            elif block.kind == "conv":
-                kernel, bias = next(t), next(t)
-                x = tf.nn.conv2d(x, kernel, block.strides, "SAME") + bias
-            elif block.kind == "deconv":
-                kernel, bias = next(t), next(t)
-                out = [tf.shape(x)[0], shape[0] * block.strides, shape[1] * block.strides, block.size]
-                x = tf.nn.conv2d_transpose(x, kernel, out, block.strides, "SAME") + bias
-            elif block.kind == "batchnorm":
-                gamma, beta, mean, variance = next(t), next(t), next(m), next(m)
-                if bn_training:
-                    batch_mean, batch_variance = tf.nn.moments(x, list(range(len(x.shape) - 1)))
-                    mean.assign(mean * BN_MOMENTUM + batch_mean * (1 - BN_MOMENTUM))
-                    variance.assign(variance * BN_MOMENTUM + batch_variance * (1 - BN_MOMENTUM))
-                    x = tf.nn.batch_normalization(x, batch_mean, batch_variance, beta, gamma, BN_EPSILON)
-                else:
-                    x = tf.nn.batch_normalization(x, mean, variance, beta, gamma, BN_EPSILON)
-            elif block.kind == "activation":
-                x = ACTIVATIONS[block.size](x)
-            elif block.kind == "reshape":
-                x = tf.reshape(x, [-1, *block.size])
-            elif block.kind == "flatten":
-                x = tf.reshape(x, [tf.shape(x)[0], -1])
-        return x
-
-    def weights(self) -> list[np.ndarray]:
-        return [v.numpy() for v in merge(self.blocks, self.trainable, self.moving)]
+def apply(network_blocks, shapes, trainable: list, moving: list, x: tf.Tensor, bn_training: bool):
+    """One network forward; returns its output and its moving statistics (variables, assigned in place)."""
+    t, m = iter(trainable), iter(moving)
+    for block, shape in zip(network_blocks, shapes, strict=True):
+        if block.kind == "dense":
+            kernel, bias = next(t), next(t)
+            x = tf.matmul(x, kernel) + bias
+        elif block.kind == "conv":
+            kernel, bias = next(t), next(t)
+            x = tf.nn.conv2d(x, kernel, block.strides, "SAME") + bias
+        elif block.kind == "deconv":
+            kernel, bias = next(t), next(t)
+            out = [tf.shape(x)[0], shape[0] * block.strides, shape[1] * block.strides, block.size]
+            x = tf.nn.conv2d_transpose(x, kernel, out, block.strides, "SAME") + bias
+        elif block.kind == "batchnorm":
+            gamma, beta, mean, variance = next(t), next(t), next(m), next(m)
+            if bn_training:
+                batch_mean, batch_variance = tf.nn.moments(x, list(range(len(x.shape) - 1)))
+                mean.assign(mean * BN_MOMENTUM + batch_mean * (1 - BN_MOMENTUM))
+                variance.assign(variance * BN_MOMENTUM + batch_variance * (1 - BN_MOMENTUM))
+                x = tf.nn.batch_normalization(x, batch_mean, batch_variance, beta, gamma, BN_EPSILON)
+            else:
+                x = tf.nn.batch_normalization(x, mean, variance, beta, gamma, BN_EPSILON)
+        elif block.kind == "activation":
+            x = ACTIVATIONS[block.size](x)
+        elif block.kind == "reshape":
+            x = tf.reshape(x, [-1, *block.size])
+        elif block.kind == "flatten":
+            x = tf.reshape(x, [tf.shape(x)[0], -1])
+        else:
+            raise unknown("block kind", block.kind, BLOCK_KINDS)
+    return x, moving
 
 
 class Model:
     def __init__(self, spec: ModelSpec, weights: dict, lr: float, jit: str, seed: int):
-        self.spec, self.gan = spec, spec.family == "gan"
-        self.networks = {name: Network(spec, name, arrays) for name, arrays in weights.items()}
+        self.spec, self.bn_training = spec, bool(spec.batchnorm_training)
+        plan = plans(spec)
+        self.blocks = {name: p[0] for name, p in plan.items()}
+        self.shapes = {name: p[1] for name, p in plan.items()}
+        pairs = {name: split(self.blocks[name], weights[name]) for name in plan}
+        self.trainable = {name: [tf.Variable(a) for a in pair[0]] for name, pair in pairs.items()}
+        self.moving = {name: [tf.Variable(a, trainable=False) for a in pair[1]] for name, pair in pairs.items()}
         groups = loss_groups(spec)
         self.loss_names = tuple(groups)
-        self.groups = [[v for net in nets for v in self.networks[net].trainable] for nets in groups.values()]
+        self.groups = [[v for net in nets for v in self.trainable[net]] for nets in groups.values()]
         self.variables = [v for group in self.groups for v in group]
         self.slots = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in self.variables]
         self.beta_powers = tf.Variable([1.0, 1.0])
@@ -88,23 +85,27 @@ class Model:
         self.jit_compile = jit == "on"
         self._step = tf.function(self._train_step, jit_compile=self.jit_compile)
 
+    def _run(self, name: str, x: tf.Tensor) -> tf.Tensor:
+        weights = self.trainable[name], self.moving[name]
+        return apply(self.blocks[name], self.shapes[name], *weights, x, self.bn_training)[0]
+
     def _losses(self, x: tf.Tensor, noise: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        bn = bool(self.spec.batchnorm_training)
-        if self.gan:
-            generator, discriminator = self.networks["generator"], self.networks["discriminator"]
-            fake = generator(noise, bn)
-            real_logits = discriminator(x, bn)
-            fake_logits = discriminator(fake, bn)
+        """One forward pass of both networks; the family's losses."""
+        if self.spec.family == GAN:
+            fake = self._run("generator", noise)
+            real_logits, fake_logits = self._run("discriminator", x), self._run("discriminator", fake)
             d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
             return d_loss, bce_with_logits(1.0, fake_logits)
-        mean, logvar = tf.split(self.networks["encoder"](x, bn), 2, axis=-1)
-        z = mean + noise * tf.exp(0.5 * logvar)
-        logits = self.networks["decoder"](z, bn)
-        cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(x, logits)
-        log_px_z = -tf.reduce_sum(tf.reshape(cross_entropy, [tf.shape(x)[0], -1]), -1)
-        log_pz = tf.reduce_sum(-0.5 * (tf.square(z) + LOG_2PI), -1)
-        log_qz_x = tf.reduce_sum(-0.5 * (tf.square(z - mean) * tf.exp(-logvar) + logvar + LOG_2PI), -1)
-        return (-tf.reduce_mean(log_px_z + log_pz - log_qz_x),)
+        if self.spec.family == VAE:
+            mean, logvar = tf.split(self._run("encoder", x), 2, axis=-1)
+            z = mean + noise * tf.exp(0.5 * logvar)
+            logits = self._run("decoder", z)
+            cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(x, logits)
+            log_px_z = -tf.reduce_sum(tf.reshape(cross_entropy, [tf.shape(x)[0], -1]), -1)
+            log_pz = tf.reduce_sum(-0.5 * (tf.square(z) + LOG_2PI), -1)
+            log_qz_x = tf.reduce_sum(-0.5 * (tf.square(z - mean) * tf.exp(-logvar) + logvar + LOG_2PI), -1)
+            return (-tf.reduce_mean(log_px_z + log_pz - log_qz_x),)
+        raise unknown("model family", self.spec.family.name, ("gan", "vae"))
 
     def _train_step(self, x: tf.Tensor) -> tuple[tf.Tensor, ...]:
         self.steps.assign_add(1)
@@ -137,4 +138,7 @@ class Model:
         return {name: float(v) for name, v in zip(self.loss_names, values, strict=True)}
 
     def get_weights(self) -> dict[str, list[np.ndarray]]:
-        return {name: network.weights() for name, network in self.networks.items()}
+        return {
+            name: [v.numpy() for v in merge(self.blocks[name], self.trainable[name], self.moving[name])]
+            for name in self.blocks
+        }

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from architectures.spec import LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
+from architectures.family import GAN, VAE, unknown
+from architectures.spec import BLOCK_KINDS, LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
 from runners.native import (
     ADAM_BETA_1,
     ADAM_BETA_2,
@@ -15,7 +16,7 @@ from runners.native import (
     BN_MOMENTUM,
     loss_groups,
     merge,
-    plan,
+    plans,
     same_padding,
     split,
 )
@@ -39,12 +40,17 @@ def to_keras_layout(tensor: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(array.transpose(2, 3, 1, 0)) if array.ndim == 4 else array.copy()
 
 
+def to_nchw(x: np.ndarray) -> torch.Tensor:
+    """A batch of (n, 28, 28, 1) images in torch's channels-first layout."""
+    return torch.from_numpy(x).permute(0, 3, 1, 2)
+
+
 def bce_with_logits(target: float, logits: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
-def apply(network_blocks, shapes, trainable: list, moving: list, x: torch.Tensor, bn_training: bool) -> torch.Tensor:
-    """One network forward (moving statistics updated in place in training mode)."""
+def apply(network_blocks, shapes, trainable: list, moving: list, x: torch.Tensor, bn_training: bool):
+    """One network forward; returns its output and its moving statistics (torch updates them in place)."""
     t, m = iter(trainable), iter(moving)
     for block, shape in zip(network_blocks, shapes, strict=True):
         if block.kind == "dense":
@@ -71,60 +77,53 @@ def apply(network_blocks, shapes, trainable: list, moving: list, x: torch.Tensor
                 x = x.permute(0, 3, 1, 2)  # Keras reshapes into (H, W, C); torch convolves (C, H, W)
         elif block.kind == "flatten":
             x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
-    return x
-
-
-class Network:
-    """One network of the spec: trainable weights and moving statistics in Keras' order, torch layout."""
-
-    def __init__(self, spec: ModelSpec, name: str, arrays: list[np.ndarray]):
-        self.blocks, self.shapes = plan(spec, name)
-        trainable, moving = split(self.blocks, [to_torch_layout(a) for a in arrays])
-        self.trainable = [t.requires_grad_() for t in trainable]
-        self.moving = moving
-
-    def __call__(self, x: torch.Tensor, bn_training: bool) -> torch.Tensor:
-        return apply(self.blocks, self.shapes, self.trainable, self.moving, x, bn_training)
-
-    def weights(self) -> list[np.ndarray]:
-        return [to_keras_layout(t) for t in merge(self.blocks, self.trainable, self.moving)]
+        else:
+            raise unknown("block kind", block.kind, BLOCK_KINDS)
+    return x, moving
 
 
 class Model:
     def __init__(self, spec: ModelSpec, weights: dict, lr: float, jit: str, seed: int):
         self.spec, self.bn_training = spec, bool(spec.batchnorm_training)
-        self.networks = {name: Network(spec, name, arrays) for name, arrays in weights.items()}
-        self.gan, groups = spec.family == "gan", loss_groups(spec)
+        plan = plans(spec)
+        self.blocks = {name: p[0] for name, p in plan.items()}
+        self.shapes = {name: p[1] for name, p in plan.items()}
+        pairs = {name: split(self.blocks[name], [to_torch_layout(a) for a in weights[name]]) for name in plan}
+        self.trainable = {name: [t.requires_grad_() for t in pair[0]] for name, pair in pairs.items()}
+        self.moving = {name: pair[1] for name, pair in pairs.items()}
+        groups = loss_groups(spec)
         self.loss_names = tuple(groups)
-        self.groups = [[t for net in nets for t in self.networks[net].trainable] for nets in groups.values()]
+        self.groups = [[t for net in nets for t in self.trainable[net]] for nets in groups.values()]
         self.parameters = [p for group in self.groups for p in group]
         self.optimizer = torch.optim.Adam(self.parameters, lr=lr, betas=(ADAM_BETA_1, ADAM_BETA_2), eps=ADAM_EPSILON)
         self.generator = torch.Generator().manual_seed(seed)
         self.jit_compile = jit == "on"
         self.forward = torch.compile(self._losses) if self.jit_compile else self._losses
 
+    def _run(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        weights = self.trainable[name], self.moving[name]
+        return apply(self.blocks[name], self.shapes[name], *weights, x, self.bn_training)[0]
+
     def _losses(self, x: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        bn = self.bn_training
-        if self.gan:
-            generator, discriminator = self.networks["generator"], self.networks["discriminator"]
-            fake = generator(noise, bn)
-            real_logits = discriminator(x, bn)
-            fake_logits = discriminator(fake, bn)
+        """One forward pass of both networks; the family's losses."""
+        if self.spec.family == GAN:
+            fake = self._run("generator", noise)
+            real_logits, fake_logits = self._run("discriminator", x), self._run("discriminator", fake)
             d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
             return d_loss, bce_with_logits(1.0, fake_logits)
-        mean, logvar = self.networks["encoder"](x, bn).chunk(2, dim=-1)
-        z = mean + noise * torch.exp(0.5 * logvar)
-        logits = self.networks["decoder"](z, bn)
-        log_px_z = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(-1)
-        log_pz = (-0.5 * (z.square() + LOG_2PI)).sum(-1)
-        log_qz_x = (-0.5 * ((z - mean).square() * torch.exp(-logvar) + logvar + LOG_2PI)).sum(-1)
-        return (-(log_px_z + log_pz - log_qz_x).mean(),)
-
-    def noise(self, n: int) -> torch.Tensor:
-        return torch.randn((n, self.spec.latent_dim), generator=self.generator)
+        if self.spec.family == VAE:
+            mean, logvar = self._run("encoder", x).chunk(2, dim=-1)
+            z = mean + noise * torch.exp(0.5 * logvar)
+            logits = self._run("decoder", z)
+            log_px_z = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(-1)
+            log_pz = (-0.5 * (z.square() + LOG_2PI)).sum(-1)
+            log_qz_x = (-0.5 * ((z - mean).square() * torch.exp(-logvar) + logvar + LOG_2PI)).sum(-1)
+            return (-(log_px_z + log_pz - log_qz_x).mean(),)
+        raise unknown("model family", self.spec.family.name, ("gan", "vae"))
 
     def step(self, x: np.ndarray) -> list:
-        losses = self.forward(to_nchw(x), self.noise(len(x)))
+        noise = torch.randn((len(x), self.spec.latent_dim), generator=self.generator)
+        losses = self.forward(to_nchw(x), noise)
         grads = []
         for i, group in enumerate(self.groups):
             grads += torch.autograd.grad(losses[i], group, retain_graph=i < len(self.groups) - 1)
@@ -138,9 +137,7 @@ class Model:
         return {name: float(v) for name, v in zip(self.loss_names, values, strict=True)}
 
     def get_weights(self) -> dict[str, list[np.ndarray]]:
-        return {name: network.weights() for name, network in self.networks.items()}
-
-
-def to_nchw(x: np.ndarray) -> torch.Tensor:
-    """A batch of (n, 28, 28, 1) images in torch's channels-first layout."""
-    return torch.from_numpy(x).permute(0, 3, 1, 2)
+        return {
+            name: [to_keras_layout(t) for t in merge(self.blocks[name], self.trainable[name], self.moving[name])]
+            for name in self.blocks
+        }

@@ -7,14 +7,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from architectures import get_spec
+from architectures import FAMILIES, get_spec
+from runners.backends import BACKENDS
+from suite.contract import Status
 from suite.files import atomic_write
-from suite.grid import BACKENDS
 from suite.report import figures, quality, speed, tables
 from suite.report.data import expected, latest, load, model_order
 from suite.report.page import Block, Bullets, Figure, Heading, Table, Text, to_html, to_markdown
 
-FACT_COLUMNS = [
+PROVENANCE_COLUMNS = [
     "backend_version",
     "keras_version",
     "python_version",
@@ -38,7 +39,7 @@ def provenance(chosen: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for backend, group in chosen.groupby("backend"):
         row = {"backend": backend, "profiles": _joined(group.profile), "runs": group.run_id.nunique()}
-        row |= {column: _joined(group[column]) for column in FACT_COLUMNS}
+        row |= {column: _joined(group[column]) for column in PROVENANCE_COLUMNS}
         row["started"] = f"{group.started_at.min()} .. {group.started_at.max()}"
         rows.append(row)
     frame = pd.DataFrame(rows)
@@ -101,7 +102,7 @@ def cost_text(cost: pd.DataFrame) -> str:
 
 
 def _samples(root: Path, row: pd.Series) -> dict | None:
-    if row.status != "ok" or pd.isna(row.samples_file):
+    if row.status != Status.OK or pd.isna(row.samples_file):
         return None
     try:
         with np.load(root / row.source / row.samples_file) as arrays:
@@ -116,7 +117,7 @@ def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -
     seed = grid.seed.min()
     for lr in sorted(grid.lr.unique(), reverse=True):
         cells = grid[(grid.lr == lr) & (grid.seed == seed)]
-        for family in ("gan", "vae"):
+        for family in FAMILIES.values():
             labels = [m for m in model_order(cells.label) if get_spec(m.split(" ")[0]).family == family]
             if not labels:
                 continue
@@ -124,19 +125,18 @@ def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -
             for row in cells[cells.label.isin(labels)].itertuples():
                 arrays = _samples(root, pd.Series(row._asdict()))
                 if arrays is None:
-                    notes[(row.label, row.backend)] = row.status if row.status != "ok" else "no samples file"
+                    notes[(row.label, row.backend)] = row.status if row.status != Status.OK else "no samples file"
                     continue
                 panels[(row.label, row.backend)] = arrays["generated"]
                 if "inputs" in arrays:
                     inputs[row.label] = arrays["inputs"]
                     recon[(row.label, row.backend)] = arrays["reconstructed"]
             lr_text = tables.lr_label(lr)
-            kind = "GAN" if family == "gan" else "VAE"
-            title = f"{kind} samples, lr {lr_text}, profile {profile} (same noise on every backend)"
+            title = f"{family.name.upper()} samples, lr {lr_text}, profile {profile} (same noise on every backend)"
             fig = figures.image_grid(title, labels, list(BACKENDS), panels, notes)
-            name = f"samples-{family}-lr{lr_text}"
+            name = f"samples-{family.name}-lr{lr_text}"
             found.append(Figure(figures.save(fig, folder, name, figures.SAMPLES_DPI), title))
-            if family == "vae":
+            if family.reconstructs:
                 panels = {(m, "input"): images for m, images in inputs.items()}
                 panels |= recon
                 title = f"VAE reconstructions of the first test images, lr {lr_text}, profile {profile}"
@@ -168,7 +168,7 @@ def profile_section(
         ),
         Bullets(agreement_lines(agreement)),
     ]
-    not_ok = grid[grid.status != "ok"]
+    not_ok = grid[grid.status != Status.OK]
     if len(not_ok):
         shown = not_ok[["backend", "label", "lr", "seed", "status", "diverged_epoch", "error"]].rename(
             columns={"label": "model"}

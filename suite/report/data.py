@@ -7,20 +7,21 @@ from pathlib import Path
 import pandas as pd
 
 from architectures import MODELS, get_spec
-from suite.grid import BACKENDS
+from architectures.family import LOSS_LABELS
+from runners.backends import BACKENDS
+from suite.contract import MISSING, Status
 from suite.results import CELLS_CSV, EPOCHS_CSV, QUALITY_CSV, ResultsError, check_header, read_quality, read_results
 from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, EPOCH_METRICS, QUALITY_COLUMNS
 
 CELL_KEY = ["backend", "impl", "jit", "model", "variant", "lr", "profile", "seed", "epochs"]
 """What makes two rows the same cell; a rerun of a cell is a new row with the same key."""
-LOSSES = {"d_loss": "discriminator loss", "g_loss": "generator loss", "loss": "negative ELBO (nats/image)"}
+LOSSES = LOSS_LABELS
 """Each model's epoch-mean losses, as recorded in epochs.csv, and how figures name them."""
 
 
 def loss_names(label: str) -> list[str]:
     """The losses a model records: a GAN's two, a VAE's one."""
-    family = get_spec(label.split(" ")[0], "paper").family
-    return ["d_loss", "g_loss"] if family == "gan" else ["loss"]
+    return list(get_spec(label.split(" ")[0], "paper").family.loss_names)
 
 
 def result_folders(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
@@ -64,7 +65,7 @@ def model_order(labels: pd.Series) -> list[str]:
 
 def latest(cells: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """One row per cell: its latest `ok` row, else its latest row; and how many rows were set aside."""
-    ordered = cells.assign(_ok=cells.status == "ok").sort_values(["_ok", "run_id"], kind="stable")
+    ordered = cells.assign(_ok=cells.status == Status.OK).sort_values(["_ok", "run_id"], kind="stable")
     chosen = ordered.drop_duplicates(CELL_KEY, keep="last").drop(columns="_ok")
     chosen = chosen.assign(label=label(chosen)).sort_values(["profile", "backend", "label", "lr"])
     return chosen.reset_index(drop=True), len(cells) - len(chosen)
@@ -84,7 +85,7 @@ def expected(chosen: pd.DataFrame) -> pd.DataFrame:
         grids.append(index.to_frame(index=False).assign(profile=profile))
     grid = pd.concat(grids, ignore_index=True)
     merged = grid.merge(chosen, on=["profile", "backend", "label", "lr", "seed"], how="left")
-    merged["status"] = merged.status.fillna("missing")
+    merged["status"] = merged.status.fillna(MISSING)
     return merged
 
 

@@ -13,7 +13,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from suite.grid import BACKENDS  # noqa: E402
+from runners.backends import BACKENDS  # noqa: E402
+from suite.contract import MISSING, Status
 from suite.report.data import LOSSES, loss_names, model_order  # noqa: E402
 from suite.report.tables import lr_label, steady_epochs  # noqa: E402
 
@@ -207,11 +208,11 @@ def final_loss_heatmaps(losses: pd.DataFrame, grid: pd.DataFrame) -> plt.Figure:
         for (label, loss), name in zip(rows, values.index, strict=True):
             for lr in lrs:
                 cell = grid[(grid.backend == backend) & (grid.label == label) & (grid.lr == lr)]
-                status = cell.status.iloc[0] if len(cell) else "missing"
+                status = cell.status.iloc[0] if len(cell) else MISSING
                 match = losses[
                     (losses.backend == backend) & (losses.label == label) & (losses.lr == lr) & (losses.loss == loss)
                 ]
-                if status == "ok" and len(match):
+                if status == Status.OK and len(match):
                     value = match.value.iloc[0]
                     values.loc[name, lr_label(lr)] = np.log2(value / medians[(label, loss)])
                     text.loc[name, lr_label(lr)] = f"{value:.3g}"
@@ -288,7 +289,7 @@ def image_grid(title: str, rows: list[str], columns: list[str], panels: dict, no
                 ax.imshow(_tile(panels[(row, column)]), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
             else:
                 ax.set_facecolor("#f3f3f3")
-                ax.text(0.5, 0.5, notes.get((row, column), "missing"), ha="center", va="center", transform=ax.transAxes)
+                ax.text(0.5, 0.5, notes.get((row, column), MISSING), ha="center", va="center", transform=ax.transAxes)
             if i == 0:
                 ax.set_title(column, fontsize=10)
             if j == 0:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from architectures.judge import REFERENCE, card
-from suite.grid import BACKENDS
+from runners.backends import BACKENDS
+from suite.contract import Status
 from suite.profiles import PROFILES
 from suite.quality import PAIRS, pair_name
 from suite.report import figures
@@ -43,7 +44,7 @@ SUPPORTED, CONTRADICTED, NO_DATA = "supported", "contradicted", "not enough data
 def wide(chosen: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:
     """One row per chosen ok cell with its quality metrics as columns (cells without metrics are left out)."""
     columns = [*CELL_JOIN, "profile", "label", "model", "variant", "impl", "jit", "backend", "lr", "seed"]
-    cells = chosen[chosen.status == "ok"][columns]
+    cells = chosen[chosen.status == Status.OK][columns]
     if quality.empty:
         return cells.iloc[:0]
     metrics = quality.pivot_table(index=CELL_JOIN, columns="metric", values="value").reset_index()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from suite.contract import Status
 from suite.report import figures
 from suite.report.data import label
 from suite.report.page import Block, Bullets, Figure, Heading, Table, Text
@@ -21,7 +22,7 @@ def per_setting(chosen: pd.DataFrame) -> pd.DataFrame:
 
     `label` here is the model (and variant) alone; `impl` and `jit` are columns.
     """
-    ok = chosen[chosen.status == "ok"].dropna(subset=["steady_step_median_s"])
+    ok = chosen[chosen.status == Status.OK].dropna(subset=["steady_step_median_s"])
     ok = ok.assign(label=label(ok.assign(impl="keras", jit="auto")))
     return ok.groupby(KEY, as_index=False)[MEASURES].median()
 
@@ -48,7 +49,7 @@ def compile_modes(settings: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
         if "auto" in wide.columns:
             wide[f"speedup_{mode}"] = wide["auto"] / wide[mode]
     wide = wide.rename(columns={m: f"{m}_step_s" for m in JIT_MODES})
-    unsupported = chosen[chosen.status == "unsupported"].assign(
+    unsupported = chosen[chosen.status == Status.UNSUPPORTED].assign(
         label=lambda f: label(f.assign(impl="keras", jit="auto"))
     )
     notes = unsupported.groupby(index).jit.agg(lambda s: ", ".join(sorted(s)))

@@ -6,7 +6,9 @@ import math
 
 import pandas as pd
 
-from suite.grid import BACKENDS, FULL_TRAIN, LEARNING_RATES
+from runners.backends import BACKENDS
+from suite.contract import Status
+from suite.grid import FULL_TRAIN, LEARNING_RATES
 from suite.profiles import PROFILES
 from suite.report.data import LOSSES, expected, model_order, wide_epochs
 
@@ -38,12 +40,12 @@ def epoch_frame(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
 
 def steady_epochs(frame: pd.DataFrame) -> pd.DataFrame:
     """Steady-state epochs (2..N) of cells that finished `ok`: the only epochs timings are taken from."""
-    return frame[(frame.status == "ok") & (frame.epoch >= 2)]
+    return frame[(frame.status == Status.OK) & (frame.epoch >= 2)]
 
 
 def final_losses(chosen: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     """Tidy: each `ok` cell's loss in its last epoch (median over seeds), per profile, model, backend, lr, loss."""
-    ok = frame[frame.status == "ok"]
+    ok = frame[frame.status == Status.OK]
     last = ok[ok.epoch == ok.groupby(CELL_JOIN).epoch.transform("max")]
     present = [loss for loss in LOSSES if loss in last.columns]
     long = last.melt(id_vars=["profile", "label", "backend", "lr", "seed"], value_vars=present, var_name="loss")
@@ -56,7 +58,7 @@ def statuses(grid: pd.DataFrame) -> pd.Series:
 
     def describe(row: pd.Series) -> str:
         text = f"{lr_label(row.lr)} {row.status}"
-        if row.status == "diverged" and pd.notna(row.diverged_epoch):
+        if row.status == Status.DIVERGED and pd.notna(row.diverged_epoch):
             text += f"@{int(row.diverged_epoch)}"
         return text
 
@@ -78,11 +80,11 @@ def summary(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
         samples_per_s=("samples_per_s", "median"),
     )
     timing["steady_epoch_iqr_s"] = timing.pop("steady_epoch_q3_s") - timing.pop("steady_epoch_q1_s")
-    first = frame[(frame.status == "ok") & (frame.epoch == 1)].groupby(keys).epoch_time_s.median()
+    first = frame[(frame.status == Status.OK) & (frame.epoch == 1)].groupby(keys).epoch_time_s.median()
     grid = expected(chosen)
     table = grid.groupby(keys).agg(
         cells=("status", "size"),
-        cells_ok=("status", lambda s: int((s == "ok").sum())),
+        cells_ok=("status", lambda s: int((s == Status.OK).sum())),
     )
     table = table.join(timing).join(first.rename("first_epoch_s"))
     table["ratio_to_fastest"] = table.steady_epoch_median_s / table.groupby(
@@ -134,8 +136,8 @@ def paper_cost(chosen: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame
     paper = PROFILES["paper"]
     paper_steps = paper.epochs * math.ceil(FULL_TRAIN / paper.batch_size)
     frame = epoch_frame(chosen, epochs)
-    ok = chosen[chosen.status == "ok"]
-    trained = frame[frame.status == "ok"].groupby(CELL_JOIN).epoch_time_s.sum().rename("trained_s")
+    ok = chosen[chosen.status == Status.OK]
+    trained = frame[frame.status == Status.OK].groupby(CELL_JOIN).epoch_time_s.sum().rename("trained_s")
     outside = ok.join(trained, on=CELL_JOIN).assign(outside_s=lambda f: f.cell_wall_s - f.trained_s)
     outside = outside.groupby(["profile", "label", "backend"]).outside_s.median()
     rows = []

@@ -1,0 +1,91 @@
+"""The two model families, GAN and VAE: every fact that differs between them, in one place.
+
+A model's spec names its family (`ModelSpec.family`); the Keras models, the native
+baselines, the FLOP counts, the preprocessing and the reports read these facts from it
+instead of branching on the family's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One loss of a training step: its name in logs and CSVs, how reports name it, what it trains."""
+
+    name: str
+    label: str
+    trains: tuple[str, ...]
+    """The networks whose weights this loss updates."""
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    networks: tuple[str, str]
+    """The spec's `first` and `second` network, by the attribute names of the Keras model."""
+    losses: tuple[Loss, ...]
+    model_class: str
+    """`module:Class` of the Keras model."""
+    pixel_offset: float
+    pixel_scale: float
+    """uint8 pixels p become (p - offset) / scale."""
+    step_passes: tuple[int, int]
+    """Forward-pass equivalents of the first and second network in one training step (architectures/flops.py)."""
+    test_metrics: tuple[str, ...]
+    """Quality metrics computed on the test set besides the judge's (runners/quality.py)."""
+    reconstructs: bool
+    """Whether the model reconstructs its input (its samples then hold reconstructions of test images)."""
+
+    @property
+    def loss_names(self) -> tuple[str, ...]:
+        return tuple(loss.name for loss in self.losses)
+
+    @property
+    def epoch_losses(self) -> tuple[str, ...]:
+        """The loss metrics of each epoch in epochs.csv: each loss's epoch mean and its last batch."""
+        return self.loss_names + tuple(f"{name}_last" for name in self.loss_names)
+
+
+GAN = Family(
+    name="gan",
+    networks=("generator", "discriminator"),
+    losses=(
+        Loss("d_loss", "discriminator loss", ("discriminator",)),
+        Loss("g_loss", "generator loss", ("generator",)),
+    ),
+    model_class="architectures.gan:GAN",
+    pixel_offset=127.5,
+    pixel_scale=127.5,
+    # G(z) once, D on the real and the fake batch; D's loss back through both D passes (4 F_D);
+    # G's loss back through D to the images (F_D) and through G (2 F_G).
+    step_passes=(3, 7),
+    test_metrics=(),
+    reconstructs=False,
+)
+VAE = Family(
+    name="vae",
+    networks=("encoder", "decoder"),
+    losses=(Loss("loss", "negative ELBO (nats/image)", ("encoder", "decoder")),),
+    model_class="architectures.vae:VAE",
+    pixel_offset=0.0,
+    pixel_scale=255.0,
+    step_passes=(3, 3),
+    test_metrics=("test_nelbo", "test_reconstruction_mse"),
+    reconstructs=True,
+)
+FAMILIES: dict[str, Family] = {family.name: family for family in (GAN, VAE)}
+LOSS_LABELS: dict[str, str] = {loss.name: loss.label for family in FAMILIES.values() for loss in family.losses}
+"""Every loss of every family, in order, with the name figures give it."""
+
+
+def unknown(what: str, value: object, known: tuple | list | dict) -> ValueError:
+    """The error of a dispatch on a closed set that met a value outside it."""
+    return ValueError(f"unknown {what} {value!r}; known: {', '.join(map(str, known))}")
+
+
+def get_family(name: str) -> Family:
+    if name not in FAMILIES:
+        raise unknown("model family", name, FAMILIES)
+    return FAMILIES[name]

@@ -1,0 +1,183 @@
+"""The contract between the grid and a cell process: what a cell is asked (`Task`) and what it answers (`Result`).
+
+Both sides import this module. An executor (local or Ray) hands the cell process a `Task` as
+JSON and reads its `Result` back as JSON; both round-trip exactly. A `Cell`'s fields are the
+key columns of every results CSV, each `Facts` field is a column of `cells.csv`, and each
+`EpochRecord` becomes one `epochs.csv` row per metric (suite/schema.py, results/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+from suite.profiles import PROFILES
+
+
+class Status(StrEnum):
+    """How a cell ended (the `status` column)."""
+
+    OK = "ok"
+    DIVERGED = "diverged"
+    """A non-finite epoch loss stopped training (`diverged_epoch`)."""
+    FAILED = "failed"
+    """The cell raised, or its process died (`error`)."""
+    TIMEOUT = "timeout"
+    """It ran past `--cell-timeout`; finished epochs kept."""
+    INTERRUPTED = "interrupted"
+    """SIGINT or SIGTERM stopped it; finished epochs kept."""
+    UNSUPPORTED = "unsupported"
+    """A compile mode other than `auto` failed before its first epoch finished (`error`)."""
+
+    @property
+    def acceptable(self) -> bool:
+        """Whether a grid with this cell still exits 0 (`unsupported` is a finding, not a failure)."""
+        return self in (Status.OK, Status.UNSUPPORTED)
+
+
+MISSING = "missing"
+"""What reports and comparisons show for a cell of the grid that has no row; never a cell's own status."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """What is measured: one backend × implementation × compile mode × model × variant × lr × profile × seed."""
+
+    backend: str
+    model: str
+    variant: str
+    lr: float
+    profile: str
+    seed: int
+    epochs: int
+    threads: int
+    impl: str = "keras"
+    jit: str = "auto"
+
+    @property
+    def cell_id(self) -> str:
+        """Readable and unique: backend.model.variant.lr.profile.seed.epochs[.native][.jit-on|.jit-off]."""
+        cell_id = f"{self.backend}.{self.model}.{self.variant}.lr{self.lr:g}.{self.profile}.s{self.seed}.e{self.epochs}"
+        if self.impl != "keras":
+            cell_id += f".{self.impl}"
+        if self.jit != "auto":
+            cell_id += f".jit-{self.jit}"
+        return cell_id
+
+    @property
+    def batch_size(self) -> int:
+        return PROFILES[self.profile].batch_size
+
+    @property
+    def train_images(self) -> int | None:
+        """The first N training images; None for all of them."""
+        return PROFILES[self.profile].train_images
+
+    @property
+    def sample_images(self) -> int:
+        return PROFILES[self.profile].sample_images
+
+    @property
+    def quality_images(self) -> int:
+        return PROFILES[self.profile].quality_images
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything a cell process needs: the cell, where its data is and where its samples go."""
+
+    cell: Cell
+    data: str | None = None
+    """An mnist.npz path; None: Keras' cache or a download (on each Ray node)."""
+    verbose: int = 2
+    """Keras' progress output (0, 1, 2)."""
+    samples_file: str | None = None
+    """Where the cell saves its samples; set by the executor that runs it."""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Task:
+        raw = json.loads(text)
+        return cls(**(raw | {"cell": Cell(**raw["cell"])}))
+
+
+@dataclass(slots=True)
+class EpochRecord:
+    """One finished epoch: its wall time, steps and throughput, and each loss's epoch mean and last batch."""
+
+    epoch: int
+    """1-based; epoch 1 includes tracing/compiling."""
+    epoch_time_s: float
+    steps: int
+    samples_per_s: float
+    losses: dict[str, float]
+
+    @classmethod
+    def timed(cls, epoch: int, seconds: float, steps: int, samples: int, losses: dict[str, float]) -> EpochRecord:
+        return cls(epoch, seconds, steps, samples / seconds, losses)
+
+    @property
+    def finite(self) -> bool:
+        return all(math.isfinite(v) for v in self.losses.values())
+
+    def metrics(self) -> dict[str, float]:
+        """Every metric of the epoch (the `metric` → `value` rows of epochs.csv)."""
+        timing = {"epoch_time_s": self.epoch_time_s, "steps": self.steps, "samples_per_s": self.samples_per_s}
+        return timing | self.losses
+
+
+@dataclass(slots=True)
+class Facts:
+    """Where and how a cell ran. Every field is a column of cells.csv (results/README.md)."""
+
+    started_at: str | None = None
+    cell_wall_s: float | None = None
+    peak_rss_mb: float | None = None
+    jit_compile: bool | None = None
+    thread_controls: str | None = None
+    ceiling_gflop_per_s: float | None = None
+    python_version: str | None = None
+    keras_version: str | None = None
+    backend_version: str | None = None
+    numpy_version: str | None = None
+    cpu_model: str | None = None
+    cpu_count: int | None = None
+    hostname: str | None = None
+    platform: str | None = None
+    git_commit: str | None = None
+
+
+@dataclass(slots=True)
+class Result:
+    """What a cell answers: how it ended, its facts, its finished epochs and, when ok, its quality metrics."""
+
+    status: Status
+    error: str | None = None
+    diverged_epoch: int | None = None
+    facts: Facts = field(default_factory=Facts)
+    epochs: list[EpochRecord] = field(default_factory=list)
+    quality: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def failed(cls, error: str) -> Result:
+        return cls(Status.FAILED, error=error)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Result:
+        """A result as `to_json` wrote it; an unknown status, fact or epoch field raises."""
+        raw = json.loads(text)
+        return cls(
+            status=Status(raw["status"]),
+            error=raw["error"],
+            diverged_epoch=raw["diverged_epoch"],
+            facts=Facts(**raw["facts"]),
+            epochs=[EpochRecord(**epoch) for epoch in raw["epochs"]],
+            quality=raw["quality"],
+        )
