@@ -1,13 +1,14 @@
 """Forward and backward time of each weighted layer of a model, in this process's backend (torch or jax).
 
-    KERAS_BACKEND=jax python -m benchmarks.conv_layers CNNGAN
+    KERAS_BACKEND=jax python -m benchmarks.conv_layers CNNGAN [--xla-gradients]
     KERAS_BACKEND=torch python -m benchmarks.conv_layers CNNGAN
 
 Each layer is the native baseline's own code (runners/native/), on a batch of 128, timed as
 forward alone and as forward + gradients with respect to its input and its weights (JAX:
 `jax.jit` of `jax.vjp`; torch: autograd). Median of 10 after 3 warm-ups, each finished
 before the clock stops. It shows which layers a backend is slow on, which the epoch profile
-cannot: the whole step is one compiled call there.
+cannot: the whole step is one compiled call there. `--xla-gradients` times JAX's convolutions
+with XLA's own gradients instead of the baseline's `jax.custom_vjp` rules (the "before").
 """
 
 from __future__ import annotations
@@ -40,13 +41,17 @@ def timed(run) -> float:
     return statistics.median(times)
 
 
-def jax_layer(block, shape, arrays, x):
+def jax_layer(block, shape, arrays, x, xla_gradients: bool = False):
     import jax
 
-    from runners.native.jax import apply
+    from runners.native.jax import apply, conv_forward, deconv_forward
 
     params = [jax.numpy.asarray(a) for a in arrays]
-    forward = jax.jit(lambda p, x: apply([block], [shape], p, [], x, False)[0])
+    if xla_gradients and block.kind in ("conv", "deconv"):
+        plain = conv_forward if block.kind == "conv" else deconv_forward
+        forward = jax.jit(lambda p, x: plain(x, p[0], block.strides) + p[1])
+    else:
+        forward = jax.jit(lambda p, x: apply([block], [shape], p, [], x, False)[0])
     both = jax.jit(lambda p, x: jax.vjp(forward, p, x)[1](forward(p, x)))
     x = jax.numpy.asarray(x)
     return (
@@ -55,7 +60,7 @@ def jax_layer(block, shape, arrays, x):
     )
 
 
-def torch_layer(block, shape, arrays, x):
+def torch_layer(block, shape, arrays, x, xla_gradients: bool = False):
     import torch
 
     from runners.native.torch import apply, to_torch_layout
@@ -71,7 +76,7 @@ def torch_layer(block, shape, arrays, x):
     return lambda: apply([block], [shape], params, [], x, False)[0], both
 
 
-def layers(model: str, threads: int) -> pd.DataFrame:
+def layers(model: str, threads: int, xla_gradients: bool = False) -> pd.DataFrame:
     pin(threads)
     backend = os.environ.get("KERAS_BACKEND", "jax")
     make = {"jax": jax_layer, "torch": torch_layer}[backend]
@@ -90,7 +95,7 @@ def layers(model: str, threads: int) -> pd.DataFrame:
                 continue
             arrays, i = trainable[i : i + 2], i + 2
             x = rng.standard_normal((BATCH, *shape)).astype(np.float32)
-            forward, both = make(block, shape, arrays, x)
+            forward, both = make(block, shape, arrays, x, xla_gradients)
             gflop = block_flops(block, shape) * BATCH / 1e9
             row = {"network": name, "layer": f"{block.kind} {block.size}/{block.strides} on {shape}"}
             row |= {"forward_ms": 1e3 * timed(forward), "forward_backward_ms": 1e3 * timed(both), "gflop": gflop}
@@ -105,8 +110,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--xla-gradients", action="store_true", help="JAX: XLA's own convolution gradients")
     args = parser.parse_args()
-    table = layers(args.model, args.threads)
+    table = layers(args.model, args.threads, args.xla_gradients)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 

@@ -1,6 +1,19 @@
-"""JAX baseline: jax.numpy and jax.lax layers in NHWC, one jax.vjp per step, optax.adam; jax.jit or not."""
+"""JAX baseline: jax.numpy and jax.lax layers in NHWC, one jax.vjp per step, optax.adam; jax.jit or not.
+
+Two gradients that XLA computes slowly on the CPU come from `jax.custom_vjp` rules instead, each
+the same sum in a form XLA runs fast (benchmarks/conv_layers.py, benchmarks/xla_conv_transpose_grad.py):
+- the kernel gradient of a strided transposed convolution (`deconv`): XLA's is a convolution with
+  a dilated input, up to 33× slower than one matrix product of the cotangent's strided windows
+  (at stride 1 XLA's own is faster);
+- the input gradient of a strided convolution whose input size is not a multiple of the stride
+  (`conv`; 7×7 → 4×4 in the discriminators and encoders): 8× slower than the kernel-weighted
+  cotangent placed back window by window.
+Forward passes, and every other gradient, are XLA's own.
+"""
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +21,7 @@ import numpy as np
 import optax
 
 from architectures.family import GAN, VAE, unknown
-from architectures.spec import BLOCK_KINDS, LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
+from architectures.spec import BLOCK_KINDS, KERNEL_SIZE, LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
 from runners.native import (
     ADAM_BETA_1,
     ADAM_BETA_2,
@@ -31,31 +44,119 @@ ACTIVATIONS = {
 CONV_DIMENSIONS = ("NHWC", "HWIO", "NHWC")
 
 
+def windows(padded: jax.Array, strides: int, height: int, width: int) -> jax.Array:
+    """The KERNEL_SIZE² strided windows of a padded NHWC array, stacked: (k·k, n, height, width, c) (im2col)."""
+    rows, cols = strides * (height - 1) + 1, strides * (width - 1) + 1
+    return jnp.stack(
+        [
+            padded[:, i : i + rows : strides, j : j + cols : strides, :]
+            for i in range(KERNEL_SIZE)
+            for j in range(KERNEL_SIZE)
+        ]
+    )
+
+
+def overlap_add(columns: jax.Array, strides: int) -> jax.Array:
+    """The inverse placement of `windows` (col2im): each of the k·k slices added at its offset and stride."""
+    _, n, height, width, channels = columns.shape
+    rows, cols = strides * (height - 1) + KERNEL_SIZE, strides * (width - 1) + KERNEL_SIZE
+    out = jnp.zeros((n, rows, cols, channels), columns.dtype)
+    zero = jnp.zeros((), columns.dtype)
+    for p in range(KERNEL_SIZE**2):
+        i, j = divmod(p, KERNEL_SIZE)
+        placed = [
+            (i, rows - i - strides * (height - 1) - 1, strides - 1),
+            (j, cols - j - strides * (width - 1) - 1, strides - 1),
+        ]
+        out = out + jax.lax.pad(columns[p], zero, [(0, 0, 0), *placed, (0, 0, 0)])
+    return out
+
+
+def conv_forward(x: jax.Array, kernel: jax.Array, strides: int) -> jax.Array:
+    """Keras' Conv2D ("same"): kernel (k, k, in, out)."""
+    pads = [same_padding(n, strides) for n in x.shape[1:3]]
+    return jax.lax.conv_general_dilated(x, kernel, (strides, strides), pads, dimension_numbers=CONV_DIMENSIONS)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def conv(x: jax.Array, kernel: jax.Array, strides: int) -> jax.Array:
+    """`conv_forward`, whose input gradient is the kernel-weighted cotangent placed back by `overlap_add`."""
+    return conv_forward(x, kernel, strides)
+
+
+def _conv_fwd(x, kernel, strides):
+    return conv_forward(x, kernel, strides), (x, kernel)
+
+
+def _conv_bwd(strides, residuals, g):
+    x, kernel = residuals
+    (d_kernel,) = jax.vjp(lambda k: conv_forward(x, k, strides), kernel)[1](g)
+    k, c_in, c_out = KERNEL_SIZE, kernel.shape[2], kernel.shape[3]
+    columns = jnp.einsum("nhwo,pio->pnhwi", g, kernel.reshape(k * k, c_in, c_out))
+    (top, _), (left, _) = (same_padding(n, strides) for n in x.shape[1:3])
+    d_x = overlap_add(columns, strides)[:, top : top + x.shape[1], left : left + x.shape[2], :]
+    return d_x, d_kernel
+
+
+conv.defvjp(_conv_fwd, _conv_bwd)
+
+
+def deconv_forward(x: jax.Array, kernel: jax.Array, strides: int) -> jax.Array:
+    """Keras' Conv2DTranspose ("same"): kernel (k, k, out, in); the input gradient of a "same" convolution."""
+    pads = [same_padding(n * strides, strides) for n in x.shape[1:3]]
+    # The gradient of a "same" convolution: pad the dilated input by k-1 less the forward padding.
+    padding = [(KERNEL_SIZE - 1 - before, KERNEL_SIZE - 1 - after) for before, after in pads]
+    return jax.lax.conv_transpose(
+        x, kernel, (strides, strides), padding, dimension_numbers=CONV_DIMENSIONS, transpose_kernel=True
+    )
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def deconv(x: jax.Array, kernel: jax.Array, strides: int) -> jax.Array:
+    """`deconv_forward`, whose kernel gradient is one matrix product of the cotangent's `windows` and the input."""
+    return deconv_forward(x, kernel, strides)
+
+
+def _deconv_fwd(x, kernel, strides):
+    return deconv_forward(x, kernel, strides), (x, kernel)
+
+
+def _deconv_bwd(strides, residuals, g):
+    x, kernel = residuals
+    (d_x,) = jax.vjp(lambda a: deconv_forward(a, kernel, strides), x)[1](g)
+    height, width = x.shape[1:3]
+    g_pad = jnp.pad(g, ((0, 0), *(same_padding(n * strides, strides) for n in (height, width)), (0, 0)))
+    d_kernel = jnp.einsum("pnhwo,nhwi->poi", windows(g_pad, strides, height, width), x)
+    return d_x, d_kernel.reshape(kernel.shape)
+
+
+deconv.defvjp(_deconv_fwd, _deconv_bwd)
+
+
+def uneven(x: jax.Array, strides: int) -> bool:
+    """Whether a strided convolution's input size is not a multiple of its stride (XLA:CPU's slow input gradient)."""
+    return strides > 1 and any(n % strides for n in x.shape[1:3])
+
+
 def bce_with_logits(target: float, logits: jax.Array) -> jax.Array:
     return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, jnp.full_like(logits, target)))
 
 
 def apply(network_blocks, shapes, trainable: list, moving: list, x: jax.Array, bn_training: bool):
-    """One network forward; returns its output and its updated moving statistics."""
+    """One network forward; returns its output and its updated moving statistics.
+
+    `shapes` (each block's input shape) is part of the shared signature; JAX reads the shapes off the arrays."""
     t, m, new_moving = iter(trainable), iter(moving), []
-    for block, shape in zip(network_blocks, shapes, strict=True):
+    for block in network_blocks:
         if block.kind == "dense":
             kernel, bias = next(t), next(t)
             x = x @ kernel + bias
         elif block.kind == "conv":
             kernel, bias = next(t), next(t)
-            strides = (block.strides, block.strides)
-            x = jax.lax.conv_general_dilated(x, kernel, strides, "SAME", dimension_numbers=CONV_DIMENSIONS) + bias
+            x = (conv if uneven(x, block.strides) else conv_forward)(x, kernel, block.strides) + bias
         elif block.kind == "deconv":
             kernel, bias = next(t), next(t)
-            # The gradient of a "same" convolution: pad the dilated input by k-1 less the forward padding.
-            pads = [same_padding(n * block.strides, block.strides) for n in shape[:2]]
-            padding = [(kernel.shape[0] - 1 - before, kernel.shape[0] - 1 - after) for before, after in pads]
-            strides = (block.strides, block.strides)
-            x = jax.lax.conv_transpose(
-                x, kernel, strides, padding, dimension_numbers=CONV_DIMENSIONS, transpose_kernel=True
-            )
-            x = x + bias
+            x = (deconv if block.strides > 1 else deconv_forward)(x, kernel, block.strides) + bias
         elif block.kind == "batchnorm":
             gamma, beta, mean, variance = next(t), next(t), next(m), next(m)
             if bn_training:
