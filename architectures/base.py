@@ -8,7 +8,7 @@ from keras import ops
 
 from architectures.inputs import preprocess
 from architectures.network import build_network
-from architectures.spec import ModelSpec, network_inputs
+from architectures.spec import ModelSpec, network_inputs, noise_rows
 
 
 class LastValue(keras.metrics.Metric):
@@ -75,6 +75,24 @@ class GenerativeModel(keras.Model):
             for loss in self.spec.family.losses
         ]
 
+    def optimizer_applications(self, grads: list, variables: list) -> list[tuple[list, list]]:
+        """The (gradients, variables) of each optimizer application in a step.
+
+        One application over every variable; with the spec's `separate_updates`, one per network in
+        the family's order, each advancing the optimizer's step counter (the authors' VAE scripts call
+        `apply_gradients` for the encoder, then for the decoder). Every backend's step applies these
+        in order, so the rule lives here and not in the three train steps.
+        """
+        if not self.spec.separate_updates:
+            return [(list(grads), list(variables))]
+        if not self.optimizer.built:  # else the first application would build it for one network's variables
+            self.optimizer.build(self.trainable_variables)
+        by_variable = {id(v): g for g, v in zip(grads, variables, strict=True)}
+        return [
+            ([by_variable[id(v)] for v in network.trainable_variables], list(network.trainable_variables))
+            for network in self.networks().values()
+        ]
+
     def networks(self) -> dict[str, keras.Model]:
         """The two networks by their family names."""
         return {name: getattr(self, name) for name in self.spec.family.networks}
@@ -92,5 +110,5 @@ class GenerativeModel(keras.Model):
         return preprocess(self.spec, images)
 
     def noise_shape(self, n: int) -> tuple[int, ...]:
-        """Shape of the noise a step draws for a batch of n images."""
-        return (n, self.spec.latent_dim)
+        """Shape of the noise a training step draws for a batch of n images (the spec's `noise_rows`)."""
+        return (noise_rows(self.spec, n), self.spec.latent_dim)

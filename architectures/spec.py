@@ -17,6 +17,8 @@ from architectures.family import GAN, VAE, Family, unknown
 T = TypeVar("T")
 
 VARIANTS = ("paper", "code")
+BATCH_SIZE = 128
+"""The paper's batch (and its authors' scripts' `BATCH_SIZE`)."""
 IMAGE_SHAPE = (28, 28, 1)
 KERNEL_SIZE = 5
 LEAKY_RELU_SLOPE = 0.3  # Keras' LeakyReLU default (tf.keras 2 and Keras 3).
@@ -99,6 +101,13 @@ class ModelSpec:
     binarize_input: Any = False
     batchnorm_training: Any = True
     """Whether BatchNormalization runs in training mode during a training step."""
+    separate_updates: Any = False
+    """Whether a step applies its one Adam once per network, in the family's network order, so Adam's
+    step counter moves by two per step (the authors' VAE scripts: encoder at t = 1, 3, 5, ..., decoder
+    at t = 2, 4, 6, ...); otherwise once over all variables."""
+    noise_rows: Any = None
+    """Noise rows a training step draws: None for as many as the batch has images; a number for always
+    that many, also for the short last batch of an epoch (the authors' GAN scripts draw BATCH_SIZE)."""
     variant: str = ""
 
 
@@ -125,6 +134,7 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec(
             name="DenseGAN",
             family=GAN,
+            noise_rows=Choice(paper=None, code=BATCH_SIZE),
             latent_dim=Choice(paper=10, code=100),
             first=NetworkSpec(
                 (dense(100), dense(300), dense(600), dense(784), reshape(*IMAGE_SHAPE)),
@@ -135,6 +145,7 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec(
             name="DenseGAN-Deep",
             family=GAN,
+            noise_rows=Choice(paper=None, code=BATCH_SIZE),
             latent_dim=Choice(paper=392, code=100),
             first=NetworkSpec(
                 tuple(dense(n) for n in (100, 200, 300, 400, 500, 600, 784)) + (reshape(*IMAGE_SHAPE),),
@@ -145,6 +156,7 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec(
             name="CNNGAN",
             family=GAN,
+            noise_rows=Choice(paper=None, code=BATCH_SIZE),
             latent_dim=Choice(paper=10, code=100),
             first=NetworkSpec(_CNN_UP + (deconv(1, 2),), output_activation="tanh"),
             second=NetworkSpec(_CNN_DOWN + (dense(1),)),
@@ -161,6 +173,7 @@ SPECS: dict[str, ModelSpec] = {
             ),
             binarize_input=Choice(paper=False, code=True),
             batchnorm_training=Choice(paper=True, code=False),
+            separate_updates=Choice(paper=False, code=True),
         ),
         ModelSpec(
             name="CNNVAE",
@@ -170,6 +183,7 @@ SPECS: dict[str, ModelSpec] = {
             second=NetworkSpec(_CNN_UP + (deconv(16, 2), deconv(1, 1))),
             binarize_input=Choice(paper=False, code=True),
             batchnorm_training=Choice(paper=True, code=False),
+            separate_updates=Choice(paper=False, code=True),
         ),
     )
 }
@@ -237,6 +251,11 @@ def network_inputs(spec: ModelSpec) -> dict[str, tuple[tuple[int, ...], NetworkS
         encoder = dataclasses.replace(spec.first, layers=spec.first.layers + (dense(2 * spec.latent_dim),))
         return {first: (IMAGE_SHAPE, encoder), second: ((spec.latent_dim,), spec.second)}
     raise unknown("model family", spec.family.name, ("gan", "vae"))
+
+
+def noise_rows(spec: ModelSpec, images: int) -> int:
+    """How many noise rows a training step of `spec` draws for a batch of `images` images."""
+    return spec.noise_rows or images
 
 
 def get_spec(model: str, variant: str = "paper") -> ModelSpec:

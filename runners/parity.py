@@ -79,9 +79,9 @@ def set_fixed_weights(model: keras.Model, perturb: str | None = None) -> None:
 
 
 def inputs(model: keras.Model, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A batch of preprocessed digit-like images and of noise, drawn in NumPy."""
+    """A batch of preprocessed digit-like images and as many rows of noise, drawn in NumPy."""
     images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-    return model.preprocess(images), rng.standard_normal(model.noise_shape(n)).astype("float32")
+    return model.preprocess(images), rng.standard_normal((n, model.spec.latent_dim)).astype("float32")
 
 
 def probe(model_name: str, variant: str) -> dict[str, np.ndarray]:

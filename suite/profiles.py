@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from architectures.spec import BATCH_SIZE
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -22,8 +24,8 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("smoke", 512, 2, 128, 16, 500, "a few hundred images for tests and CI"),
-        Profile("quick", 3200, 3, 128, 64, 2000, "a training subset; one backend's 15 cells in ~10-15 min on 2 cores"),
-        Profile("paper", None, 50, 128, 100, 10000, "the paper's setting: all 60,000 images, 50 epochs, batch 128"),
+        Profile("smoke", 512, 2, BATCH_SIZE, 16, 500, "a few hundred images for tests and CI"),
+        Profile("quick", 3200, 3, BATCH_SIZE, 64, 2000, "a training subset; one backend's 15 cells in ~10-15 min"),
+        Profile("paper", None, 50, BATCH_SIZE, 100, 10000, "the paper's setting: all 60,000 images, 50 epochs"),
     )
 }

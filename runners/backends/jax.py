@@ -30,7 +30,13 @@ class TrainStep:
             (group_grads,) = pullback(cotangent)
             for v in group:
                 grads[index[id(v)]] = group_grads[index[id(v)]]
-        trainable, optimizer_vars = self.optimizer.stateless_apply(optimizer_vars, grads, trainable)
+        mapping = list(zip(self.trainable_variables, trainable, strict=True))
+        mapping += list(zip(self.optimizer.variables, optimizer_vars, strict=True))
+        with keras.StatelessScope(state_mapping=mapping) as scope:  # `stateless_apply`, one call per application
+            for group_grads, group in self.optimizer_applications(grads, self.trainable_variables):
+                self.optimizer.apply(group_grads, group)
+        trainable = [scope.get_current_value(v) for v in self.trainable_variables]
+        optimizer_vars = [scope.get_current_value(v) for v in self.optimizer.variables]
 
         with keras.StatelessScope(state_mapping=list(zip(self.metrics_variables, metrics_vars, strict=True))) as scope:
             logs = self.record_losses(losses)

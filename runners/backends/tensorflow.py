@@ -16,7 +16,8 @@ class TrainStep:
             grads += tape.gradient(losses[name], group)
             variables += group
         del tape
-        self.optimizer.apply(grads, variables)
+        for group_grads, group in self.optimizer_applications(grads, variables):
+            self.optimizer.apply(group_grads, group)
         return self.record_losses(losses)
 
 

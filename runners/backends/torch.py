@@ -23,7 +23,8 @@ class TrainStep:
             grads += torch.autograd.grad(losses[name], [v.value for v in group], retain_graph=keep)
             variables += group
         with torch.no_grad():
-            self.optimizer.apply(grads, variables)
+            for group_grads, group in self.optimizer_applications(grads, variables):
+                self.optimizer.apply(group_grads, group)
             return self.record_losses({name: loss.detach() for name, loss in losses.items()})
 
 

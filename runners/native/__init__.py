@@ -48,8 +48,11 @@ class NativeModel(Protocol):
         """Training-mode losses of one batch for the given noise, without an update."""
         ...
 
-    def step(self, x: np.ndarray) -> list:
-        """One training step on a batch (noise drawn inside); the losses as backend scalars."""
+    iterations: int
+    """Applications of the optimizer so far (Adam's step counter)."""
+
+    def step(self, x: np.ndarray, noise: np.ndarray | None = None) -> list:
+        """One training step on a batch (noise drawn inside, `noise_rows` rows, unless given); the losses."""
         ...
 
     def get_weights(self) -> dict[str, list[np.ndarray]]:
@@ -136,6 +139,13 @@ def plan(spec: ModelSpec, name: str) -> tuple[list[Block], list[tuple[int, ...]]
 def loss_groups(spec: ModelSpec) -> dict[str, tuple[str, ...]]:
     """Each loss and the networks whose weights it trains (as `loss_groups` of the Keras models)."""
     return {loss.name: loss.trains for loss in spec.family.losses}
+
+
+def optimizer_applications(spec: ModelSpec) -> list[tuple[str, ...]]:
+    """The networks each application of the one Adam updates in a step, in order (the spec's `separate_updates`)."""
+    if spec.separate_updates:
+        return [(network,) for network in spec.family.networks]
+    return [spec.family.networks]
 
 
 def plans(spec: ModelSpec) -> dict[str, tuple[list[Block], list[tuple[int, ...]]]]:

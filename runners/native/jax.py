@@ -21,7 +21,7 @@ import numpy as np
 import optax
 
 from architectures.family import GAN, VAE, unknown
-from architectures.spec import BLOCK_KINDS, KERNEL_SIZE, LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
+from architectures.spec import BLOCK_KINDS, KERNEL_SIZE, LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec, noise_rows
 from runners.native import (
     ADAM_BETA_1,
     ADAM_BETA_2,
@@ -30,6 +30,7 @@ from runners.native import (
     BN_MOMENTUM,
     loss_groups,
     merge,
+    optimizer_applications,
     plans,
     same_padding,
     split,
@@ -193,10 +194,17 @@ class Model:
         self.groups = loss_groups(spec)
         self.loss_names = tuple(self.groups)
         self.optimizer = optax.adam(lr, b1=ADAM_BETA_1, b2=ADAM_BETA_2, eps=ADAM_EPSILON)
-        self.opt_state = self.optimizer.init(self.trainable)
+        self.applications = optimizer_applications(spec)
+        # One optax state per application, each given the one Adam's counter before it is applied.
+        self.opt_state = [self.optimizer.init({n: self.trainable[n] for n in nets}) for nets in self.applications]
+        self.counter = jnp.zeros((), jnp.int32)
         self.key = jax.random.key(seed)
         self.jit_compile = jit != "off"
         self._step = jax.jit(self._train_step, donate_argnums=(0, 1, 2)) if self.jit_compile else self._train_step
+
+    @property
+    def iterations(self) -> int:
+        return int(self.counter)
 
     def _losses(self, trainable: dict, moving: dict, x: jax.Array, noise: jax.Array):
         """One forward pass of both networks (a pure function); the family's losses and the new moving statistics."""
@@ -224,20 +232,28 @@ class Model:
             return (-jnp.mean(log_px_z + log_pz - log_qz_x),), new_moving
         raise unknown("model family", self.spec.family.name, ("gan", "vae"))
 
-    def _train_step(self, trainable: dict, moving: dict, opt_state, key, x: jax.Array):
+    def _train_step(self, trainable: dict, moving: dict, opt_state: list, counter, key, x: jax.Array, noise):
         key, draw = jax.random.split(key)
-        noise = jax.random.normal(draw, (x.shape[0], self.spec.latent_dim))
+        if noise is None:
+            noise = jax.random.normal(draw, (noise_rows(self.spec, x.shape[0]), self.spec.latent_dim))
         losses, pullback, moving = jax.vjp(lambda t: self._losses(t, moving, x, noise), trainable, has_aux=True)
         grads = {}
         for k, nets in enumerate(self.groups.values()):  # one pullback per loss, kept for the networks it trains
             (found,) = pullback(tuple(jnp.ones_like(v) if j == k else jnp.zeros_like(v) for j, v in enumerate(losses)))
             grads |= {net: found[net] for net in nets}
-        updates, opt_state = self.optimizer.update(grads, opt_state, trainable)
-        return optax.apply_updates(trainable, updates), moving, opt_state, key, losses
+        trainable, opt_state = dict(trainable), list(opt_state)
+        for i, nets in enumerate(self.applications):
+            params = {n: trainable[n] for n in nets}
+            state = optax.tree_utils.tree_set(opt_state[i], count=counter)
+            updates, opt_state[i] = self.optimizer.update({n: grads[n] for n in nets}, state, params)
+            trainable |= optax.apply_updates(params, updates)
+            counter = counter + 1
+        return trainable, moving, opt_state, counter, key, losses
 
-    def step(self, x: np.ndarray) -> list:
-        self.trainable, self.moving, self.opt_state, self.key, losses = self._step(
-            self.trainable, self.moving, self.opt_state, self.key, jnp.asarray(x)
+    def step(self, x: np.ndarray, noise: np.ndarray | None = None) -> list:
+        noise = None if noise is None else jnp.asarray(noise, jnp.float32)
+        self.trainable, self.moving, self.opt_state, self.counter, self.key, losses = self._step(
+            self.trainable, self.moving, self.opt_state, self.counter, self.key, jnp.asarray(x), noise
         )
         return list(losses)
 

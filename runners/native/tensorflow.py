@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from architectures.family import GAN, VAE, unknown
-from architectures.spec import BLOCK_KINDS, LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
+from architectures.spec import BLOCK_KINDS, LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec, noise_rows
 from runners.native import (
     ADAM_BETA_1,
     ADAM_BETA_2,
@@ -15,6 +15,7 @@ from runners.native import (
     BN_MOMENTUM,
     loss_groups,
     merge,
+    optimizer_applications,
     plans,
     split,
 )
@@ -80,6 +81,11 @@ class Model:
         self.variables = [v for group in self.groups for v in group]
         self.slots = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in self.variables]
         self.beta_powers = tf.Variable([1.0, 1.0])
+        index = {id(v): i for i, v in enumerate(self.variables)}
+        self.applications = [
+            [index[id(v)] for net in nets for v in self.trainable[net]] for nets in optimizer_applications(spec)
+        ]
+        self.counter = tf.Variable(0, dtype=tf.int64)
         self.lr = tf.constant(lr, tf.float32)
         self.seed, self.steps = seed, tf.Variable(0, dtype=tf.int64)
         self.jit_compile = jit == "on"
@@ -107,31 +113,41 @@ class Model:
             return (-tf.reduce_mean(log_px_z + log_pz - log_qz_x),)
         raise unknown("model family", self.spec.family.name, ("gan", "vae"))
 
-    def _train_step(self, x: tf.Tensor) -> tuple[tf.Tensor, ...]:
+    @property
+    def iterations(self) -> int:
+        return int(self.counter.numpy())
+
+    def _train_step(self, x: tf.Tensor, noise: tf.Tensor | None = None) -> tuple[tf.Tensor, ...]:
         self.steps.assign_add(1)
-        seed = tf.stack([tf.constant(self.seed, tf.int64), self.steps])
-        noise = tf.random.stateless_normal([tf.shape(x)[0], self.spec.latent_dim], seed)
+        if noise is None:
+            seed = tf.stack([tf.constant(self.seed, tf.int64), self.steps])
+            noise = tf.random.stateless_normal([noise_rows(self.spec, tf.shape(x)[0]), self.spec.latent_dim], seed)
         with tf.GradientTape(persistent=True) as tape:
             losses = self._losses(x, noise)
         grads = [g for loss, group in zip(losses, self.groups, strict=True) for g in tape.gradient(loss, group)]
-        self.beta_powers.assign(self.beta_powers * [ADAM_BETA_1, ADAM_BETA_2])
-        for variable, (m, v), grad in zip(self.variables, self.slots, grads, strict=True):
-            tf.raw_ops.ResourceApplyAdam(
-                var=variable.handle,
-                m=m.handle,
-                v=v.handle,
-                beta1_power=self.beta_powers[0],
-                beta2_power=self.beta_powers[1],
-                lr=self.lr,
-                beta1=ADAM_BETA_1,
-                beta2=ADAM_BETA_2,
-                epsilon=ADAM_EPSILON,
-                grad=grad,
-            )
+        for application in self.applications:  # each advances the one Adam's counter (its beta powers)
+            self.beta_powers.assign(self.beta_powers * [ADAM_BETA_1, ADAM_BETA_2])
+            self.counter.assign_add(1)
+            for i in application:
+                (m, v), variable = self.slots[i], self.variables[i]
+                tf.raw_ops.ResourceApplyAdam(
+                    var=variable.handle,
+                    m=m.handle,
+                    v=v.handle,
+                    beta1_power=self.beta_powers[0],
+                    beta2_power=self.beta_powers[1],
+                    lr=self.lr,
+                    beta1=ADAM_BETA_1,
+                    beta2=ADAM_BETA_2,
+                    epsilon=ADAM_EPSILON,
+                    grad=grads[i],
+                )
         return losses
 
-    def step(self, x: np.ndarray) -> list:
-        return list(self._step(tf.convert_to_tensor(x)))
+    def step(self, x: np.ndarray, noise: np.ndarray | None = None) -> list:
+        if noise is None:
+            return list(self._step(tf.convert_to_tensor(x)))
+        return list(self._step(tf.convert_to_tensor(x), tf.convert_to_tensor(np.asarray(noise, np.float32))))
 
     def losses(self, x: np.ndarray, noise: np.ndarray) -> dict[str, float]:
         values = self._losses(tf.convert_to_tensor(x), tf.convert_to_tensor(np.asarray(noise, np.float32)))

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from architectures.family import GAN, VAE, unknown
-from architectures.spec import BLOCK_KINDS, LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec
+from architectures.spec import BLOCK_KINDS, LEAKY_RELU_SLOPE, LOG_2PI, ModelSpec, noise_rows
 from runners.native import (
     ADAM_BETA_1,
     ADAM_BETA_2,
@@ -16,6 +16,7 @@ from runners.native import (
     BN_MOMENTUM,
     loss_groups,
     merge,
+    optimizer_applications,
     plans,
     same_padding,
     split,
@@ -96,6 +97,8 @@ class Model:
         self.groups = [[t for net in nets for t in self.trainable[net]] for nets in groups.values()]
         self.parameters = [p for group in self.groups for p in group]
         self.optimizer = torch.optim.Adam(self.parameters, lr=lr, betas=(ADAM_BETA_1, ADAM_BETA_2), eps=ADAM_EPSILON)
+        self.applications = [[p for net in nets for p in self.trainable[net]] for nets in optimizer_applications(spec)]
+        self.iterations = 0
         self.generator = torch.Generator().manual_seed(seed)
         self.jit_compile = jit == "on"
         self.forward = torch.compile(self._losses) if self.jit_compile else self._losses
@@ -121,16 +124,42 @@ class Model:
             return (-(log_px_z + log_pz - log_qz_x).mean(),)
         raise unknown("model family", self.spec.family.name, ("gan", "vae"))
 
-    def step(self, x: np.ndarray) -> list:
-        noise = torch.randn((len(x), self.spec.latent_dim), generator=self.generator)
+    def step(self, x: np.ndarray, noise: np.ndarray | None = None) -> list:
+        if noise is None:
+            noise = torch.randn((noise_rows(self.spec, len(x)), self.spec.latent_dim), generator=self.generator)
+        else:
+            noise = torch.from_numpy(np.asarray(noise, np.float32))
         losses = self.forward(to_nchw(x), noise)
         grads = []
         for i, group in enumerate(self.groups):
             grads += torch.autograd.grad(losses[i], group, retain_graph=i < len(self.groups) - 1)
-        for parameter, grad in zip(self.parameters, grads, strict=True):
-            parameter.grad = grad
-        self.optimizer.step()
+        if len(self.applications) == 1:
+            for parameter, grad in zip(self.parameters, grads, strict=True):
+                parameter.grad = grad
+            self.optimizer.step()
+            self.iterations += 1
+        else:
+            self._apply_one_by_one(dict(zip(map(id, self.parameters), grads, strict=True)))
         return [loss.detach() for loss in losses]
+
+    def _apply_one_by_one(self, grads: dict[int, torch.Tensor]) -> None:
+        """Apply the one Adam to each application's parameters in turn, as one optimizer whose counter moves each time.
+
+        torch.optim.Adam counts steps per parameter, so each parameter's count is set to the
+        optimizer's before its update (its state created first, as Adam would create it).
+        """
+        for group in self.applications:
+            members = {id(p) for p in group}
+            for parameter in self.parameters:
+                parameter.grad = grads[id(parameter)] if id(parameter) in members else None
+            for parameter in group:
+                state = self.optimizer.state[parameter]
+                if not state:
+                    zeros = torch.zeros_like(parameter, memory_format=torch.preserve_format)
+                    state.update(step=torch.tensor(0.0), exp_avg=zeros, exp_avg_sq=zeros.clone())
+                state["step"].fill_(self.iterations)
+            self.optimizer.step()
+            self.iterations += 1
 
     def losses(self, x: np.ndarray, noise: np.ndarray) -> dict[str, float]:
         values = self._losses(to_nchw(x), torch.from_numpy(np.asarray(noise, np.float32)))
