@@ -13,8 +13,6 @@ Forward passes, and every other gradient, are XLA's own.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -79,27 +77,14 @@ def conv_forward(x: jax.Array, kernel: jax.Array, strides: int) -> jax.Array:
     return jax.lax.conv_general_dilated(x, kernel, (strides, strides), pads, dimension_numbers=CONV_DIMENSIONS)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def conv(x: jax.Array, kernel: jax.Array, strides: int) -> jax.Array:
-    """`conv_forward`, whose input gradient is the kernel-weighted cotangent placed back by `overlap_add`."""
-    return conv_forward(x, kernel, strides)
-
-
-def _conv_fwd(x, kernel, strides):
-    return conv_forward(x, kernel, strides), (x, kernel)
-
-
-def _conv_bwd(strides, residuals, g):
-    x, kernel = residuals
+def conv_gradients(strides: int, x: jax.Array, kernel: jax.Array, g: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`conv_forward`'s gradients: the input's as the kernel-weighted cotangent placed back by `overlap_add`."""
     (d_kernel,) = jax.vjp(lambda k: conv_forward(x, k, strides), kernel)[1](g)
     k, c_in, c_out = KERNEL_SIZE, kernel.shape[2], kernel.shape[3]
     columns = jnp.einsum("nhwo,pio->pnhwi", g, kernel.reshape(k * k, c_in, c_out))
     (top, _), (left, _) = (same_padding(n, strides) for n in x.shape[1:3])
     d_x = overlap_add(columns, strides)[:, top : top + x.shape[1], left : left + x.shape[2], :]
     return d_x, d_kernel
-
-
-conv.defvjp(_conv_fwd, _conv_bwd)
 
 
 def deconv_forward(x: jax.Array, kernel: jax.Array, strides: int) -> jax.Array:
@@ -112,18 +97,8 @@ def deconv_forward(x: jax.Array, kernel: jax.Array, strides: int) -> jax.Array:
     )
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def deconv(x: jax.Array, kernel: jax.Array, strides: int) -> jax.Array:
-    """`deconv_forward`, whose kernel gradient is one matrix product of the cotangent's `windows` and the input."""
-    return deconv_forward(x, kernel, strides)
-
-
-def _deconv_fwd(x, kernel, strides):
-    return deconv_forward(x, kernel, strides), (x, kernel)
-
-
-def _deconv_bwd(strides, residuals, g):
-    x, kernel = residuals
+def deconv_gradients(strides: int, x: jax.Array, kernel: jax.Array, g: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`deconv_forward`'s gradients: the kernel's as one matrix product of the cotangent's `windows` and the input."""
     (d_x,) = jax.vjp(lambda a: deconv_forward(a, kernel, strides), x)[1](g)
     height, width = x.shape[1:3]
     g_pad = jnp.pad(g, ((0, 0), *(same_padding(n * strides, strides) for n in (height, width)), (0, 0)))
@@ -131,7 +106,17 @@ def _deconv_bwd(strides, residuals, g):
     return d_x, d_kernel.reshape(kernel.shape)
 
 
-deconv.defvjp(_deconv_fwd, _deconv_bwd)
+def with_gradients(forward, gradients):
+    """`forward(x, kernel, strides)` whose gradients come from `gradients(strides, x, kernel, cotangent)`."""
+    layer = jax.custom_vjp(forward, nondiff_argnums=(2,))
+    layer.defvjp(
+        lambda x, kernel, strides: (forward(x, kernel, strides), (x, kernel)), lambda s, r, g: gradients(s, *r, g)
+    )
+    return layer
+
+
+conv = with_gradients(conv_forward, conv_gradients)
+deconv = with_gradients(deconv_forward, deconv_gradients)
 
 
 def uneven(x: jax.Array, strides: int) -> bool:
