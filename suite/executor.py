@@ -95,8 +95,10 @@ class LocalExecutor:
         code, peak_rss_mb, timed_out = self._wait(process, stop)
         try:
             result = Result.from_json(result_path.read_text())
-        except (OSError, ValueError):
-            result = Result.failed(f"cell process {describe_exit(code)} and wrote no result:\n{tail(log_file)}")
+        except (OSError, ValueError, TypeError, KeyError):  # none, or not this contract's (another gvbench)
+            result = Result.failed(
+                f"cell process {describe_exit(code)} and wrote no readable result:\n{tail(log_file)}"
+            )
         finally:
             task_path.unlink(missing_ok=True)
             result_path.unlink(missing_ok=True)

@@ -175,4 +175,7 @@ class RayExecutor:
                 f.write(samples)
         with atomic_write(job.log_file) as f:
             f.write(log_text.encode())
-        return Result.from_json(result_json), node
+        try:
+            return Result.from_json(result_json), node
+        except (ValueError, TypeError, KeyError) as e:
+            return Result.failed(f"node {node} sent a result this gvbench cannot read ({e}); install one version"), node
