@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from architectures.inputs import preprocess
+from runners import memory
 from runners.environment import machine_facts
 from runners.threads import pin
 from suite.contract import Cell, Facts, Result, Status, Task
@@ -128,8 +129,10 @@ def train(task: Task) -> Result:
     recorder = EpochRecorder(len(images))
     result = Result(Status.OK, facts=facts, epochs=recorder.epochs)
     trainer = train_native if cell.impl == "native" else train_keras
+    x = preprocess(spec, images)
+    facts.rss_before_train_mb = memory.rss_mb() if memory.reset_peak() else None
     try:
-        model = trainer(spec, task, preprocess(spec, images), recorder, facts)
+        model = trainer(spec, task, x, recorder, facts)
     except KeyboardInterrupt:
         result.status = Status.INTERRUPTED
     except Exception as e:
@@ -138,6 +141,8 @@ def train(task: Task) -> Result:
         traceback.print_exc()
         result.status = Status.UNSUPPORTED
         result.error = f"--jit {cell.jit} fails here: {''.join(traceback.format_exception_only(e))}".strip()[:500]
+    if facts.rss_before_train_mb is not None:
+        facts.train_peak_rss_mb = memory.peak_rss_mb()  # read before samples and scoring allocate anything
     if recorder.diverged_epoch:
         result.status, result.diverged_epoch = Status.DIVERGED, recorder.diverged_epoch
     if result.status == Status.OK and task.samples_file:

@@ -137,6 +137,8 @@ class Facts:
     started_at: str | None = None
     cell_wall_s: float | None = None
     peak_rss_mb: float | None = None
+    rss_before_train_mb: float | None = None
+    train_peak_rss_mb: float | None = None
     jit_compile: bool | None = None
     thread_controls: str | None = None
     ceiling_gflop_per_s: float | None = None

@@ -59,41 +59,48 @@ def locked(out: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def header_version(path: Path, columns: tuple[str, ...]) -> int | None:
-    """The schema version whose header `path` has (None for an empty or missing file)."""
+def header_versions(path: Path, columns: tuple[str, ...]) -> set[int] | None:
+    """The schema versions whose header `path` has (several where versions share it; None for an empty file)."""
     if not path.exists() or path.stat().st_size == 0:
         return None
     with open(path) as f:
         header = tuple(f.readline().rstrip("\r\n").split(","))
-    for version in range(SCHEMA_VERSION, min(ADDED) - 2, -1):
-        if header == columns_of(version, columns):
-            return version
-    raise ResultsError(
-        f"{path} was not written by gvbench (its header is no schema version's); use a new --out folder or move it away"
-    )
-
-
-def check_header(path: Path, columns: tuple[str, ...], older_ok: bool = False) -> None:
-    """Refuse a file whose header or schema_version is not this schema's (or, with `older_ok`, an earlier one's)."""
-    version = header_version(path, columns)
-    if version is None:
-        return
-    if version != SCHEMA_VERSION and not older_ok:
+    found = {v for v in range(min(ADDED) - 1, SCHEMA_VERSION + 1) if header == columns_of(v, columns)}
+    if not found:
         raise ResultsError(
-            f"{path} has schema version {version} (this gvbench writes {SCHEMA_VERSION}); "
-            f"run `gvbench upgrade {path.parent}` to rewrite it, or use a new --out folder"
+            f"{path} was not written by gvbench (its header is no schema version's); "
+            "use a new --out folder or move it away"
         )
+    return found
+
+
+def file_version(path: Path, columns: tuple[str, ...]) -> int | None:
+    """The schema version of a results file, from its header and its rows' `schema_version` (None when empty)."""
+    versions = header_versions(path, columns)
+    if versions is None:
+        return None
     try:
-        versions = set(pd.read_csv(path, usecols=["schema_version"]).schema_version.unique())
+        rows = set(pd.read_csv(path, usecols=["schema_version"]).schema_version.unique())
     except (ValueError, pd.errors.ParserError) as e:
         raise ResultsError(
             f"{path} is not a readable CSV ({str(e).splitlines()[0]}); use a new --out folder or move it away"
         ) from e
-    if versions != {version} and len(versions):
-        found = ", ".join(str(v) for v in sorted(versions, key=str))
+    if len(rows) > 1 or not rows <= versions:
+        found = ", ".join(str(v) for v in sorted(rows, key=str))
         raise ResultsError(
-            f"{path} holds rows of schema version {found} under a version {version} header; "
+            f"{path} holds rows of schema version {found} under a version {max(versions)} header; "
             "use a new --out folder or move it away"
+        )
+    return rows.pop() if rows else max(versions)
+
+
+def check_header(path: Path, columns: tuple[str, ...], older_ok: bool = False) -> None:
+    """Refuse a file whose header or schema_version is not this schema's (or, with `older_ok`, an earlier one's)."""
+    version = file_version(path, columns)
+    if version is not None and version != SCHEMA_VERSION and not older_ok:
+        raise ResultsError(
+            f"{path} has schema version {version} (this gvbench writes {SCHEMA_VERSION}); "
+            f"run `gvbench upgrade {path.parent}` to rewrite it, or use a new --out folder"
         )
 
 
@@ -112,7 +119,7 @@ def upgrade_folder(out: Path) -> list[Path]:
         for name, columns in files.items():
             check_header(out / name, columns, older_ok=True)
         for name, columns in files.items():
-            if header_version(out / name, columns) not in (None, SCHEMA_VERSION):
+            if file_version(out / name, columns) not in (None, SCHEMA_VERSION):
                 with atomic_write(out / name) as f:
                     f.write(read_csv(out / name, columns).to_csv(index=False).encode())
                 rewritten.append(out / name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 KEY_COLUMNS = (
     "schema_version",
@@ -42,6 +42,8 @@ CELL_COLUMNS = KEY_COLUMNS + (
     "ceiling_gflop_per_s",
     "ceiling_share",
     "peak_rss_mb",
+    "rss_before_train_mb",
+    "train_peak_rss_mb",
     "jit_compile",
     "threads",
     "thread_controls",
@@ -79,7 +81,8 @@ ADDED = {
         "steady_gflop_per_s": None,
         "ceiling_gflop_per_s": None,
         "ceiling_share": None,
-    }
+    },
+    3: {"rss_before_train_mb": None, "train_peak_rss_mb": None},
 }
 """Columns each schema version added, with the value rows of the version before it take."""
 

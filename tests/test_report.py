@@ -25,6 +25,7 @@ def result(times: list[float], losses: dict[str, list[float]], status: str = "ok
         for i, t in enumerate(times)
     ]
     facts = Facts(backend_version="9.9", keras_version="3.x", cpu_model="Test CPU", started_at="2026-01-01")
+    facts.rss_before_train_mb, facts.train_peak_rss_mb = 500.0, 500.0 + 10 * len(times)
     return Result(Status(status), facts=facts, epochs=epochs, **extra)
 
 
@@ -83,6 +84,9 @@ def test_summary_numbers_equal_a_hand_computation(fixture_results):
     assert tf_gan.ratio_to_fastest == pytest.approx(1.5 / 0.55)
     assert jax_gan.compile_overhead_s == pytest.approx(8.5 - 0.55)
     assert jax_gan.samples_per_s == pytest.approx(np.median([512 / t for t in (0.5, 0.7, 0.6, 0.4)]))
+    assert jax_gan.train_memory_mb == pytest.approx(30.0) and np.isnan(
+        summary_row(fixture_results, "DenseGAN", "torch").train_memory_mb
+    )
     assert tf_gan["final_g_loss_lr1e-04"] == pytest.approx(0.7) and np.isnan(tf_gan["final_g_loss_lr1e-05"])
     assert jax_gan["final_d_loss_lr1e-05"] == pytest.approx(1.1)
     jax_vae = summary_row(fixture_results, "DenseVAE", "jax")

@@ -142,22 +142,22 @@ def test_a_waiting_writer_says_so_and_then_writes(tmp_path):
     assert list(read_results(tmp_path)[0].run_id) == ["late0"]
 
 
-@pytest.mark.parametrize("version", [0, 1, 3])
+@pytest.mark.parametrize("version", [0, 1, 2, 4])
 def test_rows_of_another_schema_version_are_refused(tmp_path, version):
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     frame = pd.read_csv(tmp_path / CELLS_CSV)
     frame["schema_version"] = version
     frame.to_csv(tmp_path / CELLS_CSV, index=False)
-    with pytest.raises(ResultsError, match=f"rows of schema version {version} under a version 2 header"):
+    with pytest.raises(ResultsError, match=f"rows of schema version {version} under a version 3 header"):
         append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
 
 
-def _as_version_1(out):
-    """Rewrite a folder's files the way schema version 1 wrote them (no impl, jit or FLOP columns)."""
+def _as_version(out, version: int = 1):
+    """Rewrite a folder's files the way an earlier schema version wrote them (1: no impl, jit or FLOP columns)."""
     from suite.schema import columns_of
 
     for name, columns in {CELLS_CSV: CELL_COLUMNS, EPOCHS_CSV: EPOCH_COLUMNS, QUALITY_CSV: QUALITY_COLUMNS}.items():
-        frame = pd.read_csv(out / name)[list(columns_of(1, columns))].assign(schema_version=1)
+        frame = pd.read_csv(out / name)[list(columns_of(version, columns))].assign(schema_version=version)
         (out / name).write_text(frame.to_csv(index=False))
 
 
@@ -167,7 +167,7 @@ def test_a_version_1_folder_is_read_as_keras_auto_cells_refused_for_writing_and_
 
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     current = {name: pd.read_csv(tmp_path / name) for name in (CELLS_CSV, EPOCHS_CSV, QUALITY_CSV)}
-    _as_version_1(tmp_path)
+    _as_version(tmp_path, 1)
     old = (tmp_path / CELLS_CSV).read_text()
     cells, epochs = read_results(tmp_path)
     assert list(cells.columns) == list(CELL_COLUMNS) and set(cells.impl) == {"keras"} and set(epochs.jit) == {"auto"}
@@ -183,3 +183,19 @@ def test_a_version_1_folder_is_read_as_keras_auto_cells_refused_for_writing_and_
     append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
     assert list(read_results(tmp_path)[0].run_id) == ["r1", "r2"]
     assert upgrade_folder(tmp_path) == [], "an upgraded folder is left as it is"
+
+
+def test_a_version_2_folder_whose_epochs_header_is_unchanged_is_read_and_upgraded(tmp_path):
+    """Version 3 added cell columns only: epochs.csv and quality.csv keep version 2's header, their rows say 2."""
+    from suite.results import upgrade_folder
+
+    append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
+    _as_version(tmp_path, 2)
+    cells, epochs = read_results(tmp_path)
+    assert list(cells.columns) == list(CELL_COLUMNS) and cells.train_peak_rss_mb.isna().all() and len(epochs)
+    with pytest.raises(ResultsError, match="schema version 2 .*gvbench upgrade"):
+        append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
+    assert len(upgrade_folder(tmp_path)) == 3
+    assert set(pd.read_csv(tmp_path / EPOCHS_CSV).schema_version) == {3}
+    append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
+    assert list(read_results(tmp_path)[0].run_id) == ["r1", "r2"]

@@ -24,6 +24,7 @@ TIMING_COLUMNS = [
     "first_epoch_s",
     "compile_overhead_s",
     "samples_per_s",
+    "train_memory_mb",
 ]
 """Summary columns after profile, model and backend; `final_<loss>_lr<lr>` columns follow."""
 
@@ -87,6 +88,9 @@ def summary(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
         cells_ok=("status", lambda s: int((s == Status.OK).sum())),
     )
     table = table.join(timing).join(first.rename("first_epoch_s"))
+    ok = chosen[chosen.status == Status.OK]
+    added = ok.train_peak_rss_mb - ok.rss_before_train_mb  # what training adds to the process, per cell
+    table = table.join(added.groupby([ok.profile, ok.label, ok.backend]).median().rename("train_memory_mb"))
     table["ratio_to_fastest"] = table.steady_epoch_median_s / table.groupby(
         ["profile", "label"]
     ).steady_epoch_median_s.transform("min")
