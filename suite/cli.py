@@ -335,6 +335,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         f"{changed} final losses changed beyond {args.loss_tol:g}; {len(lost)} cells ok in BASE but not in NEW; "
         f"{len(new_only)} cells only in NEW"
     )
+    needed = times.epochs_needed.dropna() if len(times) else pd.Series(dtype=float)
+    if len(needed):
+        print(
+            f"gvbench compare: at BASE's measured noise, a one-sided U test at p < {args.alpha:g} with 80% power "
+            f"sees a {args.time_factor - 1:.0%} slowdown from {int(needed.min())}-{int(needed.max())} steady epochs "
+            f"per side (median {needed.median():g}; column epochs_needed)"
+        )
     blind = int((~times.can_tell).sum()) if len(times) else 0
     if blind:
         print(

@@ -19,6 +19,7 @@ from scipy.stats import mannwhitneyu
 from suite.contract import MISSING, Status
 from suite.report.data import LOSSES, latest, load
 from suite.report.tables import epoch_frame
+from suite.uncertainty import epochs_to_detect
 
 TIME_KEY = ["backend", "impl", "jit", "model", "variant", "profile"]
 CELL_KEY = [*TIME_KEY, "lr", "seed"]
@@ -62,6 +63,7 @@ def timing(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresholds) -> pd.
                 "epochs_new": len(b),
                 "p_slower": p,
                 "can_tell": 1 / math.comb(len(a) + len(b), len(a)) < thresholds.alpha,
+                "epochs_needed": epochs_to_detect(a, thresholds.time_factor - 1, thresholds.alpha),
                 "slowdown": slower,
             }
         )

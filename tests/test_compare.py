@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,9 @@ def test_same_runs_and_pure_noise_are_not_flagged(tmp_path, capsys):
     code, out = compare(capsys, base, grid(tmp_path / "noise", seed=2))
     assert code == 0, out
     assert "0 significant slowdowns" in out
+    # 5% noise on 21 pooled steady epochs: a 10% slowdown needs a handful of epochs per side (exactly 4..12).
+    needed = re.search(r"slowdown from (\d+)-(\d+) steady epochs per side", out)
+    assert needed and 4 <= int(needed[1]) <= int(needed[2]) <= 12, out
 
 
 def test_a_real_slowdown_is_flagged_with_its_backend(tmp_path, capsys):

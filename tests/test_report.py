@@ -75,12 +75,16 @@ def test_summary_numbers_equal_a_hand_computation(fixture_results):
     assert tf_gan.steady_epoch_median_s == pytest.approx(1.5)
     assert tf_gan.steady_epoch_iqr_s == pytest.approx(1.75 - 1.25)
     assert tf_gan.first_epoch_s == pytest.approx(5.0)
+    # Steady epochs 1.0 and 2.0: their resampled medians are 1, 1.5 or 2, so the 95% interval is [1, 2].
+    assert (tf_gan.steady_epoch_ci_low_s, tf_gan.steady_epoch_ci_high_s) == (1.0, 2.0)
     assert tf_gan.cells == 2 and tf_gan.cells_ok == 1
     assert tf_gan.statuses == "1e-04 ok · 1e-05 diverged@2"
     jax_gan = summary_row(fixture_results, "DenseGAN", "jax")
     assert jax_gan.steady_epoch_median_s == pytest.approx(np.median([0.5, 0.7, 0.6, 0.4]))
     assert jax_gan.first_epoch_s == pytest.approx(8.5)
     assert jax_gan.ratio_to_fastest == pytest.approx(1.0)
+    assert np.isnan(jax_gan.ratio_ci_low), "the fastest backend's ratio is 1 by definition"
+    assert 1 < tf_gan.ratio_ci_low <= 1.5 / 0.55 <= tf_gan.ratio_ci_high
     assert tf_gan.ratio_to_fastest == pytest.approx(1.5 / 0.55)
     assert jax_gan.compile_overhead_s == pytest.approx(8.5 - 0.55)
     assert jax_gan.samples_per_s == pytest.approx(np.median([512 / t for t in (0.5, 0.7, 0.6, 0.4)]))

@@ -47,13 +47,32 @@ def provenance(chosen: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("_order").drop(columns="_order")
 
 
+def interval(low: float, high: float, digits: str = ".3g") -> str:
+    """`95% CI a–b`, or a note that there were too few epochs for one."""
+    if np.isnan(low):
+        return "no CI: fewer than 2 steady epochs"
+    return f"95% CI {low:{digits}}–{high:{digits}}"
+
+
+def slower_text(row) -> str:
+    """`torch 1.60× slower (95% CI 1.41–1.83)`, or that the difference is within the noise."""
+    text = f"{row.backend} {row.ratio_to_fastest:.2f}×"
+    if np.isnan(row.ratio_ci_low):
+        return f"{text} slower (no CI: fewer than 2 steady epochs)"
+    ci = interval(row.ratio_ci_low, row.ratio_ci_high, ".2f")
+    if row.ratio_ci_low <= 1:
+        return f"{text} ({ci}: not told apart from the fastest)"
+    return f"{text} slower ({ci})"
+
+
 def fastest_lines(summary: pd.DataFrame) -> list[str]:
     lines = []
     for model, group in summary.dropna(subset=["steady_epoch_median_s"]).groupby("model", sort=False):
         ranked = group.sort_values("steady_epoch_median_s")
         best = ranked.iloc[0]
-        others = ", ".join(f"{r.backend} {r.ratio_to_fastest:.2f}× slower" for r in ranked.iloc[1:].itertuples())
-        line = f"{model}: {best.backend} is fastest ({best.steady_epoch_median_s:.3g} s/epoch)"
+        others = ", ".join(slower_text(r) for r in ranked.iloc[1:].itertuples())
+        ci = interval(best.steady_epoch_ci_low_s, best.steady_epoch_ci_high_s)
+        line = f"{model}: {best.backend} is fastest ({best.steady_epoch_median_s:.3g} s/epoch, {ci})"
         lines.append(line + (f"; {others}" if others else "; no other backend has a timing"))
     return lines
 

@@ -80,14 +80,25 @@ def headline(frame: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
     fig, ax = _median_bars(steady, "epoch_time_s", "seconds per epoch", title)
     order = model_order(steady.label)
     for container, backend in zip(ax.containers, _backends(steady), strict=False):
-        ratios = summary[summary.backend == backend].set_index("model").ratio_to_fastest.reindex(order)
-        labels = ["" if pd.isna(r) else ("fastest" if r == 1 else f"{r:.2f}×") for r in ratios]
+        rows = summary[summary.backend == backend].set_index("model").reindex(order)
+        labels = [ratio_label(r) for r in rows.itertuples()]
         for bar, text in zip(container.patches, labels, strict=False):
             if bar is not None and text and np.isfinite(bar.get_height()):  # no bar where a model has no timing
                 x, height = bar.get_x() + bar.get_width() / 2, bar.get_height()
                 ax.annotate(text, (x, height), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=7)
-    ax.legend(title="backend (bar label: time ÷ fastest)", fontsize=8, title_fontsize=8)
+    ax.legend(title="backend (bar label: time ÷ fastest, 95% CI)", fontsize=8, title_fontsize=8)
     return fig
+
+
+def ratio_label(row) -> str:
+    """A bar's label: `fastest`, or its ratio to the fastest with the ratio's 95% bootstrap interval."""
+    if pd.isna(row.ratio_to_fastest):
+        return ""
+    if row.ratio_to_fastest == 1:
+        return "fastest"
+    if pd.isna(row.ratio_ci_low):
+        return f"{row.ratio_to_fastest:.2f}×"
+    return f"{row.ratio_to_fastest:.2f}×\n[{row.ratio_ci_low:.2f}–{row.ratio_ci_high:.2f}]"
 
 
 def first_vs_steady(summary: pd.DataFrame) -> plt.Figure:

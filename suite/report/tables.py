@@ -11,6 +11,7 @@ from suite.contract import Status
 from suite.grid import FULL_TRAIN, LEARNING_RATES
 from suite.profiles import PROFILES
 from suite.report.data import LOSSES, expected, model_order, wide_epochs
+from suite.uncertainty import median_ci, ratio_ci
 
 CELL_JOIN = ["source", "run_id", "cell_id"]
 TIMING_COLUMNS = [
@@ -18,9 +19,13 @@ TIMING_COLUMNS = [
     "cells_ok",
     "statuses",
     "steady_epoch_median_s",
+    "steady_epoch_ci_low_s",
+    "steady_epoch_ci_high_s",
     "steady_epoch_iqr_s",
     "steady_epochs",
     "ratio_to_fastest",
+    "ratio_ci_low",
+    "ratio_ci_high",
     "first_epoch_s",
     "compile_overhead_s",
     "samples_per_s",
@@ -94,6 +99,7 @@ def summary(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     table["ratio_to_fastest"] = table.steady_epoch_median_s / table.groupby(
         ["profile", "label"]
     ).steady_epoch_median_s.transform("min")
+    table = table.join(intervals(steady, table))
     table["compile_overhead_s"] = table.first_epoch_s - table.steady_epoch_median_s
     table["statuses"] = statuses(grid)
     losses = final_losses(chosen, frame)
@@ -104,6 +110,31 @@ def summary(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
         [c for c in TIMING_COLUMNS if c in table.columns] + [c for c in table.columns if c.startswith("final_")]
     ]
     return in_order(table.reset_index()).rename(columns={"label": "model"})
+
+
+def intervals(steady: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """95% bootstrap intervals of each steady-state median and of its ratio to the fastest backend's.
+
+    The fastest backend's own ratio has no interval: it is 1 by definition; the next one's tells
+    whether the two can be told apart.
+    """
+    times = steady.groupby(["profile", "label", "backend"]).epoch_time_s.apply(lambda s: s.to_numpy())
+    rows = {}
+    for key, values in times.items():
+        profile, label, _ = key
+        fastest = table.loc[(profile, label)].steady_epoch_median_s.idxmin()
+        low, high = median_ci(values)
+        ratio = (math.nan, math.nan) if key[2] == fastest else ratio_ci(values, times[(profile, label, fastest)])
+        rows[key] = {
+            "steady_epoch_ci_low_s": low,
+            "steady_epoch_ci_high_s": high,
+            "ratio_ci_low": ratio[0],
+            "ratio_ci_high": ratio[1],
+        }
+    columns = ["steady_epoch_ci_low_s", "steady_epoch_ci_high_s", "ratio_ci_low", "ratio_ci_high"]
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    frame.index = pd.MultiIndex.from_tuples(frame.index, names=["profile", "label", "backend"])
+    return frame
 
 
 def in_order(table: pd.DataFrame, *then: str) -> pd.DataFrame:

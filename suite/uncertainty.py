@@ -1,0 +1,74 @@
+"""How sure a timing is: bootstrap confidence intervals of medians and of their ratios, and the epochs a test needs.
+
+Epoch times are skewed and few (a `quick` cell has two steady epochs), so intervals come from
+scipy's percentile bootstrap of the median, with a fixed seed so that a report is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.stats import bootstrap, mannwhitneyu, norm
+
+CONFIDENCE = 0.95
+RESAMPLES = 2000
+SEED = 0
+MANN_WHITNEY_EFFICIENCY = 3 / math.pi
+"""Asymptotic relative efficiency of the Mann–Whitney U test against the t test for normal data (0.955)."""
+
+
+def _interval(samples: tuple[np.ndarray, ...], statistic) -> tuple[float, float]:
+    if any(len(s) < 2 for s in samples):
+        return math.nan, math.nan
+    found = bootstrap(
+        samples,
+        statistic,
+        confidence_level=CONFIDENCE,
+        n_resamples=RESAMPLES,
+        method="percentile",
+        vectorized=True,
+        paired=False,
+        random_state=np.random.default_rng(SEED),
+    )
+    return float(found.confidence_interval.low), float(found.confidence_interval.high)
+
+
+def median_ci(values) -> tuple[float, float]:
+    """95% bootstrap interval of the median of `values` (NaN with fewer than two)."""
+    return _interval((np.asarray(values, float),), lambda a, axis: np.median(a, axis=axis))
+
+
+def ratio_ci(values, reference) -> tuple[float, float]:
+    """95% bootstrap interval of median(values) / median(reference), the two samples drawn independently."""
+    samples = (np.asarray(values, float), np.asarray(reference, float))
+    return _interval(samples, lambda a, b, axis: np.median(a, axis=axis) / np.median(b, axis=axis))
+
+
+def detection_power(n: int, sigma: float, slowdown: float, alpha: float, simulations: int = 1000) -> float:
+    """Share of simulated runs (log-normal epoch times, n per side) in which the U test finds the slowdown."""
+    rng = np.random.default_rng(SEED)
+    base = rng.normal(0.0, sigma, (simulations, n))
+    new = rng.normal(math.log1p(slowdown), sigma, (simulations, n))
+    return float(np.mean(mannwhitneyu(new, base, alternative="greater", axis=1).pvalue < alpha))
+
+
+def epochs_to_detect(times, slowdown: float = 0.10, alpha: float = 0.05, power: float = 0.8) -> int | None:
+    """Steady epochs per side a one-sided Mann–Whitney U test needs to see `slowdown` at these times' noise.
+
+    The noise is the standard deviation of log epoch time. The count starts from the t test's for a
+    shift of log(1 + slowdown) at `alpha` and `power`, divided by the U test's efficiency (never
+    fewer than the smallest samples whose exact p-value can go below `alpha`), and grows until a
+    simulation of the U test at that noise reaches `power` (the asymptotic count is short for a few
+    epochs). None with fewer than two times.
+    """
+    logs = np.log(np.asarray(times, float))
+    if len(logs) < 2:
+        return None
+    sigma = float(np.std(logs, ddof=1))
+    z = norm.ppf(1 - alpha) + norm.ppf(power)
+    needed = math.ceil(2 * (z * sigma / math.log1p(slowdown)) ** 2 / MANN_WHITNEY_EFFICIENCY)
+    n = max(needed, next(n for n in range(1, 100) if 1 / math.comb(2 * n, n) < alpha))
+    while detection_power(n, sigma, slowdown, alpha) < power:
+        n += 1
+    return n

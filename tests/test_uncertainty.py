@@ -1,0 +1,60 @@
+"""Bootstrap intervals of medians and ratios, and the epochs a slowdown test needs, on data with known answers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from suite.uncertainty import epochs_to_detect, median_ci, ratio_ci
+
+
+def test_median_interval_holds_the_median_and_narrows_with_more_epochs():
+    rng = np.random.default_rng(1)
+    few, many = rng.lognormal(0.0, 0.1, 6), rng.lognormal(0.0, 0.1, 200)
+    for values in (few, many):
+        low, high = median_ci(values)
+        assert low <= np.median(values) <= high
+    assert np.subtract(*median_ci(many)[::-1]) < np.subtract(*median_ci(few)[::-1]) / 2
+    low, high = median_ci(many)
+    assert low < 1.0 < high, "the true median of lognormal(0, 0.1) is 1"
+
+
+def test_two_epochs_give_the_range_of_their_medians_and_one_gives_none():
+    assert median_ci([1.0, 2.0]) == (1.0, 2.0)  # resampled medians are 1, 1.5 or 2
+    assert all(math.isnan(v) for v in median_ci([1.0]))
+
+
+def test_ratio_interval_tells_a_real_difference_from_noise():
+    rng = np.random.default_rng(2)
+    fast, slow, same = rng.normal(1.0, 0.03, 12), rng.normal(1.3, 0.04, 12), rng.normal(1.0, 0.03, 12)
+    low, high = ratio_ci(slow, fast)
+    assert 1.2 < low < 1.3 < high < 1.4
+    low, high = ratio_ci(same, fast)
+    assert low < 1 < high
+
+
+def test_epochs_to_detect_a_slowdown_starts_from_a_hand_computation():
+    # log-times 0 and 0.1: sd 0.0707; 2 (z_0.95 + z_0.8)^2 sd^2 / log(1.1)^2 / (3/pi) = 7.13 -> at least 8 per side,
+    # and no more than a few beyond it (the simulated power of the exact test at 8 is just under 80%).
+    assert 8 <= epochs_to_detect(np.exp([0.0, 0.1])) <= 10
+    # Noise-free times still need the smallest samples whose exact U p-value can go below 0.05: 4 and 4 (1/70).
+    assert epochs_to_detect([2.0, 2.0, 2.0]) == 4
+    assert epochs_to_detect([2.0]) is None
+    assert epochs_to_detect(np.exp([0.0, 0.1]), slowdown=0.05) > epochs_to_detect(np.exp([0.0, 0.1]))
+
+
+@pytest.mark.parametrize("noise", [0.02, 0.05, 0.2])
+def test_the_epoch_count_detects_the_slowdown_it_was_computed_for(noise):
+    """Simulated apart from the count's own simulation: a 10% slowdown is found at least about 80% of the time."""
+    from scipy.stats import mannwhitneyu
+
+    rng = np.random.default_rng(3)
+    n = epochs_to_detect(rng.lognormal(0.0, noise, 400))
+    found = [
+        mannwhitneyu(rng.lognormal(math.log(1.1), noise, n), rng.lognormal(0.0, noise, n), alternative="greater").pvalue
+        < 0.05
+        for _ in range(400)
+    ]
+    assert np.mean(found) > 0.75
