@@ -198,10 +198,11 @@ def profile_section(
     blocks += [Heading("Summary", 3)]
     blocks.append(
         Text(
-            "Per model and backend: median and IQR of steady-state epoch seconds (epochs 2..N of every ok cell), "
-            "ratio to the fastest backend, median first-epoch seconds and its excess over steady state, "
-            "median training images per second, and each learning rate's status. `summary.csv` also holds "
-            "the final losses."
+            "Per model and backend: median of steady-state epoch seconds (epochs 2..N of every ok cell) with its "
+            "95% bootstrap interval, and IQR; ratio to the fastest backend with its 95% bootstrap interval (none "
+            "for the fastest itself); median first-epoch seconds and its excess over steady state; median "
+            "training images per second; the memory training adds to its process; each learning rate's status. "
+            "`summary.csv` also holds the final losses."
         )
     )
     blocks.append(Table(summary[["model", "backend", *[c for c in tables.TIMING_COLUMNS if c in summary]]]))
