@@ -83,9 +83,3 @@ LOSS_LABELS: dict[str, str] = {loss.name: loss.label for family in FAMILIES.valu
 def unknown(what: str, value: object, known: tuple | list | dict) -> ValueError:
     """The error of a dispatch on a closed set that met a value outside it."""
     return ValueError(f"unknown {what} {value!r}; known: {', '.join(map(str, known))}")
-
-
-def get_family(name: str) -> Family:
-    if name not in FAMILIES:
-        raise unknown("model family", name, FAMILIES)
-    return FAMILIES[name]
