@@ -19,6 +19,9 @@ CARD = Path(__file__).with_name("judge.json")
 """How the shipped weights were trained and what they scored on the MNIST test set."""
 REFERENCE = Path(__file__).with_name("judge-reference.csv")
 """The metrics of real, noise and blank image sets (`python -m runners.judge reference`)."""
+TEST_STATS = Path(__file__).with_name("judge-test-stats.npz")
+"""Mean and covariance of the judge's features of the 10,000 MNIST test images (`python -m runners.judge reference`):
+what every Fréchet distance compares with, computed once instead of in every cell."""
 FEATURES = "features"
 """Name of the penultimate layer, whose activations the Fréchet distance compares."""
 BATCH = 500
@@ -59,15 +62,21 @@ class Judge:
         self.model = keras.Model(model.input, [model.output, model.get_layer(FEATURES).output])
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Softmax probabilities (n, 10) and penultimate features (n, 128), float64, in batches."""
-        from keras import ops
+        """Softmax probabilities (n, 10) and penultimate features (n, 128), float64, in compiled batches."""
+        from scipy.special import softmax
 
         probs, features = [], []
         for start in range(0, len(images), BATCH):
-            logits, feats = self.model(to_input(images[start : start + BATCH]), training=False)
-            probs.append(ops.convert_to_numpy(ops.softmax(logits, axis=-1)))
-            features.append(ops.convert_to_numpy(feats))
-        return np.concatenate(probs).astype(np.float64), np.concatenate(features).astype(np.float64)
+            logits, feats = self.model.predict_on_batch(to_input(images[start : start + BATCH]))
+            probs.append(softmax(logits.astype(np.float64), axis=-1))
+            features.append(feats)
+        return np.concatenate(probs), np.concatenate(features).astype(np.float64)
+
+
+def test_stats() -> tuple[np.ndarray, np.ndarray]:
+    """The shipped mean (d,) and covariance (d, d) of the judge's features of the MNIST test images."""
+    with np.load(TEST_STATS) as stats:
+        return stats["mean"], stats["cov"]
 
 
 def card() -> dict:

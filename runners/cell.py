@@ -22,18 +22,34 @@ from architectures.inputs import preprocess
 from runners import memory
 from runners.environment import machine_facts
 from runners.threads import pin
-from suite.contract import Cell, Facts, Result, Status, Task
+from suite.contract import Facts, Result, Status, Task
 from suite.files import atomic_write
 
 PARENT_PID_ENV = "GVBENCH_PARENT_PID"
 
 
-def save_samples(model, arrays: dict, n: int, path: Path) -> None:
-    """The first n of the cell's fixed-seed generated images, and what else the model's family saves."""
-    from runners.quality import generated_images
+UNUSED_IN_A_CELL = ("matplotlib.pyplot", "pandas")
+"""Modules Keras imports at start-up only because they are installed (its image gallery, its array slicing)."""
 
-    with atomic_write(path) as f:
-        np.savez_compressed(f, **model.sample_arrays(generated_images(model, n), arrays["x_test"]))
+
+def import_keras(backend: str) -> None:
+    """Import Keras for `backend` without the other backends' frameworks and `UNUSED_IN_A_CELL`.
+
+    Keras imports what is installed: its Orbax checkpoint callback imports JAX in every process,
+    its image gallery matplotlib and its array slicing pandas, about 2.5 s and hundreds of MiB a
+    cell that uses none of them. Each is hidden while Keras is imported (its guarded imports find
+    nothing) and visible again afterwards.
+    """
+    from runners.backends import BACKENDS
+
+    hidden = [name for name in (*BACKENDS, *UNUSED_IN_A_CELL) if name != backend and name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # makes `import name` raise ImportError
+    try:
+        import keras  # noqa: F401
+    finally:
+        for name in hidden:
+            del sys.modules[name]
 
 
 def set_random_seed(seed: int) -> None:
@@ -96,20 +112,21 @@ def train_native(spec, task: Task, x: np.ndarray, recorder, facts: Facts):
     return twin
 
 
-def record_environment(cell: Cell, facts: Facts) -> None:
-    """Versions, machine and the backend's thread controls, after the threads are pinned."""
+def record_environment(task: Task, facts: Facts) -> None:
+    """Versions, machine, the backend's thread controls (after the threads are pinned) and its matmul ceiling."""
+    import_keras(task.cell.backend)
     import keras
 
     from runners import backends
     from runners.ceiling import matmul_gflop_per_s
 
     backend = backends.current()
-    facts.thread_controls += "; " + backend.configure_threads(cell.threads)
+    facts.thread_controls += "; " + backend.configure_threads(task.cell.threads)
     for name, value in machine_facts().items():
         setattr(facts, name, value)
     facts.keras_version, facts.backend_version = keras.__version__, backend.version()
     facts.numpy_version = np.__version__
-    facts.ceiling_gflop_per_s = matmul_gflop_per_s()
+    facts.ceiling_gflop_per_s = task.ceiling_gflop_per_s or matmul_gflop_per_s()
 
 
 def train(task: Task) -> Result:
@@ -121,7 +138,7 @@ def train(task: Task) -> Result:
     from runners.timing import EpochRecorder
     from suite.data import load_mnist
 
-    record_environment(cell, facts)
+    record_environment(task, facts)
     set_random_seed(cell.seed)
     arrays = load_mnist(task.data)
     spec = get_spec(cell.model, cell.variant)
@@ -145,12 +162,11 @@ def train(task: Task) -> Result:
         facts.train_peak_rss_mb = memory.peak_rss_mb()  # read before samples and scoring allocate anything
     if recorder.diverged_epoch:
         result.status, result.diverged_epoch = Status.DIVERGED, recorder.diverged_epoch
-    if result.status == Status.OK and task.samples_file:
-        save_samples(model, arrays, cell.sample_images, Path(task.samples_file))
-    if result.status == Status.OK and cell.quality_images:
-        from runners.quality import evaluate
+    if result.status == Status.OK:
+        from runners.quality import sample_and_score
 
-        result.quality = evaluate(model, arrays, cell.quality_images)
+        samples_file = Path(task.samples_file) if task.samples_file else None
+        result.quality = sample_and_score(model, arrays, cell.sample_images, cell.quality_images, samples_file)
     facts.cell_wall_s = time.perf_counter() - start
     return result
 

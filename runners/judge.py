@@ -1,7 +1,7 @@
 """Train the judge and score the reference image sets.
 
     python -m runners.judge train       # architectures/judge.weights.h5 and judge.json
-    python -m runners.judge reference   # architectures/judge-reference.csv
+    python -m runners.judge reference   # architectures/judge-reference.csv and judge-test-stats.npz
 
 Both run under $KERAS_BACKEND (the shipped files came from `torch`) and read MNIST as
 `gvbench run` does (`--data` or $GVBENCH_DATA, else Keras' cache or a download).
@@ -100,21 +100,30 @@ def reference_sets(arrays: dict, n: int) -> dict[str, np.ndarray]:
     }
 
 
+def save_test_stats(stats: tuple[np.ndarray, np.ndarray]) -> None:
+    """Write the test images' feature mean and covariance beside the judge, atomically."""
+    from architectures.judge import TEST_STATS
+
+    with atomic_write(TEST_STATS) as f:
+        np.savez(f, mean=stats[0], cov=stats[1])
+
+
 def reference(data: str | None) -> pd.DataFrame:
-    """Every image metric of the reference sets, at each profile's number of images."""
+    """The test images' feature statistics, and every image metric of the reference sets at each profile's size."""
     from architectures.judge import REFERENCE, Judge
     from suite.data import load_mnist
     from suite.profiles import PROFILES
-    from suite.quality import score_images
+    from suite.quality import feature_stats, score_images
 
     arrays = load_mnist(data)
     judge = Judge()
-    test_features = judge(arrays["x_test"])[1]
+    test_stats = feature_stats(judge(arrays["x_test"])[1])
+    save_test_stats(test_stats)
     rows = []
     for n in sorted({p.quality_images for p in PROFILES.values()}):
         for source, images in reference_sets(arrays, n).items():
             probs, features = judge(images)
-            for metric, value in score_images(images, probs, features, test_features).items():
+            for metric, value in score_images(images, probs, features, test_stats).items():
                 rows.append({"source": source, "images": n, "metric": metric, "value": value})
     frame = pd.DataFrame(rows)
     buffer = io.StringIO()

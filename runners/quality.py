@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
+
+from suite.files import atomic_write
 
 BATCH = 500
 QUALITY_SEED = 1234
@@ -20,17 +23,31 @@ def generated_images(model, n: int, seed: int = QUALITY_SEED) -> np.ndarray:
     return np.rint(np.concatenate(batches) * 255).astype(np.uint8)
 
 
-def evaluate(model, arrays: dict, n: int) -> dict[str, float]:
-    """Every quality metric of a trained model (metric → value), and the seconds scoring took."""
-    from architectures.judge import Judge
+def evaluate(model, arrays: dict, images: np.ndarray) -> dict[str, float]:
+    """Every quality metric of a trained model from its generated `images` (metric → value).
+
+    The images are scored against the shipped statistics of the test images' features, and a VAE's
+    test-set fit is measured on as many test images as there are generated ones."""
+    from architectures.judge import Judge, test_stats
     from suite.quality import score_images
 
+    probs, features = Judge()(images)
+    scores = score_images(images, probs, features, test_stats()) | model.test_fit(arrays["x_test"][: len(images)])
+    scores["quality_images"] = float(len(images))
+    return scores
+
+
+def sample_and_score(model, arrays: dict, samples: int, scored: int, samples_file: Path | None) -> dict[str, float]:
+    """Generate once from the fixed noise; save the first `samples` images, score the first `scored`.
+
+    Returns the quality metrics with `quality_eval_s`, the seconds all of it took (after training)."""
     start = time.perf_counter()
-    judge = Judge()
-    images = generated_images(model, n)
-    probs, features = judge(images)
-    test_features = judge(arrays["x_test"])[1]
-    scores = score_images(images, probs, features, test_features) | model.test_fit(arrays["x_test"])
-    scores["quality_images"] = float(n)
+    images = generated_images(model, max(samples, scored))
+    if samples_file is not None:
+        with atomic_write(samples_file) as f:
+            np.savez_compressed(f, **model.sample_arrays(images[:samples], arrays["x_test"]))
+    if not scored:
+        return {}
+    scores = evaluate(model, arrays, images[:scored])
     scores["quality_eval_s"] = time.perf_counter() - start
     return scores

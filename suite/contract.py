@@ -95,6 +95,9 @@ class Task:
     """Keras' progress output (0, 1, 2)."""
     samples_file: str | None = None
     """Where the cell saves its samples; set by the executor that runs it."""
+    ceiling_gflop_per_s: float | None = None
+    """The backend's matmul ceiling with these threads, measured by an earlier cell on the same machine; None:
+    the cell measures it (runners/ceiling.py)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

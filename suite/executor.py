@@ -70,11 +70,18 @@ class LocalExecutor:
         self.cell_timeout = cell_timeout
 
     def run_all(self, jobs: Iterable[Job], workdir: Path, stop: StopRequest) -> Iterator[tuple[Job, Result]]:
+        """Run the jobs one after another; each backend's matmul ceiling is measured by its first cell only."""
+        ceilings: dict[tuple[str, int], float] = {}
         for job in jobs:
             if stop.signum is not None:
                 return
             print(job.title, flush=True)
-            yield job, self.run(job.task, job.samples_file, workdir, job.log_file, stop)
+            key = (job.task.cell.backend, job.task.cell.threads)
+            task = dataclasses.replace(job.task, ceiling_gflop_per_s=ceilings.get(key))
+            result = self.run(task, job.samples_file, workdir, job.log_file, stop)
+            if result.facts.ceiling_gflop_per_s:
+                ceilings.setdefault(key, result.facts.ceiling_gflop_per_s)
+            yield job, result
 
     def run(self, task: Task, samples_file: Path, workdir: Path, log_file: Path, stop: StopRequest) -> Result:
         """Run `task` in a process of its backend, its samples saved to `samples_file` and its stderr to `log_file`."""

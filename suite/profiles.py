@@ -17,7 +17,8 @@ class Profile:
     sample_images: int
     """Generated images (and VAE reconstructions) saved at the end of each cell."""
     quality_images: int
-    """Generated images the judge scores at the end of each cell (see suite/quality.py)."""
+    """Generated images the judge scores at the end of each cell (see suite/quality.py); a VAE's test-set
+    fit is measured on as many test images."""
     purpose: str
 
 

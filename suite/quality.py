@@ -41,14 +41,19 @@ def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets (rows are images).
+    """Fréchet distance between Gaussians fitted to two feature sets (rows are images)."""
+    return frechet_distance_to(a, feature_stats(b))
+
+
+def frechet_distance_to(a: np.ndarray, stats: tuple[np.ndarray, np.ndarray]) -> float:
+    """Fréchet distance between a Gaussian fitted to a feature set and one given by its (mean, covariance).
 
     |μa − μb|² + tr(Σa + Σb − 2 (Σa^½ Σb Σa^½)^½); the trace of the root is taken from the
     eigenvalues of the symmetric product, so singular covariances (few images, blank images)
     give a finite, non-negative value instead of the complex noise of `scipy.linalg.sqrtm`.
     """
     mean_a, cov_a = feature_stats(a)
-    mean_b, cov_b = feature_stats(b)
+    mean_b, cov_b = stats
     root_a = _psd_sqrt(cov_a)
     cross = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
     trace_root = np.sqrt(np.clip(cross, 0, None)).sum()
@@ -97,13 +102,15 @@ def pair_name(a: int, b: int) -> str:
 
 
 def score_images(
-    images: np.ndarray, probs: np.ndarray, features: np.ndarray, test_features: np.ndarray
+    images: np.ndarray, probs: np.ndarray, features: np.ndarray, test_stats: tuple[np.ndarray, np.ndarray]
 ) -> dict[str, float]:
-    """Every image metric of one set of images, as metric name → value (the rows of `quality.csv`)."""
+    """Every image metric of one set of images, as metric name → value (the rows of `quality.csv`).
+
+    `test_stats`: mean and covariance of the judge's features of the test images (`feature_stats`)."""
     shares = label_shares(probs)
     scores = {
         "classifier_score": classifier_score(probs),
-        "frechet_distance": frechet_distance(features, test_features),
+        "frechet_distance": frechet_distance_to(features, test_stats),
         **readability(probs),
         **coverage(shares),
         "mid_tone_share": mid_tone_share(images),

@@ -1,4 +1,4 @@
-"""The cell process: seeding without importing other backends' frameworks."""
+"""The cell process: importing Keras and seeding without other backends' frameworks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from runners.backends import BACKENDS
 from tests.conftest import ROOT
 
 CHECK = """
@@ -26,3 +27,25 @@ def test_seeding_a_cell_does_not_import_tensorflow(backend):
     done = subprocess.run([sys.executable, "-c", CHECK], env=env, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False", "True", "True"]
+
+
+IMPORTS = """
+import os, sys
+from runners.cell import import_keras
+import_keras(os.environ["KERAS_BACKEND"])
+import keras
+from architectures import gan, judge, vae
+from runners import backends, quality
+from suite import data
+backends.current()
+print(" ".join(sorted(m for m in ("tensorflow", "torch", "jax", "matplotlib.pyplot", "pandas") if sys.modules.get(m))))
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_cell_imports_its_own_framework_and_not_the_others(backend):
+    # A plain `import keras` brings JAX into every process where JAX is installed, and matplotlib and pandas.
+    env = os.environ | {"KERAS_BACKEND": backend}
+    done = subprocess.run([sys.executable, "-c", IMPORTS], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [backend]

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from architectures.judge import REFERENCE, WEIGHTS, card
+from architectures.judge import REFERENCE, TEST_STATS, WEIGHTS, card, test_stats
 from runners.backends import BACKENDS
+from suite.quality import feature_stats
 from tests.conftest import ROOT
 
 
@@ -56,6 +57,26 @@ def test_backends_give_the_judge_the_same_outputs(judged):
         disagree = other["probs"].argmax(axis=1) != base["probs"].argmax(axis=1)
         top2 = np.sort(base["probs"], axis=1)[:, -2:]
         assert (top2[disagree, 1] - top2[disagree, 0] < 1e-4).all(), "labels may differ only at exact ties"
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shipped_test_statistics_are_the_judges_features_of_the_test_set(judged, backend):
+    mean, cov = test_stats()
+    found_mean, found_cov = feature_stats(judged[backend]["features"])
+    # Each backend's features match the others' to ~1e-6 relative (above), and so do their mean and
+    # covariance over 10,000 images; 1e-4 of the largest entry still catches statistics of another judge,
+    # another image set or a subset of it (the first 5,000 test images move the mean by ~1e-2 of it).
+    np.testing.assert_allclose(found_mean, mean, rtol=0, atol=1e-4 * np.abs(mean).max(), err_msg=backend)
+    np.testing.assert_allclose(found_cov, cov, rtol=0, atol=1e-4 * np.abs(cov).max(), err_msg=backend)
+
+
+def test_shipped_test_statistics_are_a_mean_and_a_covariance():
+    mean, cov = test_stats()
+    assert mean.shape == (128,) and cov.shape == (128, 128)
+    np.testing.assert_array_equal(cov, cov.T)
+    assert np.linalg.eigvalsh(cov).min() > -1e-9 * np.abs(cov).max(), "a covariance is positive semi-definite"
+    assert TEST_STATS.stat().st_size < 300_000, "the statistics must stay a small file"
 
 
 def test_card_describes_the_shipped_weights():

@@ -119,7 +119,7 @@ def test_score_images_gives_every_metric_once():
         rng.integers(0, 256, (100, 28, 28), dtype=np.uint8),
         probs,
         rng.standard_normal((100, 8)),
-        rng.standard_normal((80, 8)),
+        quality.feature_stats(rng.standard_normal((80, 8))),
     )
     assert sum(scores[f"label_share_{d}"] for d in range(10)) == pytest.approx(1.0)
     assert len([k for k in scores if k.startswith("confused_")]) == 45

@@ -80,6 +80,14 @@ def test_epochs_csv_is_long_and_complete(smoke_run):
     assert np.isfinite(epochs.value).all()
 
 
+def test_each_backend_measures_its_matmul_ceiling_once_per_run(smoke_run):
+    cells = pd.read_csv(smoke_run[0] / "cells.csv")
+    # The run's first cell of a backend measures it and the executor hands that figure to the later
+    # ones; two measurements never agree to the last bit (they differ by a few %).
+    assert (cells.ceiling_gflop_per_s > 0).all()
+    assert (cells.groupby("run_id").ceiling_gflop_per_s.nunique() == 1).all()
+
+
 def test_samples_are_saved_per_cell(smoke_run):
     out, _ = smoke_run
     cells = pd.read_csv(out / "cells.csv")
