@@ -14,7 +14,7 @@ from PIL import Image
 from suite.cli import main
 from suite.contract import Cell, EpochRecord, Facts, Result, Status
 from suite.files import atomic_write
-from suite.report import build_report
+from suite.report import build_report, figures
 from suite.results import append_cell
 from suite.run import rows
 
@@ -167,3 +167,23 @@ def test_paper_cost_scales_the_measured_step_time(fixture_results):
     assert tf_gan.paper_cell_h == pytest.approx((50 * 469 * 0.375 + 3.5) / 3600)
     assert tf_gan.paper_model_cell_h == pytest.approx(3 * tf_gan.paper_cell_h)
     assert "What the `paper` grid would take" in (fixture_results / "report" / "report.md").read_text()
+
+
+def test_the_headline_labels_each_dot_with_its_median_and_ratio_on_plainly_ticked_seconds():
+    summary = pd.DataFrame(
+        {
+            "model": ["CNNGAN", "CNNGAN", "DenseGAN"],
+            "backend": ["torch", "jax", "torch"],
+            "steady_epoch_median_s": [2.0, 8.0, 0.5],
+            "steady_epoch_ci_low_s": [1.9, 7.0, 0.45],
+            "steady_epoch_ci_high_s": [2.1, 9.0, 0.55],
+            "ratio_to_fastest": [1.0, 4.0, 1.0],
+            "ratio_ci_low": [np.nan, 3.5, np.nan],
+            "ratio_ci_high": [np.nan, 4.5, np.nan],
+        }
+    )
+    ax = figures.headline(summary).axes[0]
+    assert [t.get_text() for t in ax.texts] == ["2 s · fastest", "8 s · 4.00× [3.50–4.50]", "0.5 s · fastest"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["DenseGAN", "CNNGAN"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.3", "1", "3", "10", "30"]
+    assert ax.get_xscale() == "log"

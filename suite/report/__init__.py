@@ -220,7 +220,7 @@ def profile_section(
     steady = tables.steady_epochs(frame)
     blocks += [Heading("Figures", 3)]
     drawn = [
-        (figures.headline(frame, summary), "headline", "Steady-state epoch time per model and backend"),
+        (figures.headline(summary), "headline", "Steady-state epoch time per model and backend"),
         (figures.first_vs_steady(summary), "first-vs-steady", "What tracing/compiling costs"),
         (figures.throughput(steady), "throughput", "Training images per second"),
         (figures.loss_curves(frame), "loss-curves", "Loss against epoch"),

@@ -16,7 +16,7 @@ import seaborn as sns  # noqa: E402
 from runners.backends import BACKENDS  # noqa: E402
 from suite.contract import MISSING, Status
 from suite.report.data import LOSSES, loss_names, model_order  # noqa: E402
-from suite.report.tables import lr_label, steady_epochs  # noqa: E402
+from suite.report.tables import lr_label  # noqa: E402
 
 PALETTE = dict(zip(BACKENDS, sns.color_palette("colorblind", len(BACKENDS)), strict=True))
 TILE = 4
@@ -71,22 +71,60 @@ def _median_bars(steady: pd.DataFrame, y: str, ylabel: str, title: str) -> tuple
     return fig, ax
 
 
-def headline(frame: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
-    """Median steady-state epoch time per model and backend, labelled with each bar's ratio to the fastest."""
-    steady = steady_epochs(frame)
-    title = "Steady-state epoch time (median over epochs 2..N of all learning rates and seeds; bars: IQR)"
-    if steady.empty:
+LOG_TICKS = [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000]
+"""Labelled ticks of a log time axis: every decade and its 3, so no span shows only two numbers."""
+
+
+def log_seconds_axis(ax: plt.Axes, low: float, high: float) -> None:
+    """A log x axis from `low` to `high` seconds with plain-number ticks (0.3, 1, 3, 10, ...)."""
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ticks = [t for t in LOG_TICKS if low <= t <= high]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
+def headline(summary: pd.DataFrame) -> plt.Figure:
+    """Median steady-state epoch time per model and backend: a dot, its 95% CI and its ratio to the fastest."""
+    title = "Steady-state seconds per epoch (median of epochs 2..N over learning rates and seeds; line: 95% CI)"
+    timed = summary.dropna(subset=["steady_epoch_median_s"])
+    if timed.empty:
         return nothing(title, "no cell finished ok with two or more epochs")
-    fig, ax = _median_bars(steady, "epoch_time_s", "seconds per epoch", title)
-    order = model_order(steady.label)
-    for container, backend in zip(ax.containers, _backends(steady), strict=False):
-        rows = summary[summary.backend == backend].set_index("model").reindex(order)
-        labels = [ratio_label(r) for r in rows.itertuples()]
-        for bar, text in zip(container.patches, labels, strict=False):
-            if bar is not None and text and np.isfinite(bar.get_height()):  # no bar where a model has no timing
-                x, height = bar.get_x() + bar.get_width() / 2, bar.get_height()
-                ax.annotate(text, (x, height), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=7)
-    ax.legend(title="backend (bar label: time ÷ fastest, 95% CI)", fontsize=8, title_fontsize=8)
+    models, backends = model_order(timed.model), _backends(timed)
+    fig, ax = plt.subplots(figsize=(9, 0.9 * len(models) + 1.4))
+    offsets = dict(zip(backends, np.linspace(-0.25, 0.25, len(backends)) if len(backends) > 1 else [0.0], strict=True))
+    for row in timed.itertuples():
+        y = models.index(row.model) + offsets[row.backend]
+        low = row.steady_epoch_median_s - row.steady_epoch_ci_low_s if pd.notna(row.steady_epoch_ci_low_s) else 0
+        high = row.steady_epoch_ci_high_s - row.steady_epoch_median_s if pd.notna(row.steady_epoch_ci_high_s) else 0
+        ax.errorbar(
+            row.steady_epoch_median_s,
+            y,
+            xerr=[[low], [high]],
+            fmt="o",
+            color=PALETTE[row.backend],
+            markersize=6,
+            capsize=2,
+        )
+        label = f"{row.steady_epoch_median_s:.3g} s · " + ratio_label(row).replace("\n", " ")
+        right = row.steady_epoch_ci_high_s if pd.notna(row.steady_epoch_ci_high_s) else row.steady_epoch_median_s
+        ax.annotate(label, (right, y), xytext=(5, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(range(len(models)), models)
+    ax.set_ylim(len(models) - 0.5, -0.5)
+    span = timed.steady_epoch_ci_high_s.fillna(timed.steady_epoch_median_s)
+    log_seconds_axis(ax, timed.steady_epoch_ci_low_s.fillna(timed.steady_epoch_median_s).min() / 1.5, span.max() * 6)
+    ax.set(title=title, xlabel="seconds per steady-state epoch (log scale)", ylabel="")
+    ax.title.set_fontsize(10)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=PALETTE[b], label=b) for b in backends]
+    ax.legend(
+        handles=handles,
+        title="backend\n(label: median, time ÷ fastest\n[95% CI])",
+        fontsize=8,
+        title_fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+    )
+    ax.grid(axis="y", visible=False)
     return fig
 
 
@@ -317,46 +355,61 @@ QUALITY_FIGURE_METRICS = {
 }
 
 
+def toward_real(values: pd.DataFrame, metric: str, ref: pd.DataFrame) -> pd.DataFrame | None:
+    """Values rescaled so that uniform noise is 0 and real digits are 1 (None without both references)."""
+    if not len(ref) or metric not in ref.columns:
+        return None
+    real, noise = ref.loc["real", metric], ref.loc["noise", metric]
+    if not np.isfinite(real - noise) or real == noise:
+        return None
+    return (values - noise) / (real - noise)
+
+
 def quality_grid(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
-    """Each quality metric per model (columns) against learning rate, one line per backend; reference sets dashed."""
-    title = "Sample quality per model, backend and learning rate (dashed: real digits; dotted: uniform noise)"
+    """A heatmap per quality metric: model × learning rate against backend, coloured from noise to real digits."""
+    title = "Sample quality (median over seeds); colour: 0 = uniform noise, 1 = real digits, the number is the metric"
     metrics = [m for m in QUALITY_FIGURE_METRICS if m in frame.columns]
     if frame.empty or not metrics:
         return nothing(title, "no cell has quality metrics")
-    long = frame.melt(id_vars=["label", "backend", "lr"], value_vars=metrics, var_name="metric").dropna()
-    long = long.assign(lr=long.lr.map(lr_label), metric=long.metric.map(QUALITY_FIGURE_METRICS))
-    grid = sns.catplot(
-        data=long,
-        kind="point",
-        x="lr",
-        y="value",
-        hue="backend",
-        hue_order=_backends(long),
-        palette=PALETTE,
-        col="label",
-        col_order=model_order(long.label),
-        row="metric",
-        row_order=[QUALITY_FIGURE_METRICS[m] for m in metrics],
-        order=sorted(long.lr.unique(), key=float, reverse=True),
-        sharey="row",
-        height=2.2,
-        aspect=1.1,
-        dodge=0.3 if long.backend.nunique() > 1 else False,
-        errorbar=None,
-        markersize=4,
-        margin_titles=True,
+    table = frame.groupby(["label", "lr", "backend"])[metrics].median().reset_index()
+    rows = [
+        (label, lr)
+        for label in model_order(table.label)
+        for lr in sorted(table[table.label == label].lr.unique(), reverse=True)
+    ]
+    backends = _backends(table)
+    index = pd.MultiIndex.from_tuples(rows, names=["label", "lr"])
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(1.2 * len(backends) * len(metrics) + 3.5, 0.34 * len(rows) + 1.8), sharey=True
     )
-    for metric in metrics:
-        row = [QUALITY_FIGURE_METRICS[m] for m in metrics].index(QUALITY_FIGURE_METRICS[metric])
-        for ax in grid.axes[row]:
-            if len(ref) and metric in ref.columns:
-                ax.axhline(ref.loc["real", metric], color="0.3", linestyle="--", linewidth=1)
-                ax.axhline(ref.loc["noise", metric], color="0.3", linestyle=":", linewidth=1)
-            if metric == "frechet_distance":
-                ax.set_yscale("log")
-    grid.set_axis_labels("learning rate", "").set_titles(col_template="{col_name}", row_template="{row_name}", size=8)
-    grid.figure.suptitle(title, y=1.03)
-    return grid.figure
+    for i, (ax, metric) in enumerate(zip(np.atleast_1d(axes), metrics, strict=True)):
+        values = table.pivot_table(index=["label", "lr"], columns="backend", values=metric).reindex(index)
+        values = values.reindex(columns=backends)
+        scaled = toward_real(values, metric, ref)
+        name = QUALITY_FIGURE_METRICS[metric]
+        if scaled is not None:
+            name += f"\n(real digits {ref.loc['real', metric]:.3g}, noise {ref.loc['noise', metric]:.3g})"
+        sns.heatmap(
+            (scaled if scaled is not None else values).clip(-0.05, 1.05),
+            vmin=0 if scaled is not None else None,
+            vmax=1 if scaled is not None else None,
+            cmap="viridis",
+            annot=values.to_numpy(),
+            fmt=".3g",
+            annot_kws={"fontsize": 8},
+            mask=values.isna().to_numpy(),
+            linewidths=0.5,
+            cbar=i == len(metrics) - 1,
+            cbar_kws={"label": "0 = uniform noise, 1 = real digits"},
+            ax=ax,
+        )
+        ax.set_title(name, fontsize=9)
+        ax.set(xlabel="backend", ylabel="")
+        ax.set_yticks(np.arange(len(rows)) + 0.5, [f"{label}, lr {lr_label(lr)}" for label, lr in rows], rotation=0)
+        ax.tick_params(axis="x", labelrotation=0)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def quality_vs_time(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
