@@ -15,6 +15,7 @@ from suite.cli import main
 from suite.contract import Cell, EpochRecord, Facts, Result, Status
 from suite.files import atomic_write
 from suite.report import build_report, figures
+from suite.report.page import Table, to_html, to_markdown
 from suite.results import append_cell
 from suite.run import rows
 
@@ -187,3 +188,17 @@ def test_the_headline_labels_each_dot_with_its_median_and_ratio_on_plainly_ticke
     assert [t.get_text() for t in ax.get_yticklabels()] == ["DenseGAN", "CNNGAN"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.3", "1", "3", "10", "30"]
     assert ax.get_xscale() == "log"
+
+
+def test_html_tables_drop_a_pivots_column_name_print_big_numbers_plainly_and_keep_short_cells_whole(tmp_path):
+    evidence = "CNNGAN reads 71% of its samples against 3% for DenseGAN and 2% for DenseGAN-Deep"
+    frame = pd.DataFrame(
+        {"model": ["CNNGAN"], "images/s": [10374.2], "lr": ["1e-06"], "ratio": [np.float64(1.5)], "why": [evidence]}
+    ).rename_axis(columns="metric")
+    page = to_html([Table(frame)], "t")
+    assert "<th></th>" not in page and "metric" not in page
+    assert '<td class="num">10,374</td>' in page and "e+04" not in page
+    assert '<td class="short">1e-06</td>' in page and '<td class="num">1.5</td>' in page
+    assert f'<td class="text">{evidence}</td>' in page
+    assert '<div class="table"><table>' in page, "a wide table scrolls in its own box, not the page"
+    assert to_markdown([Table(frame)], tmp_path).splitlines()[0].split("|")[1].strip() == "model"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,14 +42,43 @@ class Figure:
 Block = Heading | Text | Bullets | Table | Figure
 
 
+PLAIN_ABOVE = 1e4
+"""Floats this large print as whole numbers with thousands separators (10,374, not 1.037e+04)."""
+SHORT_TEXT = 24
+"""Text cells up to this many characters never wrap (an lr `1e-06` or `ok` must not break mid-token)."""
+
+
 def _cell(value: object, floatfmt: str) -> str:
     if isinstance(value, float):
-        return "" if pd.isna(value) else format(value, floatfmt)
+        if pd.isna(value):
+            return ""
+        return f"{value:,.0f}" if abs(value) >= PLAIN_ABOVE else format(value, floatfmt)
     return "" if value is None or value is pd.NA else str(value)
 
 
 def _formatted(frame: pd.DataFrame, floatfmt: str) -> pd.DataFrame:
-    return frame.map(lambda v: _cell(v, floatfmt))
+    """Every cell as text; a pivot's leftover `columns.name` dropped (it would print as an empty first column)."""
+    return frame.rename_axis(columns=None).map(lambda v: _cell(v, floatfmt))
+
+
+def _cell_class(value: object, text: str) -> str:
+    """`num` (right, never wrapped), `short` (left, never wrapped) or `text` (left, wrapped at spaces)."""
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return "num"
+    return "short" if len(text) <= SHORT_TEXT else "text"
+
+
+def _table_html(frame: pd.DataFrame, floatfmt: str) -> str:
+    """A table inside a box that scrolls sideways on its own, so a wide table never widens the page."""
+    texts = _formatted(frame, floatfmt)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in texts.columns)
+    rows = []
+    for (_, values), (_, cells) in zip(frame.iterrows(), texts.iterrows(), strict=True):
+        tds = "".join(
+            f'<td class="{_cell_class(v, t)}">{html.escape(t)}</td>' for v, t in zip(values, cells, strict=True)
+        )
+        rows.append(f"<tr>{tds}</tr>")
+    return f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
 def to_markdown(blocks: list[Block], folder: Path) -> str:
@@ -71,9 +101,12 @@ def to_markdown(blocks: list[Block], folder: Path) -> str:
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
+div.table { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right; }
-th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; vertical-align: top; }
+th { background: #f0f0f0; text-align: left; }
+td.num { text-align: right; white-space: nowrap; } td.short { text-align: left; white-space: nowrap; }
+td.text { text-align: left; min-width: 16em; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; } figcaption { font-style: italic; color: #555; }
 code { background: #f4f4f4; padding: 0 0.2em; }
 """
@@ -96,7 +129,7 @@ def to_html(blocks: list[Block], title: str) -> str:
         elif isinstance(block, Bullets):
             body.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in block.items) + "</ul>")
         elif isinstance(block, Table):
-            body.append(_formatted(block.frame, block.floatfmt).to_html(index=False, border=0, escape=True))
+            body.append(_table_html(block.frame, block.floatfmt))
         else:
             data = base64.b64encode(block.png.read_bytes()).decode()
             caption = _inline(block.caption)
