@@ -57,6 +57,7 @@ def main() -> None:
 
         tf.config.threading.set_intra_op_parallelism_threads(args.tf_threads[0])
         tf.config.threading.set_inter_op_parallelism_threads(args.tf_threads[1])
+        print(f"then --tf-threads: intra_op={args.tf_threads[0]} inter_op={args.tf_threads[1]}")
     set_random_seed(0)
     spec = get_spec(args.model)
     x = preprocess(spec, load_mnist()["x_train"][: PROFILES["quick"].train_images])
