@@ -6,16 +6,19 @@ import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
+from runners.backends import BACKENDS
 from suite.cli import main
 from suite.contract import Cell, EpochRecord, Facts, Result, Status
 from suite.files import atomic_write
-from suite.report import build_report, figures
-from suite.report.page import Table, to_html, to_markdown
+from suite.report import build_report, figures, tables
+from suite.report.data import latest, load
+from suite.report.page import Details, Figure, Heading, Table, Text, to_html, to_markdown
 from suite.results import append_cell
 from suite.run import rows
 
@@ -121,7 +124,7 @@ def test_agreement_table_compares_backends_side_by_side(fixture_results):
 
 def test_every_figure_is_a_valid_png_and_svg(fixture_results):
     folder = fixture_results / "report" / "smoke"
-    names = ["headline", "first-vs-steady", "throughput", "loss-curves", "final-loss", "agreement"]
+    names = ["headline", "first-epoch-excess", "loss-curves", "final-loss"]
     names += [f"samples-{family}-lr{lr}" for family in ("gan", "vae") for lr in ("1e-04", "1e-05")]
     names += ["reconstructions-lr1e-04", "reconstructions-lr1e-05"]
     for name in names:
@@ -136,8 +139,11 @@ def test_every_reference_of_the_page_exists_or_is_embedded(fixture_results):
     page = (folder / "report.html").read_text()
     sources = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert len([s for s in sources if s.startswith("data:image/png;base64,")]) >= 10
-    assert all(s.startswith("data:") or (folder / s).exists() for s in sources), "report.html needs only itself"
-    links = re.findall(r"\]\(([^)]+)\)", (folder / "report.md").read_text())
+    anchors = [s[1:] for s in sources if s.startswith("#")]
+    assert anchors and all(f'id="{a}"' in page for a in anchors), "every link inside the page lands on a heading"
+    outside = [s for s in sources if not s.startswith(("data:", "#"))]
+    assert all((folder / s).exists() for s in outside), "report.html needs only itself"
+    links = [link for link in re.findall(r"\]\(([^)]+)\)", (folder / "report.md").read_text()) if link[0] != "#"]
     assert links and all((folder / link).exists() for link in links)
 
 
@@ -202,3 +208,92 @@ def test_html_tables_drop_a_pivots_column_name_print_big_numbers_plainly_and_kee
     assert f'<td class="text">{evidence}</td>' in page
     assert '<div class="table"><table>' in page, "a wide table scrolls in its own box, not the page"
     assert to_markdown([Table(frame)], tmp_path).splitlines()[0].split("|")[1].strip() == "model"
+
+
+def test_the_page_reads_glance_speed_agreement_quality_cost_then_provenance_with_contents(fixture_results):
+    page = (fixture_results / "report" / "report.html").read_text()
+    order = ["At a glance", "Speed", "Do the backends learn alike?", "Sample quality", "Samples", "What the <code>"]
+    order += ["Where the numbers come from"]
+    starts = [page.index(f'">{heading}') for heading in order]
+    assert starts == sorted(starts), "sections out of order"
+    anchors = re.findall(r'<a href="#([^"]+)">', page)
+    assert len(anchors) >= len(order) and all(f'id="{a}"' in page for a in anchors), "every contents link lands"
+    assert page.index("<nav>") < starts[0]
+    folded = page[page.index("<details><summary>Samples at lr 1e-05") :]
+    assert "samples-" not in folded.split("</details>")[0] or "data:image/png" in folded.split("</details>")[0]
+    markdown = (fixture_results / "report" / "report.md").read_text()
+    assert "- [Speed](#speed)" in markdown and "<details><summary>Samples at lr 1e-05" in markdown
+
+
+def test_figures_carry_their_own_title_and_no_caption_repeats_it(tmp_path):
+    png = tmp_path / "a.png"
+    Image.new("RGB", (4, 4)).save(png)
+    page = to_html([Figure(png, "Loss per epoch")], "t")
+    assert page.count("Loss per epoch") == 1 and 'alt="Loss per epoch"' in page and "figcaption" not in page
+
+
+def test_contents_anchors_follow_githubs_rule_and_repeated_headings_get_a_suffix(tmp_path):
+    blocks = [
+        Heading("Profile `quick`"),
+        Heading("At a glance", 3),
+        Heading("Profile `smoke`"),
+        Heading("At a glance", 3),
+    ]
+    page = to_html([Details("more", [Text("x")]), *blocks], "t")
+    for anchor in ["profile-quick", "at-a-glance", "profile-smoke", "at-a-glance-1"]:
+        assert f'id="{anchor}"' in page and f'href="#{anchor}"' not in page, "no Contents block, no links"
+    assert "<details><summary>more</summary>" in page
+
+
+def test_the_first_epoch_figure_shows_the_excess_in_linear_seconds_in_backend_colours():
+    summary = pd.DataFrame(
+        {
+            "model": ["CNNGAN", "CNNGAN", "CNNGAN"],
+            "backend": ["tensorflow", "torch", "jax"],
+            "compile_overhead_s": [3.8, 0.0123, 4.6],
+        }
+    )
+    ax = figures.first_epoch_excess(summary).axes[0]
+    assert ax.get_xscale() == "linear"
+    assert sorted(t.get_text() for t in ax.texts) == ["+0.0123 s", "+3.8 s", "+4.6 s"], "torch's tiny cost is labelled"
+    bars = {round(p.get_width(), 4): p.get_facecolor()[:3] for p in ax.patches if p.get_width()}
+    assert np.allclose(bars[0.0123], figures.PALETTE["torch"]) and np.allclose(bars[4.6], figures.PALETTE["jax"])
+
+
+def test_loss_curves_have_a_column_per_learning_rate_and_a_line_per_backend(fixture_results):
+    cells, epochs, _ = load(fixture_results, ("jax",))
+    frame = tables.epoch_frame(latest(cells)[0], epochs)
+    grid = figures.loss_curves(frame)
+    axes = np.array(grid.axes).reshape(-1, 2)
+    assert axes.shape == (3, 2), "rows: DenseGAN d and g loss, DenseVAE loss; columns: lr 1e-04 and 1e-05"
+    assert [ax.get_title() for ax in axes[0]] == ["lr 1e-04", "lr 1e-05"]
+    drawn = [[line for line in ax.get_lines() if len(line.get_xdata())] for ax in axes.flat]
+    assert [len(lines) for lines in drawn] == [1] * 6, "one backend in this folder: one line a panel"
+    assert len(drawn[1][0].get_xdata()) == 1, "the diverged cell ends at its last finite epoch"
+
+
+def test_the_final_loss_heatmap_colours_each_cell_against_the_backends_at_its_own_learning_rate():
+    grid = pd.DataFrame(
+        [(b, "DenseVAE", lr, "ok") for b in ("tensorflow", "torch", "jax") for lr in (1e-4, 1e-5)],
+        columns=["backend", "label", "lr", "status"],
+    )
+    # At lr 1e-4 every backend ends at 100; at 1e-5 at 400, 400 and 800. A median over both lrs (250)
+    # would colour every cell; against its own lr only JAX at 1e-5 stands out, by log2(800 / 400) = 1.
+    values = {1e-4: [100, 100, 100], 1e-5: [400, 400, 800]}
+    losses = pd.DataFrame(
+        [(b, "DenseVAE", lr, "loss", v) for lr, vs in values.items() for b, v in zip(BACKENDS, vs, strict=True)],
+        columns=["backend", "label", "lr", "loss", "value"],
+    )
+    fig = figures.final_loss_heatmaps(losses, grid)
+    colours = [np.asarray(ax.collections[0].get_array()).reshape(-1) for ax in fig.axes[: len(BACKENDS)]]
+    assert [list(c) for c in colours] == [[0.0, 0.0], [0.0, 0.0], [0.0, 1.0]]
+    cmap, neutral = fig.axes[0].collections[0].get_cmap(), matplotlib.colormaps[figures.NEUTRAL_DIVERGING]
+    assert np.allclose(cmap(0.0), neutral(0.0)) and np.allclose(cmap(1.0), neutral(1.0))
+
+
+def test_the_same_csvs_draw_byte_identical_figures(fixture_results, tmp_path):
+    build_report(fixture_results, tmp_path)
+    first, again = fixture_results / "report" / "smoke", tmp_path / "smoke"
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in again.iterdir()) and any(n.endswith(".svg") for n in names)
+    assert [n for n in names if (first / n).read_bytes() != (again / n).read_bytes()] == []

@@ -13,7 +13,7 @@ from suite.contract import Status
 from suite.files import atomic_write
 from suite.report import figures, quality, speed, tables
 from suite.report.data import expected, latest, load, model_order
-from suite.report.page import Block, Bullets, Figure, Heading, Table, Text, to_html, to_markdown
+from suite.report.page import Block, Bullets, Contents, Details, Figure, Heading, Table, Text, to_html, to_markdown
 
 PROVENANCE_COLUMNS = [
     "backend_version",
@@ -130,12 +130,13 @@ def _samples(root: Path, row: pd.Series) -> dict | None:
         return None
 
 
-def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -> list[Figure]:
-    """Generated samples (models × backends) per learning rate, and VAE reconstructions beside their inputs."""
+def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -> list[list[Figure]]:
+    """Per learning rate, highest first: generated samples (models × backends) and VAE reconstructions."""
     found = []
     seed = grid.seed.min()
     for lr in sorted(grid.lr.unique(), reverse=True):
         cells = grid[(grid.lr == lr) & (grid.seed == seed)]
+        at_lr = []
         for family in FAMILIES.values():
             labels = [m for m in model_order(cells.label) if get_spec(m.split(" ")[0]).family == family]
             if not labels:
@@ -154,29 +155,34 @@ def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -
             title = f"{family.name.upper()} samples, lr {lr_text}, profile {profile} (same noise on every backend)"
             fig = figures.image_grid(title, labels, list(BACKENDS), panels, notes)
             name = f"samples-{family.name}-lr{lr_text}"
-            found.append(Figure(figures.save(fig, folder, name, figures.SAMPLES_DPI), title))
+            at_lr.append(Figure(figures.save(fig, folder, name, figures.SAMPLES_DPI), title))
             if family.reconstructs:
                 panels = {(m, "input"): images for m, images in inputs.items()}
                 panels |= recon
                 title = f"VAE reconstructions of the first test images, lr {lr_text}, profile {profile}"
                 fig = figures.image_grid(title, labels, ["input", *BACKENDS], panels, notes)
                 name = f"reconstructions-lr{lr_text}"
-                found.append(Figure(figures.save(fig, folder, name, figures.SAMPLES_DPI), title))
+                at_lr.append(Figure(figures.save(fig, folder, name, figures.SAMPLES_DPI), title))
+        found.append(at_lr)
     return found
 
 
-def profile_section(
-    root: Path, out: Path, profile: str, chosen, epochs, summary, agreement, scored
-) -> tuple[list[Block], pd.DataFrame]:
-    chosen = chosen[chosen.profile == profile]
-    summary = summary[summary.profile == profile].drop(columns="profile")
-    agreement = agreement[agreement.profile == profile].drop(columns="profile") if len(agreement) else agreement
-    grid = expected(chosen)
-    frame = tables.epoch_frame(chosen, epochs)
-    losses = tables.final_losses(chosen, frame)
-    folder = out / profile
-    blocks: list[Block] = [Heading(f"Profile `{profile}`")]
-    blocks += [Heading("At a glance", 3), Text("Which backend is fastest for each model, and by how much:")]
+def samples_blocks(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -> list[Block]:
+    """The highest learning rate's sample grids on the page; the other learning rates' folded away."""
+    per_lr = sample_figures(root, grid, folder, profile)
+    if not per_lr:
+        return []
+    lrs = [tables.lr_label(lr) for lr in sorted(grid.lr.unique(), reverse=True)]
+    blocks: list[Block] = [Heading("Samples", 3), *per_lr[0]]
+    blocks += [
+        Details(f"Samples at lr {lr} ({len(shown)} grids)", shown)
+        for lr, shown in zip(lrs[1:], per_lr[1:], strict=True)
+    ]
+    return blocks
+
+
+def glance(summary: pd.DataFrame, agreement: pd.DataFrame, grid: pd.DataFrame) -> list[Block]:
+    blocks: list[Block] = [Heading("At a glance", 3), Text("Which backend is fastest for each model, and by how much:")]
     blocks.append(Bullets(fastest_lines(summary) or ["no model has a steady-state timing"]))
     blocks += [Text("What tracing/compiling costs (first epoch against steady state):")]
     blocks.append(Bullets(compile_lines(summary) or ["no backend has a first and a steady epoch"]))
@@ -193,47 +199,72 @@ def profile_section(
             columns={"label": "model"}
         )
         shown = shown.assign(error=shown.error.astype(object).fillna("").map(lambda e: e.splitlines()[0] if e else ""))
-        blocks += [Heading("Cells not ok", 3), Text(f"{len(not_ok)} of {len(grid)} cells of the grid:")]
-        blocks.append(Table(shown))
-    blocks += [Heading("Summary", 3)]
+        blocks += [Text(f"Cells not ok: {len(not_ok)} of {len(grid)} cells of the grid."), Table(shown)]
+    return blocks
+
+
+SUMMARY_TEXT = (
+    "Per model and backend: median of steady-state epoch seconds (epochs 2..N of every ok cell) with its 95% "
+    "bootstrap interval, and IQR; ratio to the fastest backend with its 95% bootstrap interval (none for the fastest "
+    "itself); median first-epoch seconds and its excess over steady state; median training images per second; the "
+    "memory training adds to its process; each learning rate's status. `summary.csv` also holds the final losses."
+)
+
+
+def speed_blocks(summary: pd.DataFrame, chosen: pd.DataFrame, profile: str, folder: Path) -> list[Block]:
+    blocks: list[Block] = [Heading("Speed", 3)]
+    blocks.append(Figure(figures.save(figures.headline(summary), folder, "headline"), "Steady-state epoch time"))
+    table = Table(summary[["model", "backend", *tables.TIMING_COLUMNS]])
     blocks.append(
-        Text(
-            "Per model and backend: median of steady-state epoch seconds (epochs 2..N of every ok cell) with its "
-            "95% bootstrap interval, and IQR; ratio to the fastest backend with its 95% bootstrap interval (none "
-            "for the fastest itself); median first-epoch seconds and its excess over steady state; median "
-            "training images per second; the memory training adds to its process; each learning rate's status. "
-            "`summary.csv` also holds the final losses."
-        )
+        Details(f"The numbers behind it, and every timing column ({len(summary)} rows)", [Text(SUMMARY_TEXT), table])
     )
-    blocks.append(Table(summary[["model", "backend", *[c for c in tables.TIMING_COLUMNS if c in summary]]]))
-    if len(losses):
-        blocks += [Text("Final epoch-mean loss of each ok cell (median over seeds), by learning rate:")]
-        wide = losses.assign(lr=losses.lr.map(tables.lr_label)).pivot_table(
-            index=["label", "loss", "backend"], columns="lr", values="value"
-        )
-        wide = tables.in_order(wide.reset_index().assign(profile=profile), "loss").drop(columns="profile")
-        blocks.append(Table(wide.rename(columns={"label": "model"})))
+    fig = figures.first_epoch_excess(summary)
+    blocks.append(Figure(figures.save(fig, folder, "first-epoch-excess"), "First epoch minus steady-state epoch"))
+    return blocks + speed.section(chosen, profile, folder)
+
+
+def learning_blocks(frame: pd.DataFrame, losses: pd.DataFrame, agreement: pd.DataFrame, grid, folder) -> list[Block]:
+    blocks: list[Block] = [Heading("Do the backends learn alike?", 3)]
+    fig = figures.loss_curves(frame)
+    blocks.append(Figure(figures.save(fig, folder, "loss-curves"), "Loss per epoch, per model, loss and learning rate"))
+    fig = figures.final_loss_heatmaps(losses, grid)
+    blocks.append(Figure(figures.save(fig, folder, "final-loss"), "Final loss per model, learning rate and backend"))
+    compared = agreement[agreement.backends > 1] if len(agreement) else agreement
+    if len(compared):
+        spread = compared.assign(lr=compared.lr.map(tables.lr_label), percent=100 * compared.relative_spread)
+        wide = spread.pivot_table(index=["model", "loss"], columns="lr", values="percent", sort=False)
+        wide = wide.reindex(columns=sorted(wide.columns, key=float, reverse=True)).reset_index()
+        blocks += [
+            Text(
+                "How far apart the backends' final losses are: (largest − smallest) ÷ mean, in %, per learning rate "
+                "(the values are in the heatmap, the spreads in `agreement.csv`):"
+            ),
+            Table(wide, ".3g"),
+        ]
+    return blocks
+
+
+def profile_section(
+    root: Path, out: Path, profile: str, chosen, epochs, summary, agreement, scored
+) -> tuple[list[Block], pd.DataFrame]:
+    """At a glance → speed → whether the backends learn alike → sample quality and claims → cost, of one profile."""
+    chosen = chosen[chosen.profile == profile]
+    summary = summary[summary.profile == profile].drop(columns="profile")
+    agreement = agreement[agreement.profile == profile].drop(columns="profile") if len(agreement) else agreement
+    grid = expected(chosen)
+    frame = tables.epoch_frame(chosen, epochs)
+    losses = tables.final_losses(chosen, frame)
+    folder = out / profile
+    blocks: list[Block] = [Heading(f"Profile `{profile}`"), *glance(summary, agreement, grid)]
+    blocks += speed_blocks(summary, chosen, profile, folder)
+    blocks += learning_blocks(frame, losses, agreement, grid, folder)
+    quality_blocks, verdicts = quality.section(scored, profile, folder)
+    blocks += quality_blocks + samples_blocks(root, grid, folder, profile)
     cost = tables.paper_cost(chosen, epochs, summary.assign(profile=profile))
     if len(cost) and profile != "paper":
         blocks += [Heading("What the `paper` grid would take", 3), Text(cost_text(cost))]
         blocks.append(Table(cost.drop(columns="profile")))
-    steady = tables.steady_epochs(frame)
-    blocks += [Heading("Figures", 3)]
-    drawn = [
-        (figures.headline(summary), "headline", "Steady-state epoch time per model and backend"),
-        (figures.first_vs_steady(summary), "first-vs-steady", "What tracing/compiling costs"),
-        (figures.throughput(steady), "throughput", "Training images per second"),
-        (figures.loss_curves(frame), "loss-curves", "Loss against epoch"),
-        (figures.final_loss_heatmaps(losses, grid), "final-loss", "Final loss per model and learning rate"),
-        (figures.agreement(losses), "agreement", "Final losses of the backends side by side"),
-    ]
-    blocks += [Figure(figures.save(fig, folder, name), caption) for fig, name, caption in drawn]
-    if len(agreement):
-        blocks += [Heading("Cross-backend agreement of final losses", 3), Table(agreement)]
-    blocks += sample_figures(root, grid, folder, profile)
-    blocks += speed.section(chosen, profile, folder)
-    quality_blocks, verdicts = quality.section(scored, profile, folder)
-    return blocks + quality_blocks, verdicts
+    return blocks, verdicts
 
 
 def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] = ()) -> Path:
@@ -255,12 +286,13 @@ def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] =
             f"{superseded} earlier rows are not shown."
         )
     )
-    blocks += [Heading("Where the numbers come from", 2), Table(provenance(chosen))]
+    blocks.append(Contents())
     verdicts = []
     for profile in sorted(chosen.profile.unique()):
         profile_blocks, found = profile_section(root, out, profile, chosen, epochs, summary, agreement, scored)
         blocks += profile_blocks
         verdicts.append(found)
+    blocks += [Heading("Where the numbers come from", 2), Table(provenance(chosen))]
     tables_out = {"summary.csv": summary, "agreement.csv": agreement, "quality.csv": scored.drop(columns="label")}
     tables_out["claims.csv"] = pd.concat(verdicts, ignore_index=True)
     tables_out["paper-cost.csv"] = tables.paper_cost(chosen, epochs, summary)

@@ -21,17 +21,21 @@ from suite.report.tables import lr_label  # noqa: E402
 PALETTE = dict(zip(BACKENDS, sns.color_palette("colorblind", len(BACKENDS)), strict=True))
 TILE = 4
 """Sample panels show the first TILE × TILE images of a cell."""
+NEUTRAL_DIVERGING = "PuOr"
+"""Above or below the other backends, in colours that read as neither good nor bad (a GAN's loss has no better)."""
 SAMPLES_DPI = 80
 """Image grids: about one screen pixel per image pixel (a tile is 112 pixels square)."""
 
 sns.set_theme(style="whitegrid", context="notebook")
+matplotlib.rcParams["svg.hashsalt"] = "gvbench"
+"""SVG element ids from a fixed salt, and no date in the files: the same CSVs draw byte-identical figures."""
 
 
 def save(fig: plt.Figure, folder: Path, name: str, dpi: int = 120) -> Path:
     """Write `name`.png and `name`.svg into `folder`; return the PNG's path."""
     folder.mkdir(parents=True, exist_ok=True)
-    fig.savefig(folder / f"{name}.svg", bbox_inches="tight")
-    fig.savefig(folder / f"{name}.png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(folder / f"{name}.png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return folder / f"{name}.png"
 
@@ -47,28 +51,6 @@ def nothing(title: str, why: str) -> plt.Figure:
 
 def _backends(frame: pd.DataFrame) -> list[str]:
     return [b for b in BACKENDS if b in set(frame.backend)]
-
-
-def _median_bars(steady: pd.DataFrame, y: str, ylabel: str, title: str) -> tuple[plt.Figure, plt.Axes]:
-    """Bars of the median of `y` per model and backend over steady epochs, IQR error bars, log axis."""
-    order = model_order(steady.label)
-    fig, ax = plt.subplots(figsize=(max(7, 1.6 * len(order)), 4.5))
-    sns.barplot(
-        steady,
-        x="label",
-        y=y,
-        hue="backend",
-        order=order,
-        hue_order=_backends(steady),
-        palette=PALETTE,
-        estimator="median",
-        errorbar=("pi", 50),
-        capsize=0.1,
-        ax=ax,
-    )
-    ax.set_yscale("log")
-    ax.set(title=title, xlabel="model", ylabel=f"{ylabel} (log scale)")
-    return fig, ax
 
 
 LOG_TICKS = [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000]
@@ -139,41 +121,34 @@ def ratio_label(row) -> str:
     return f"{row.ratio_to_fastest:.2f}×\n[{row.ratio_ci_low:.2f}–{row.ratio_ci_high:.2f}]"
 
 
-def first_vs_steady(summary: pd.DataFrame) -> plt.Figure:
-    """What tracing/compiling costs: epoch 1 against the steady-state median, per backend and model."""
-    title = "First epoch (includes tracing/compiling) vs steady-state epoch"
-    long = summary.melt(
-        id_vars=["model", "backend"], value_vars=["first_epoch_s", "steady_epoch_median_s"], var_name="epoch"
-    ).dropna(subset=["value"])
-    if long.empty:
-        return nothing(title, "no cell finished ok")
-    long["epoch"] = long.epoch.map({"first_epoch_s": "first epoch", "steady_epoch_median_s": "steady median"})
-    grid = sns.catplot(
-        long,
-        kind="bar",
-        x="backend",
-        y="value",
-        hue="epoch",
-        col="model",
-        col_order=model_order(long.model),
-        order=_backends(long),
-        palette=["#d55e00", "#0072b2"],
-        height=3.2,
-        aspect=0.8,
-    )
-    grid.set(yscale="log")
-    grid.set_axis_labels("backend", "seconds per epoch (log scale)").set_titles("{col_name}")
-    grid.figure.suptitle(title, y=1.04)
-    return grid.figure
-
-
-def throughput(steady: pd.DataFrame) -> plt.Figure:
-    """Training images per second in steady state."""
-    title = "Throughput in steady state (median over epochs 2..N; bars: IQR)"
-    if steady.empty:
+def first_epoch_excess(summary: pd.DataFrame) -> plt.Figure:
+    """What tracing/compiling costs: the first epoch's seconds beyond a steady-state epoch, per model and backend."""
+    title = "First epoch minus steady-state epoch (tracing, compiling, warm-up), median over learning rates and seeds"
+    timed = summary.dropna(subset=["compile_overhead_s"])
+    if timed.empty:
         return nothing(title, "no cell finished ok with two or more epochs")
-    fig, ax = _median_bars(steady, "samples_per_s", "training images per second", title)
-    ax.legend(title="backend", fontsize=8)
+    models, backends = model_order(timed.model), _backends(timed)
+    fig, ax = plt.subplots(figsize=(9, 0.75 * len(models) + 1.4))
+    sns.barplot(
+        timed,
+        y="model",
+        x="compile_overhead_s",
+        hue="backend",
+        order=models,
+        hue_order=backends,
+        palette=PALETTE,
+        orient="h",
+        saturation=1,
+        ax=ax,
+    )
+    for container in ax.containers:
+        ax.bar_label(container, fmt="%+.3g s", padding=3, fontsize=8)
+    ax.axvline(0, color="0.3", linewidth=0.8)
+    ax.margins(x=0.15)
+    ax.set(title=title, xlabel="seconds more than a steady-state epoch (linear)", ylabel="")
+    ax.title.set_fontsize(10)
+    ax.legend(title="backend", fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.grid(axis="y", visible=False)
     return fig
 
 
@@ -214,34 +189,57 @@ def _lr_order(long: pd.DataFrame) -> list[str]:
 
 
 def loss_curves(frame: pd.DataFrame) -> plt.Figure:
-    """Epoch-mean losses against epoch; facet per model and loss, colour by backend, dashes by lr."""
-    title = "Loss per epoch (epoch mean; diverged cells end at their last finite epoch)"
+    """Epoch-mean losses against epoch: a row per model and loss, a column per learning rate, colour by backend."""
+    title = "Loss per epoch (epoch mean, median over seeds; diverged cells end at their last finite epoch)"
     long = _loss_long(frame)
     if long.empty:
         return nothing(title, "no epoch was recorded")
+    lrs = _lr_order(long)
+    facets = {"row": "panel", "row_order": _panels(long), "col": "learning rate", "col_order": lrs}
+    if len(lrs) == 1:
+        facets = {key: value for key, value in _facets(long).items() if key.startswith("col")}
     grid = sns.relplot(
         long,
         kind="line",
         x="epoch",
         y="value",
-        style="learning rate",
-        style_order=_lr_order(long),
+        hue="backend",
+        hue_order=_backends(long),
+        palette=PALETTE,
         estimator="median",
         errorbar=None,
         markers=True,
-        facet_kws={"sharey": False, "sharex": True},
-        **_facets(long),
+        dashes=False,
+        style="backend",
+        height=2.4,
+        aspect=1.35,
+        facet_kws={"sharey": "row" if len(lrs) > 1 else False, "sharex": True},
+        **facets,
     )
-    grid.set_axis_labels("epoch", "loss").set_titles("{col_name}", size=8)
+    grid.set_axis_labels("epoch", "loss")
+    if len(lrs) > 1:
+        grid.set_titles(template="lr {col_name}", size=9)
+        for ax in grid.axes[1:].flat:
+            ax.set_title("")
+        for ax, panel in zip(grid.axes[:, 0], facets["row_order"], strict=True):
+            ax.set_ylabel(panel.replace(": ", "\n", 1), fontsize=8)
+    else:
+        grid.set_titles("{col_name}", size=8)
     for ax in grid.axes.flat:
         ax.xaxis.get_major_locator().set_params(integer=True)
-    grid.figure.suptitle(title, y=1.03)
+    height = grid.figure.get_figheight()
+    sns.move_legend(grid, "upper center", bbox_to_anchor=(0.5, 1.0), ncol=len(_backends(long)), frameon=False)
+    grid.figure.suptitle(title, y=1.0, va="bottom", fontsize=11)
+    grid.figure.subplots_adjust(top=1 - 0.9 / height)
     return grid.figure
 
 
 def final_loss_heatmaps(losses: pd.DataFrame, grid: pd.DataFrame) -> plt.Figure:
     """Final loss per model × learning rate, one heatmap per backend; cells not ok say their status."""
-    title = "Final epoch-mean loss per model and learning rate (text: value or status; colour: vs its row)"
+    title = (
+        "Final epoch-mean loss per model and learning rate (text: value or status; "
+        "colour: against the backends' median at the same learning rate)"
+    )
     if grid.empty:
         return nothing(title, "no cells")
     rows = []
@@ -250,7 +248,7 @@ def final_loss_heatmaps(losses: pd.DataFrame, grid: pd.DataFrame) -> plt.Figure:
         rows += [(label, loss) for loss in loss_names(label)]
     lrs = sorted(grid.lr.unique(), reverse=True)
     fig, axes = plt.subplots(1, len(BACKENDS), figsize=(3.2 * len(BACKENDS) + 1, 0.45 * len(rows) + 1.6), sharey=True)
-    medians = losses.groupby(["label", "loss"]).value.median()
+    medians = losses.groupby(["label", "loss", "lr"]).value.median()
     for ax, backend in zip(np.atleast_1d(axes), BACKENDS, strict=True):
         values = pd.DataFrame(np.nan, index=[f"{m}: {LOSSES[k]}" for m, k in rows], columns=[lr_label(v) for v in lrs])
         text = values.astype(object)
@@ -263,7 +261,7 @@ def final_loss_heatmaps(losses: pd.DataFrame, grid: pd.DataFrame) -> plt.Figure:
                 ]
                 if status == Status.OK and len(match):
                     value = match.value.iloc[0]
-                    values.loc[name, lr_label(lr)] = np.log2(value / medians[(label, loss)])
+                    values.loc[name, lr_label(lr)] = np.log2(value / medians[(label, loss, lr)])
                     text.loc[name, lr_label(lr)] = f"{value:.3g}"
                 else:
                     text.loc[name, lr_label(lr)] = status
@@ -271,46 +269,21 @@ def final_loss_heatmaps(losses: pd.DataFrame, grid: pd.DataFrame) -> plt.Figure:
             values,
             annot=text,
             fmt="",
-            cmap="vlag",
+            cmap=NEUTRAL_DIVERGING,
             center=0,
             vmin=-1,
             vmax=1,
             cbar=ax is np.atleast_1d(axes)[-1],
-            cbar_kws={"label": "log2(loss ÷ median of its row over all backends and lrs)"},
+            cbar_kws={"label": "log2(loss ÷ median of the backends at this lr)"},
             linewidths=0.5,
             linecolor="white",
-            annot_kws={"fontsize": 7},
+            annot_kws={"fontsize": 8},
             ax=ax,
         )
         ax.set(title=backend, xlabel="learning rate", ylabel="")
         ax.set_facecolor("#eeeeee")
     fig.suptitle(title, y=1.02)
     return fig
-
-
-def agreement(losses: pd.DataFrame) -> plt.Figure:
-    """The backends' final losses side by side for each model, loss and learning rate."""
-    title = "Cross-backend agreement: final loss of each backend, per learning rate"
-    if losses.empty:
-        return nothing(title, "no cell finished ok")
-    long = losses.assign(
-        panel=losses.label + ": " + losses.loss.map(LOSSES), **{"learning rate": losses.lr.map(lr_label)}
-    )
-    grid = sns.catplot(
-        long,
-        kind="strip",
-        x="learning rate",
-        y="value",
-        order=_lr_order(long),
-        dodge=True,
-        jitter=False,
-        size=7,
-        sharey=False,
-        **_facets(long),
-    )
-    grid.set_axis_labels("learning rate", "final loss").set_titles("{col_name}", size=8)
-    grid.figure.suptitle(title, y=1.03)
-    return grid.figure
 
 
 def _tile(images: np.ndarray) -> np.ndarray:
@@ -419,6 +392,7 @@ def quality_vs_time(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
     if frame.empty or not metrics or frame.train_s.isna().all():
         return nothing(title, "no cell has both quality metrics and epoch times")
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4.2))
+    frame = frame.rename(columns={"label": "model", "model": "architecture"})
     for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
         sns.scatterplot(
             data=frame,
@@ -427,8 +401,8 @@ def quality_vs_time(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
             hue="backend",
             hue_order=_backends(frame),
             palette=PALETTE,
-            style="label",
-            style_order=model_order(frame.label),
+            style="model",
+            style_order=model_order(frame.model),
             s=60,
             ax=ax,
             legend=ax is np.atleast_1d(axes)[-1],
@@ -467,6 +441,7 @@ def ceiling_share(settings: pd.DataFrame) -> plt.Figure:
         height=3.2,
         aspect=1.3,
         errorbar=None,
+        saturation=1,
     )
     grid.set_axis_labels("", "% of ceiling").set_titles("{col_name}")
     for ax in grid.axes.flat:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import html
 import numbers
-from dataclasses import dataclass
+import re
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -35,11 +37,46 @@ class Table:
 
 @dataclass
 class Figure:
+    """A figure; its title is drawn inside the image, `alt` describes it for readers who cannot see it."""
+
     png: Path
-    caption: str
+    alt: str
 
 
-Block = Heading | Text | Bullets | Table | Figure
+@dataclass
+class Details:
+    """Blocks folded away under a one-line summary (`<details>`), for what most readers skip."""
+
+    summary: str
+    blocks: list = field(default_factory=list)
+
+
+@dataclass
+class Contents:
+    """A table of contents: links to every heading of level 2 and 3 on the page."""
+
+
+Block = Heading | Text | Bullets | Table | Figure | Details | Contents
+CONTENTS_LEVELS = (2, 3)
+
+
+def slugs(blocks: list[Block]) -> list[str]:
+    """Each heading's anchor, the way GitHub makes them: lowercase, punctuation dropped, `-` for spaces, `-1` on
+    a repeat."""
+    seen: Counter = Counter()
+    found = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            slug = re.sub(r"[^\w\- ]", "", block.text.lower()).replace(" ", "-")
+            found.append(f"{slug}-{seen[slug]}" if seen[slug] else slug)
+            seen[slug] += 1
+    return found
+
+
+def _contents(blocks: list[Block]) -> list[tuple[int, str, str]]:
+    """(level, text, anchor) of the headings a table of contents lists."""
+    headings = [b for b in blocks if isinstance(b, Heading)]
+    return [(h.level, h.text, s) for h, s in zip(headings, slugs(blocks), strict=True) if h.level in CONTENTS_LEVELS]
 
 
 PLAIN_ABOVE = 1e4
@@ -84,7 +121,13 @@ def _table_html(frame: pd.DataFrame, floatfmt: str) -> str:
 def to_markdown(blocks: list[Block], folder: Path) -> str:
     parts = []
     for block in blocks:
-        if isinstance(block, Heading):
+        if isinstance(block, Contents):
+            top = min(CONTENTS_LEVELS)
+            parts.append("\n".join(f"{'  ' * (lv - top)}- [{text}](#{a})" for lv, text, a in _contents(blocks)))
+        elif isinstance(block, Details):
+            inner = to_markdown(block.blocks, folder)
+            parts.append(f"<details><summary>{html.escape(block.summary)}</summary>\n\n{inner}\n</details>")
+        elif isinstance(block, Heading):
             parts.append("#" * block.level + " " + block.text)
         elif isinstance(block, Text):
             parts.append(block.text)
@@ -95,7 +138,7 @@ def to_markdown(blocks: list[Block], folder: Path) -> str:
         else:
             png = block.png.relative_to(folder).as_posix()
             svg = block.png.with_suffix(".svg").relative_to(folder).as_posix()
-            parts.append(f"![{block.caption}]({png})\n\n*{block.caption}* ([SVG]({svg}))")
+            parts.append(f"![{block.alt}]({png})\n\n([SVG]({svg}))")
     return "\n\n".join(parts) + "\n"
 
 
@@ -107,7 +150,9 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; vertical-align: top; }
 th { background: #f0f0f0; text-align: left; }
 td.num { text-align: right; white-space: nowrap; } td.short { text-align: left; white-space: nowrap; }
 td.text { text-align: left; min-width: 16em; }
-figure { margin: 1.5em 0; } figure img { max-width: 100%; } figcaption { font-style: italic; color: #555; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; }
+details { margin: 1em 0; } summary { cursor: pointer; color: #0550ae; }
+nav ul { list-style: none; padding-left: 1.2em; } nav > ul { padding-left: 0; }
 code { background: #f4f4f4; padding: 0 0.2em; }
 """
 
@@ -118,12 +163,28 @@ def _inline(text: str) -> str:
     return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
 
 
-def to_html(blocks: list[Block], title: str) -> str:
-    """A self-contained page: styles inline, every figure embedded as a base64 PNG."""
+def _html_body(blocks: list[Block], page: list[Block]) -> list[str]:
     body = []
+    anchors = iter(slugs(blocks))
     for block in blocks:
-        if isinstance(block, Heading):
-            body.append(f"<h{block.level}>{_inline(block.text)}</h{block.level}>")
+        if isinstance(block, Contents):
+            items, level = [], min(CONTENTS_LEVELS)
+            for lv, text, anchor in _contents(page):
+                while level < lv:
+                    items.append("<ul>")
+                    level += 1
+                while level > lv:
+                    items.append("</ul>")
+                    level -= 1
+                items.append(f'<li><a href="#{anchor}">{_inline(text)}</a></li>')
+            items += ["</ul>"] * (level - min(CONTENTS_LEVELS))
+            body.append("<nav><h2>Contents</h2><ul>" + "".join(items) + "</ul></nav>")
+        elif isinstance(block, Details):
+            inner = "\n".join(_html_body(block.blocks, page))
+            body.append(f"<details><summary>{_inline(block.summary)}</summary>\n{inner}\n</details>")
+        elif isinstance(block, Heading):
+            tag = f"h{block.level}"
+            body.append(f'<{tag} id="{next(anchors)}">{_inline(block.text)}</{tag}>')
         elif isinstance(block, Text):
             body.append(f"<p>{_inline(block.text)}</p>")
         elif isinstance(block, Bullets):
@@ -132,12 +193,13 @@ def to_html(blocks: list[Block], title: str) -> str:
             body.append(_table_html(block.frame, block.floatfmt))
         else:
             data = base64.b64encode(block.png.read_bytes()).decode()
-            caption = _inline(block.caption)
-            body.append(
-                f'<figure><img alt="{html.escape(block.caption)}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{caption}</figcaption></figure>"
-            )
+            body.append(f'<figure><img alt="{html.escape(block.alt)}" src="data:image/png;base64,{data}"></figure>')
+    return body
+
+
+def to_html(blocks: list[Block], title: str) -> str:
+    """A self-contained page: styles inline, every figure embedded as a base64 PNG."""
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+        f"<style>{STYLE}</style></head><body>\n" + "\n".join(_html_body(blocks, blocks)) + "\n</body></html>\n"
     )

@@ -13,7 +13,7 @@ from suite.profiles import PROFILES
 from suite.quality import PAIRS, pair_name
 from suite.report import figures
 from suite.report.data import model_order
-from suite.report.page import Block, Bullets, Figure, Heading, Table, Text
+from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
 from suite.report.tables import CELL_JOIN, lr_label
 
 SHOWN = {
@@ -247,13 +247,17 @@ def section(frame: pd.DataFrame, profile: str, folder: Path) -> tuple[list[Block
         blocks.append(Text("No cell of this profile has quality metrics (cells written before the judge existed)."))
         return blocks, pd.DataFrame()
     ref = reference(profile)
-    blocks += [Text(judge_text()), Table(cell_table(frame, ref))]
-    blocks += [Text("Which backend gives the best digits soonest:"), Bullets(speed_lines(frame))]
+    table = cell_table(frame, ref)
+    blocks += [Text(judge_text()), Text("Which backend gives the best digits soonest:"), Bullets(speed_lines(frame))]
     drawn = [
         (figures.quality_grid(frame, ref), "quality", "Sample quality per model, backend and learning rate"),
         (figures.quality_vs_time(frame, ref), "quality-vs-time", "Sample quality against training time"),
     ]
-    blocks += [Figure(figures.save(fig, folder, name), caption) for fig, name, caption in drawn]
+    blocks += [Figure(figures.save(fig, folder, name), alt) for fig, name, alt in drawn]
+    blocks += [
+        Text(judge_text()),
+        Details(f"Every metric of every model, backend and lr ({len(table)} rows)", [Table(table)]),
+    ]
     found = []
     for variant in sorted(frame.variant.unique()):
         verdicts, confused = claims(frame, variant)

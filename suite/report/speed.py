@@ -9,7 +9,7 @@ import pandas as pd
 from suite.contract import Status
 from suite.report import figures
 from suite.report.data import label
-from suite.report.page import Block, Bullets, Figure, Heading, Table, Text
+from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
 from suite.report.tables import in_order
 from suite.schema import JIT_MODES
 
@@ -110,7 +110,7 @@ def section(chosen: pd.DataFrame, profile: str, folder: Path) -> list[Block]:
             Table(modes.drop(columns="profile").rename(columns={"label": "model"})),
         ]
     shown = in_order(settings).drop(columns="profile").rename(columns={"label": "model"})
-    blocks += [Text("Step time and arithmetic rate of every setting:"), Table(shown)]
+    blocks.append(Details(f"Step time and arithmetic rate of every setting ({len(shown)} rows)", [Table(shown)]))
     fig = figures.ceiling_share(settings)
     blocks.append(Figure(figures.save(fig, folder, "ceiling-share"), "Share of the machine's matmul ceiling"))
     return blocks
