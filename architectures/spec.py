@@ -110,6 +110,11 @@ class ModelSpec:
     that many, also for the short last batch of an epoch (the authors' GAN scripts draw BATCH_SIZE)."""
     variant: str = ""
 
+    @property
+    def convolutional(self) -> bool:
+        """Whether a network has a (transposed) convolution: such a step costs ~10-50× a dense model's."""
+        return any(layer.kind in ("conv", "deconv") for net in (self.first, self.second) for layer in net.layers)
+
 
 def resolve(value: Any, variant: str) -> Any:
     """Replace every `Choice` inside `value` (recursively) by its `variant` side."""

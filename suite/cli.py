@@ -115,7 +115,16 @@ def add_run_parser(commands) -> None:
         metavar="MODE",
         help="compile modes: auto (the default), on, off, or all (TF: XLA; torch: torch.compile; JAX: jax.jit)",
     )
-    run.add_argument("--seed", type=seed, default=0, help=f"seed of every random draw, 0..{SEED_MAX} (default: 0)")
+    run.add_argument(
+        "--seeds",
+        "--seed",
+        dest="seeds",
+        nargs="+",
+        type=seed,
+        default=[0],
+        metavar="S",
+        help=f"seeds of every random draw, 0..{SEED_MAX}; each cell runs once per seed (default: 0)",
+    )
     run.add_argument(
         "--threads",
         type=positive_int,
@@ -214,7 +223,8 @@ def make_cells(args: argparse.Namespace) -> list[Cell]:
     backends = list(BACKENDS) if "all" in args.backend else list(dict.fromkeys(args.backend))
     impls = IMPLS if args.impl == "both" else (args.impl,)
     jits = JIT_MODES if "all" in args.jit else tuple(dict.fromkeys(args.jit))
-    settings = (args.variant, args.profile, args.seed, args.threads, args.epochs, impls, jits)
+    seeds = list(dict.fromkeys(args.seeds))
+    settings = (args.variant, args.profile, seeds, args.threads, args.epochs, impls, jits)
     return [cell for backend in backends for cell in make_grid(backend, args.models, args.lrs, *settings)]
 
 

@@ -18,15 +18,28 @@ def make_grid(
     lrs: list[float],
     variant: str,
     profile: str,
-    seed: int,
+    seeds: list[int],
     threads: int,
     epochs: int | None = None,
     impls: tuple[str, ...] = ("keras",),
     jits: tuple[str, ...] = ("auto",),
 ) -> list[Cell]:
-    """Every model × learning rate × implementation × compile mode for one backend, in a stable order."""
-    epochs = epochs or PROFILES[profile].epochs
+    """Every model × learning rate × seed × implementation × compile mode for one backend, in a stable order.
+
+    Each model trains the profile's epochs for it (`Profile.epochs_for`) unless `epochs` overrides them all.
+    """
     return [
-        Cell(backend, model, variant, lr, profile, seed, epochs, threads, impl, jit)
-        for model, lr, impl, jit in itertools.product(models, lrs, impls, jits)
+        Cell(
+            backend,
+            model,
+            variant,
+            lr,
+            profile,
+            seed,
+            epochs or PROFILES[profile].epochs_for(model),
+            threads,
+            impl,
+            jit,
+        )
+        for model, lr, seed, impl, jit in itertools.product(models, lrs, seeds, impls, jits)
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from architectures import get_spec
 from architectures.spec import BATCH_SIZE
 
 
@@ -20,13 +21,22 @@ class Profile:
     """Generated images the judge scores at the end of each cell (see suite/quality.py); a VAE's test-set
     fit is measured on as many test images."""
     purpose: str
+    dense_epochs: int | None = None
+    """Epochs of the models without convolutions, when not `epochs`: their epochs are so short that a few
+    of them would leave a cell's fixed costs (process start, first-epoch compile, scoring) most of its time."""
+
+    def epochs_for(self, model: str) -> int:
+        """How many epochs `model` trains under this profile."""
+        if self.dense_epochs is None or get_spec(model).convolutional:
+            return self.epochs
+        return self.dense_epochs
 
 
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
         Profile("smoke", 512, 2, BATCH_SIZE, 16, 500, "a few hundred images for tests and CI"),
-        Profile("quick", 3200, 3, BATCH_SIZE, 64, 2000, "a training subset; one backend's 15 cells in ~10-15 min"),
+        Profile("quick", 3200, 5, BATCH_SIZE, 64, 2000, "a training subset, most of its time in steady epochs", 40),
         Profile("paper", None, 50, BATCH_SIZE, 100, 10000, "the paper's setting: all 60,000 images, 50 epochs"),
     )
 }

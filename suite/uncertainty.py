@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import bootstrap, mannwhitneyu, norm
+from scipy.stats import bootstrap, kruskal, mannwhitneyu, norm
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000
@@ -32,6 +32,22 @@ def _interval(samples: tuple[np.ndarray, ...], statistic) -> tuple[float, float]
         random_state=np.random.default_rng(SEED),
     )
     return float(found.confidence_interval.low), float(found.confidence_interval.high)
+
+
+def backend_effect(samples: list) -> tuple[float, float]:
+    """Kruskal–Wallis H test across groups (backends, seeds as replicates): its p-value and epsilon².
+
+    epsilon² = H ÷ (n − 1), the share of the ranks' variance the grouping explains (0..1). Both NaN
+    where a group has fewer than two values (one seed per backend cannot tell a backend from a seed);
+    p = 1 and epsilon² = 0 where every value is equal.
+    """
+    samples = [np.asarray(s, float) for s in samples]
+    if len(samples) < 2 or any(len(s) < 2 for s in samples):
+        return math.nan, math.nan
+    if np.ptp(np.concatenate(samples)) == 0:
+        return 1.0, 0.0
+    found = kruskal(*samples)
+    return float(found.pvalue), float(found.statistic) / (sum(len(s) for s in samples) - 1)
 
 
 def median_ci(values) -> tuple[float, float]:

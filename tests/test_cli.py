@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from suite.cli import main
+from suite.cli import build_parser, main, make_cells
 from suite.results import CELLS_CSV
 from tests.conftest import run_gvbench
 
@@ -194,3 +194,16 @@ def test_the_ray_executor_refuses_a_malformed_address_in_one_line_within_30_s(tm
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "--ray-address '127.0.0.1:notaport' is not HOST:PORT" in done.stderr
     assert not (tmp_path / "r" / CELLS_CSV).exists()
+
+
+def test_seeds_run_every_cell_once_per_seed_and_seed_is_the_same_option():
+    argv = ["run", "--backend", "all", "--models", "DenseGAN", "CNNVAE", "--lrs", "1e-4"]
+    cells = make_cells(build_parser().parse_args([*argv, "--seeds", "0", "1", "2", "1"]))
+    assert len(cells) == 3 * 2 * 3, "backends × models × distinct seeds"
+    assert {(c.model, c.seed) for c in cells if c.backend == "jax"} == {
+        (m, s) for m in ("DenseGAN", "CNNVAE") for s in range(3)
+    }
+    assert [c.seed for c in make_cells(build_parser().parse_args([*argv, "--seed", "7"]))] == [7] * 6
+    assert {c.epochs for c in cells if c.model == "CNNVAE"} == {5} and {
+        c.epochs for c in cells if c.model == "DenseGAN"
+    } == {40}

@@ -33,8 +33,8 @@ def result(times: list[float], losses: dict[str, list[float]], status: str = "ok
     return Result(Status(status), facts=facts, epochs=epochs, **extra)
 
 
-def write_cell(out: Path, run_id: str, backend: str, model: str, lr: float, res: dict) -> None:
-    cell = Cell(backend, model, "paper", lr, "smoke", 0, 2, 3)
+def write_cell(out: Path, run_id: str, backend: str, model: str, lr: float, res: dict, seed: int = 0) -> None:
+    cell = Cell(backend, model, "paper", lr, "smoke", seed, 2, 3)
     samples = f"samples/{run_id}/{cell.cell_id}.npz"
     if res.status == Status.OK:
         rng = np.random.default_rng(len(cell.cell_id))
@@ -297,3 +297,32 @@ def test_the_same_csvs_draw_byte_identical_figures(fixture_results, tmp_path):
     names = sorted(p.name for p in first.iterdir())
     assert names == sorted(p.name for p in again.iterdir()) and any(n.endswith(".svg") for n in names)
     assert [n for n in names if (first / n).read_bytes() != (again / n).read_bytes()] == []
+
+
+def test_backends_are_tested_against_the_spread_between_seeds(tmp_path):
+    # DenseVAE: TensorFlow ends at 300-303 and JAX at 200-203 over 4 seeds (no overlap: p = 0.021);
+    # DenseGAN: the backends' seeds interleave (p = 1 for d_loss); CNNVAE has one seed per backend.
+    for seed in range(4):
+        for backend, base in (("tensorflow", 300.0), ("jax", 200.0)):
+            loss = {"loss": [400.0, base + seed]}
+            write_cell(tmp_path, "r", backend, "DenseVAE", 1e-4, result([3.0, 1.0], loss), seed)
+            gan = {"d_loss": [1.0, 1.0 + seed / 10 + (backend == "jax") / 20], "g_loss": [1.0, 1.0]}
+            write_cell(tmp_path, "r", backend, "DenseGAN", 1e-4, result([3.0, 1.0], gan), seed)
+    for backend, value in (("tensorflow", 840.0), ("jax", 460.0)):
+        write_cell(tmp_path, "r", backend, "CNNVAE", 1e-4, result([3.0, 1.0], {"loss": [900.0, value]}))
+    out = build_report(tmp_path)
+    found = pd.read_csv(out / "replicates.csv").set_index(["label", "measure"])
+    vae = found.loc[("DenseVAE", "loss")]
+    assert vae.verdict == "backends differ" and vae.seeds == 4 and vae.p_value == pytest.approx(0.0209, abs=1e-3)
+    assert (vae.highest, vae.lowest) == ("tensorflow", "jax") and vae.ratio == pytest.approx(301.5 / 201.5)
+    # Ranks 1-4 and 5-8: H = 12 / (8 * 9) * (10² / 4 + 26² / 4) - 3 * 9 = 16 / 3; epsilon² = H / (8 - 1).
+    assert vae.ratio_ci_low <= vae.ratio <= vae.ratio_ci_high and vae.epsilon_squared == pytest.approx(16 / 21)
+    assert found.loc[("DenseGAN", "d_loss")].verdict == "not told apart from the seed spread"
+    assert found.loc[("DenseGAN", "g_loss")].p_value == 1.0, "equal values everywhere: no effect"
+    cnn = found.loc[("CNNVAE", "loss")]
+    assert cnn.verdict == "undecided: one seed per backend" and np.isnan(cnn.p_value)
+    page = (out / "report.md").read_text()
+    assert "DenseVAE: the backends differ beyond the spread between seeds in 1 of 1 measures" in page
+    assert "CNNVAE: undecided (1 seed per backend)" in page and "expected" not in page
+    with Image.open(out / "smoke" / "replicates.png") as image:
+        image.verify()

@@ -6,7 +6,9 @@ import dataclasses
 
 import pytest
 
-from architectures.spec import MODELS, SPECS, Choice, get_spec
+from architectures.spec import MODELS, SPECS, VARIANTS, Choice, get_spec
+from suite.grid import make_grid
+from suite.profiles import PROFILES
 
 
 def _has_choice(value) -> bool:
@@ -53,3 +55,20 @@ def test_unknown_model_and_variant_are_refused():
         get_spec("GAN")
     with pytest.raises(ValueError, match="unknown variant 'book'"):
         get_spec("CNNGAN", "book")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_only_the_cnn_models_are_convolutional(variant):
+    convolutional = {name for name in SPECS if get_spec(name, variant).convolutional}
+    assert convolutional == {"CNNGAN", "CNNVAE"}
+
+
+def test_the_quick_grid_trains_dense_models_longer_and_epochs_overrides_every_model():
+    quick = PROFILES["quick"]
+    grid = {cell.model: cell.epochs for cell in make_grid("torch", list(SPECS), [1e-4], "paper", "quick", [0], 2)}
+    assert grid == {m: quick.epochs if m.startswith("CNN") else quick.dense_epochs for m in SPECS}
+    assert quick.dense_epochs > quick.epochs, "a dense epoch costs a fraction of a convolutional one"
+    assert {c.epochs for c in make_grid("jax", list(SPECS), [1e-4], "paper", "quick", [0], 2, epochs=7)} == {7}
+    paper = make_grid("jax", list(SPECS), [1e-4], "paper", "paper", [0, 1], 2)
+    assert {c.epochs for c in paper} == {50} and len(paper) == 2 * len(SPECS), "a cell per model and seed"
+    assert len({c.cell_id for c in paper}) == len(paper)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from suite.uncertainty import epochs_to_detect, median_ci, ratio_ci
+from suite.uncertainty import backend_effect, epochs_to_detect, median_ci, ratio_ci
 
 
 def test_median_interval_holds_the_median_and_narrows_with_more_epochs():
@@ -58,3 +58,13 @@ def test_the_epoch_count_detects_the_slowdown_it_was_computed_for(noise):
         for _ in range(400)
     ]
     assert np.mean(found) > 0.75
+
+
+def test_the_backend_effect_is_kruskal_wallis_with_seeds_as_replicates():
+    # Three backends, three seeds each, no overlap: H = 7.2 (ranks 1-3, 4-6, 7-9), p = exp(-7.2 / 2) on 2 dof.
+    p_value, epsilon = backend_effect([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+    assert p_value == pytest.approx(math.exp(-3.6)) and epsilon == pytest.approx(7.2 / 8)
+    p_value, epsilon = backend_effect([[1, 5, 9], [2, 6, 7], [3, 4, 8]])
+    assert p_value > 0.5 and epsilon < 0.1, "interleaved seeds: no backend effect"
+    assert backend_effect([[2, 2], [2, 2]]) == (1.0, 0.0)
+    assert all(math.isnan(v) for v in backend_effect([[1], [4], [7]])), "one seed per backend decides nothing"

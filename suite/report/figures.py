@@ -234,6 +234,56 @@ def loss_curves(frame: pd.DataFrame) -> plt.Figure:
     return grid.figure
 
 
+def replicates(long: pd.DataFrame) -> plt.Figure:
+    """Final losses per backend, a point per seed and a bar over the seeds' range, per model, loss and lr."""
+    title = "Final loss per backend: a point per seed, the bar spans the seeds (the backends differ only beyond it)"
+    losses = long[long.kind == "final loss"]
+    if losses.empty:
+        return nothing(title, "no cell finished ok")
+    losses = losses.assign(
+        panel=losses.label + ": " + losses.measure.map(LOSSES), **{"learning rate": losses.lr.map(lr_label)}
+    )
+    backends, lrs = _backends(losses), _lr_order(losses)
+    rows = _panels(losses.rename(columns={"measure": "loss"}))
+    grid = sns.FacetGrid(
+        losses, row="panel", row_order=rows, col="learning rate", col_order=lrs, sharey="row", height=2.2, aspect=1.2
+    )
+    grid.map_dataframe(
+        sns.pointplot,
+        x="backend",
+        y="value",
+        order=backends,
+        estimator="median",
+        errorbar=("pi", 100),
+        color="0.55",
+        linestyle="none",
+        marker="_",
+        markersize=14,
+        capsize=0.25,
+    )
+    grid.map_dataframe(
+        sns.stripplot,
+        x="backend",
+        y="value",
+        hue="backend",
+        order=backends,
+        hue_order=backends,
+        palette=PALETTE,
+        size=5,
+        jitter=0.12,
+    )
+    grid.set_titles(template="lr {col_name}", size=9)
+    for ax in grid.axes[1:].flat:
+        ax.set_title("")
+    for ax, panel in zip(grid.axes[:, 0], rows, strict=True):
+        ax.set_ylabel(panel.replace(": ", "\n", 1), fontsize=8)
+    for ax in grid.axes[-1]:
+        ax.set_xlabel("")
+    seeds = int(losses.groupby(["label", "backend", "lr", "measure"]).seed.nunique().min())
+    grid.figure.suptitle(f"{title}\n(at least {seeds} seed(s) per backend)", y=1.0, va="bottom", fontsize=10)
+    return grid.figure
+
+
 def final_loss_heatmaps(losses: pd.DataFrame, grid: pd.DataFrame) -> plt.Figure:
     """Final loss per model × learning rate, one heatmap per backend; cells not ok say their status."""
     title = (

@@ -43,7 +43,7 @@ SUPPORTED, CONTRADICTED, NO_DATA = "supported", "contradicted", "not enough data
 
 def wide(chosen: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:
     """One row per chosen ok cell with its quality metrics as columns (cells without metrics are left out)."""
-    columns = [*CELL_JOIN, "profile", "label", "model", "variant", "impl", "jit", "backend", "lr", "seed"]
+    columns = [*CELL_JOIN, "profile", "label", "model", "variant", "impl", "jit", "backend", "lr", "seed", "epochs"]
     cells = chosen[chosen.status == Status.OK][columns]
     if quality.empty:
         return cells.iloc[:0]
@@ -239,6 +239,14 @@ def speed_lines(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
+def epochs_text(frame: pd.DataFrame) -> str:
+    """How long the cells trained: `3 epochs`, or `5 epochs: CNNGAN, CNNVAE; 40 epochs: DenseGAN, ...`."""
+    by_epochs = frame.groupby("epochs").model.agg(lambda m: ", ".join(model_order(m.unique())))
+    if len(by_epochs) == 1:
+        return f"{by_epochs.index[0]} epochs"
+    return "; ".join(f"{epochs} epochs: {models}" for epochs, models in by_epochs.items())
+
+
 def section(frame: pd.DataFrame, profile: str, folder: Path) -> tuple[list[Block], pd.DataFrame]:
     """The report's quality and claims blocks of one profile, and the claims table behind them."""
     frame = frame[frame.profile == profile]
@@ -267,7 +275,7 @@ def section(frame: pd.DataFrame, profile: str, folder: Path) -> tuple[list[Block
         blocks += [
             Heading(f"The paper's claims, checked (variant `{variant}`)", 3),
             Text(
-                f"From this profile's cells ({spec.epochs} epochs on {scope} training images; the paper trained 50 "
+                f"From this profile's cells ({epochs_text(frame)} on {scope} training images; the paper trained 50 "
                 "epochs on all 60,000). Each model's figure is the median over backends of its best learning rate "
                 "(lowest Fréchet distance); thresholds are in suite/report/quality.py."
             ),
