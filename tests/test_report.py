@@ -326,3 +326,17 @@ def test_backends_are_tested_against_the_spread_between_seeds(tmp_path):
     assert "CNNVAE: undecided (1 seed per backend)" in page and "expected" not in page
     with Image.open(out / "smoke" / "replicates.png") as image:
         image.verify()
+
+
+def test_models_with_different_epochs_and_seeds_get_no_phantom_epochs_or_missing_cells(tmp_path):
+    for backend in ("tensorflow", "jax"):
+        write_cell(tmp_path, "r", backend, "DenseVAE", 1e-4, result([3.0, 1.0, 1.0, 1.0], {"loss": [4, 3, 2, 1.0]}))
+        for seed in (0, 1):
+            write_cell(tmp_path, "r", backend, "CNNVAE", 1e-4, result([3.0, 1.0], {"loss": [9.0, 8.0 + seed]}), seed)
+    out = build_report(tmp_path)
+    grid = pd.read_csv(out / "grid.csv")
+    assert len(grid) == 3 * 3, "DenseVAE seed 0, CNNVAE seeds 0 and 1, on each of three backends"
+    assert set(grid[grid.status == "missing"].backend) == {"torch"}
+    summary = pd.read_csv(out / "summary.csv").set_index(["model", "backend"])
+    assert summary.loc[("CNNVAE", "jax"), "final_loss_lr1e-04"] == pytest.approx(8.5), "median of seeds 0 and 1"
+    assert summary.loc[("DenseVAE", "jax"), "steady_epochs"] == 3

@@ -72,18 +72,13 @@ def latest(cells: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def expected(chosen: pd.DataFrame) -> pd.DataFrame:
-    """The full grid each profile implies: every backend × every model, learning rate and seed seen in it.
+    """The grid each profile implies: every backend × every (model, learning rate, seed) run on any backend.
 
-    Rows of `chosen` keep their status; the others are `missing`.
+    Rows of `chosen` keep their status; the others are `missing`. A seed run for some models only
+    (`--models A --seeds 0 1 2`) does not make every other model's extra seeds missing.
     """
-    grids = []
-    for profile, group in chosen.groupby("profile"):
-        index = pd.MultiIndex.from_product(
-            [BACKENDS, group.label.unique(), sorted(group.lr.unique()), sorted(group.seed.unique())],
-            names=["backend", "label", "lr", "seed"],
-        )
-        grids.append(index.to_frame(index=False).assign(profile=profile))
-    grid = pd.concat(grids, ignore_index=True)
+    combos = chosen[["profile", "label", "lr", "seed"]].drop_duplicates()
+    grid = combos.merge(pd.DataFrame({"backend": list(BACKENDS)}), how="cross")
     merged = grid.merge(chosen, on=["profile", "backend", "label", "lr", "seed"], how="left")
     merged["status"] = merged.status.fillna(MISSING)
     return merged
@@ -95,5 +90,7 @@ def wide_epochs(epochs: pd.DataFrame) -> pd.DataFrame:
     metrics = [*EPOCH_METRICS, *LOSSES]
     if epochs.empty:
         return pd.DataFrame(columns=keys + metrics).astype({"epoch": int, **dict.fromkeys(metrics, float)})
-    wide = epochs.pivot_table(index=keys, columns="metric", values="value", dropna=False).reset_index()
+    # `pivot`, not `pivot_table(dropna=False)`: the latter fills the product of every cell and every epoch
+    # number seen, giving a 5-epoch cell empty epochs 6..40 beside a 40-epoch one.
+    wide = epochs.pivot(index=keys, columns="metric", values="value").reset_index()
     return wide.reindex(columns=[*wide.columns, *[m for m in metrics if m not in wide.columns]])
