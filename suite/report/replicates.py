@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 
 from runners.backends import BACKENDS
-from suite.contract import Status
 from suite.report.data import LOSSES, model_order
 from suite.report.quality import SHOWN
-from suite.report.tables import CELL_JOIN, in_order, lr_label
+from suite.report.tables import in_order, last_epochs, lr_label
 from suite.uncertainty import backend_effect, ratio_ci
 
 ALPHA = 0.05
@@ -29,8 +28,7 @@ KEYS = ["profile", "label", "lr", "measure"]
 def per_seed(frame: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     """Tidy: one row per ok cell and measure (its last epoch's mean of each loss, each quality metric)."""
     ids = ["profile", "label", "backend", "lr", "seed"]
-    ok = frame[frame.status == Status.OK]
-    last = ok[ok.epoch == ok.groupby(CELL_JOIN).epoch.transform("max")]
+    last = last_epochs(frame)
     losses = last.melt(id_vars=ids, value_vars=[c for c in LOSSES if c in last], var_name="measure")
     quality = scored.melt(id_vars=ids, value_vars=[c for c in SHOWN if c in scored], var_name="measure")
     long = pd.concat([losses.assign(kind="final loss"), quality.assign(kind="quality")], ignore_index=True)

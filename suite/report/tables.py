@@ -49,10 +49,15 @@ def steady_epochs(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame.status == Status.OK) & (frame.epoch >= 2)]
 
 
+def last_epochs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The last epoch row of each `ok` cell."""
+    ok = frame[frame.status == Status.OK]
+    return ok[ok.epoch == ok.groupby(CELL_JOIN).epoch.transform("max")]
+
+
 def final_losses(chosen: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     """Tidy: each `ok` cell's loss in its last epoch (median over seeds), per profile, model, backend, lr, loss."""
-    ok = frame[frame.status == Status.OK]
-    last = ok[ok.epoch == ok.groupby(CELL_JOIN).epoch.transform("max")]
+    last = last_epochs(frame)
     present = [loss for loss in LOSSES if loss in last.columns]
     long = last.melt(id_vars=["profile", "label", "backend", "lr", "seed"], value_vars=present, var_name="loss")
     long = long.dropna(subset=["value"])
