@@ -270,7 +270,7 @@ def replicates(long: pd.DataFrame) -> plt.Figure:
         hue_order=backends,
         palette=PALETTE,
         size=5,
-        jitter=0.12,
+        jitter=False,
     )
     grid.set_titles(template="lr {col_name}", size=9)
     for ax in grid.axes[1:].flat:
