@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from architectures.judge import REFERENCE, TEST_STATS, WEIGHTS, card, test_stats
+from architectures import judge
+from architectures.judge import REFERENCE, TEST_STATS, WEIGHTS, card
 from runners.backends import BACKENDS
 from suite.quality import feature_stats
 from tests.conftest import ROOT
@@ -62,7 +63,7 @@ def test_backends_give_the_judge_the_same_outputs(judged):
 @pytest.mark.parity
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_shipped_test_statistics_are_the_judges_features_of_the_test_set(judged, backend):
-    mean, cov = test_stats()
+    mean, cov = judge.test_stats()
     found_mean, found_cov = feature_stats(judged[backend]["features"])
     # Each backend's features match the others' to ~1e-6 relative (above), and so do their mean and
     # covariance over 10,000 images; 1e-4 of the largest entry still catches statistics of another judge,
@@ -72,7 +73,7 @@ def test_shipped_test_statistics_are_the_judges_features_of_the_test_set(judged,
 
 
 def test_shipped_test_statistics_are_a_mean_and_a_covariance():
-    mean, cov = test_stats()
+    mean, cov = judge.test_stats()
     assert mean.shape == (128,) and cov.shape == (128, 128)
     np.testing.assert_array_equal(cov, cov.T)
     assert np.linalg.eigvalsh(cov).min() > -1e-9 * np.abs(cov).max(), "a covariance is positive semi-definite"

@@ -58,7 +58,11 @@ def test_training_memory_is_recorded_apart_and_grows_with_the_model(smoke_run):
     out, _ = smoke_run
     cells = pd.read_csv(out / "cells.csv")
     assert (cells.rss_before_train_mb > 0).all() and (cells.train_peak_rss_mb >= cells.rss_before_train_mb).all()
-    assert (cells.train_peak_rss_mb <= cells.peak_rss_mb).all(), "training's peak is part of the process's"
+    # Two readings of one peak: VmHWM inside the process, ru_maxrss from wait4 after it exits. The kernel keeps
+    # resident-page counts per thread and CPU and folds them in lazily, so the readings can differ by a few pages
+    # (16 KiB seen); 1 MiB is far below any real overshoot (training adds 12-488 MiB) and above that bookkeeping.
+    slack_mb = 1.0
+    assert (cells.train_peak_rss_mb <= cells.peak_rss_mb + slack_mb).all(), "training's peak is part of the process's"
     # What training adds (measured on this machine, MiB: torch 12 vs 128, JAX 304 vs 488, TF 32 vs 99).
     growth = (cells.train_peak_rss_mb - cells.rss_before_train_mb).groupby([cells.backend, cells.model]).median()
     growth = growth.unstack()
