@@ -74,16 +74,21 @@ KERAS_JIT = {"auto": "auto", "on": True, "off": False}
 """`--jit` as Keras' `compile(jit_compile=...)`: TF XLA, `torch.compile`, `jax.jit`."""
 
 
-def train_keras(spec, task: Task, x: np.ndarray, recorder, facts: Facts):
-    """Train the Keras model with `fit`; return it."""
+def train_keras(spec, task: Task, x: np.ndarray, recorder, result: Result):
+    """Train the Keras model with `fit` (in lockstep: `runners.lockstep.fit`); return it."""
     import keras
 
-    from runners import backends, faults
+    from runners import backends, faults, lockstep
 
     cell = task.cell
     model = backends.build_trainable(spec, seed=cell.seed)
+    if cell.mode == "lockstep":
+        lockstep.set_initial_weights(model, cell.seed)
     model.compile(optimizer=keras.optimizers.Adam(cell.lr), jit_compile=KERAS_JIT[cell.jit])
-    facts.jit_compile = bool(model.jit_compile)
+    result.facts.jit_compile = bool(model.jit_compile)
+    if cell.mode == "lockstep":
+        result.steps = lockstep.fit(model, x, cell, task.verbose, faults.from_env(cell.model), recorder)
+        return model
     model.fit(
         x,
         batch_size=cell.batch_size,
@@ -95,14 +100,14 @@ def train_keras(spec, task: Task, x: np.ndarray, recorder, facts: Facts):
     return model
 
 
-def train_native(spec, task: Task, x: np.ndarray, recorder, facts: Facts):
+def train_native(spec, task: Task, x: np.ndarray, recorder, result: Result):
     """Train the native baseline (runners/native/); return a Keras twin holding its weights, for samples and quality."""
     from architectures import model_class
     from runners import native
 
     cell = task.cell
     model = native.build(spec, cell.backend, native.init_weights(spec, cell.seed), cell.lr, cell.jit, cell.seed)
-    facts.jit_compile = model.jit_compile
+    result.facts.jit_compile = model.jit_compile
     recorder.diverged_epoch = native.fit(
         model, x, cell.epochs, cell.batch_size, cell.seed, task.verbose, recorder.epochs.append
     )
@@ -149,7 +154,7 @@ def train(task: Task) -> Result:
     x = preprocess(spec, images)
     facts.rss_before_train_mb = memory.rss_mb() if memory.reset_peak() else None
     try:
-        model = trainer(spec, task, x, recorder, facts)
+        model = trainer(spec, task, x, recorder, result)
     except KeyboardInterrupt:
         result.status = Status.INTERRUPTED
     except Exception as e:
@@ -163,10 +168,12 @@ def train(task: Task) -> Result:
     if recorder.diverged_epoch:
         result.status, result.diverged_epoch = Status.DIVERGED, recorder.diverged_epoch
     if result.status == Status.OK:
+        from runners.lockstep import final_weights
         from runners.quality import sample_and_score
 
         samples_file = Path(task.samples_file) if task.samples_file else None
-        result.quality = sample_and_score(model, arrays, cell.sample_images, cell.quality_images, samples_file)
+        kept = final_weights(model) if cell.mode == "lockstep" else {}
+        result.quality = sample_and_score(model, arrays, cell.sample_images, cell.quality_images, samples_file, kept)
     facts.cell_wall_s = time.perf_counter() - start
     return result
 

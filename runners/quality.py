@@ -37,15 +37,18 @@ def evaluate(model, arrays: dict, images: np.ndarray) -> dict[str, float]:
     return scores
 
 
-def sample_and_score(model, arrays: dict, samples: int, scored: int, samples_file: Path | None) -> dict[str, float]:
-    """Generate once from the fixed noise; save the first `samples` images, score the first `scored`.
+def sample_and_score(
+    model, arrays: dict, samples: int, scored: int, samples_file: Path | None, kept: dict[str, np.ndarray] | None = None
+) -> dict[str, float]:
+    """Generate once from the fixed noise; save the first `samples` images (and the arrays `kept`), score the first
+    `scored`.
 
     Returns the quality metrics with `quality_eval_s`, the seconds all of it took (after training)."""
     start = time.perf_counter()
     images = generated_images(model, max(samples, scored))
     if samples_file is not None:
         with atomic_write(samples_file) as f:
-            np.savez_compressed(f, **model.sample_arrays(images[:samples], arrays["x_test"]))
+            np.savez_compressed(f, **model.sample_arrays(images[:samples], arrays["x_test"]), **(kept or {}))
     if not scored:
         return {}
     scores = evaluate(model, arrays, images[:scored])

@@ -18,7 +18,7 @@ from suite.contract import MISSING, Cell, Status
 from suite.data import keras_cache_path, load_mnist
 from suite.errors import GvbenchError, UsageError
 from suite.executor import LocalExecutor
-from suite.grid import LEARNING_RATES, make_grid
+from suite.grid import LEARNING_RATES, lockstep_problem, make_grid
 from suite.profiles import PROFILES
 from suite.ray_executor import RayExecutor
 from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, check_header, upgrade_folder
@@ -126,6 +126,12 @@ def add_run_parser(commands) -> None:
         help=f"seeds of every random draw, 0..{SEED_MAX}; each cell runs once per seed (default: 0)",
     )
     run.add_argument(
+        "--lockstep",
+        action="store_true",
+        help="every backend starts from the same NumPy weights and sees the same data order and noise (per seed); "
+        "records each step's losses",
+    )
+    run.add_argument(
         "--threads",
         type=positive_int,
         default=usable_cpus(),
@@ -224,7 +230,8 @@ def make_cells(args: argparse.Namespace) -> list[Cell]:
     impls = IMPLS if args.impl == "both" else (args.impl,)
     jits = JIT_MODES if "all" in args.jit else tuple(dict.fromkeys(args.jit))
     seeds = list(dict.fromkeys(args.seeds))
-    settings = (args.variant, args.profile, seeds, args.threads, args.epochs, impls, jits)
+    mode = "lockstep" if args.lockstep else "independent"
+    settings = (args.variant, args.profile, seeds, args.threads, args.epochs, impls, jits, mode)
     return [cell for backend in backends for cell in make_grid(backend, args.models, args.lrs, *settings)]
 
 
@@ -236,6 +243,11 @@ def check_run(args: argparse.Namespace) -> str | None:
             f"--threads {args.threads} exceeds the {usable_cpus()} CPUs this process may use; "
             f"pass --threads {usable_cpus()} or fewer"
         )
+    if args.lockstep:
+        impls = IMPLS if args.impl == "both" else (args.impl,)
+        problem = lockstep_problem(args.models, args.variant, args.profile, impls)
+        if problem:
+            raise UsageError(problem)
     check_out(args.out)
     load_mnist(args.data)
     data = args.data or os.environ.get("GVBENCH_DATA")

@@ -21,7 +21,7 @@ from suite.report.data import LOSSES, latest, load
 from suite.report.tables import epoch_frame
 from suite.uncertainty import epochs_to_detect
 
-TIME_KEY = ["backend", "impl", "jit", "model", "variant", "profile"]
+TIME_KEY = ["backend", "impl", "jit", "mode", "model", "variant", "profile"]
 CELL_KEY = [*TIME_KEY, "lr", "seed"]
 
 
@@ -36,7 +36,7 @@ class Thresholds:
 def _side(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     cells, epochs, _ = load(root)
     chosen, _ = latest(cells)
-    identity = ["source", "run_id", "cell_id", "model", "variant", "impl", "jit"]
+    identity = ["source", "run_id", "cell_id", "model", "variant", "impl", "jit", "mode"]
     return chosen, epoch_frame(chosen, epochs).merge(chosen[identity])
 
 

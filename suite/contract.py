@@ -43,7 +43,8 @@ MISSING = "missing"
 
 @dataclass(frozen=True)
 class Cell:
-    """What is measured: one backend × implementation × compile mode × model × variant × lr × profile × seed."""
+    """What is measured: one backend × implementation × compile mode × training mode × model × variant × lr ×
+    profile × seed."""
 
     backend: str
     model: str
@@ -55,15 +56,18 @@ class Cell:
     threads: int
     impl: str = "keras"
     jit: str = "auto"
+    mode: str = "independent"
 
     @property
     def cell_id(self) -> str:
-        """Readable and unique: backend.model.variant.lr.profile.seed.epochs[.native][.jit-on|.jit-off]."""
+        """Readable and unique: backend.model.variant.lr.profile.seed.epochs[.native][.jit-on|.jit-off][.lockstep]."""
         cell_id = f"{self.backend}.{self.model}.{self.variant}.lr{self.lr:g}.{self.profile}.s{self.seed}.e{self.epochs}"
         if self.impl != "keras":
             cell_id += f".{self.impl}"
         if self.jit != "auto":
             cell_id += f".jit-{self.jit}"
+        if self.mode != "independent":
+            cell_id += f".{self.mode}"
         return cell_id
 
     @property
@@ -134,6 +138,14 @@ class EpochRecord:
 
 
 @dataclass(slots=True)
+class StepRecord:
+    """The losses of one training step (lockstep cells): `step` counts from 1 across epochs."""
+
+    step: int
+    losses: dict[str, float]
+
+
+@dataclass(slots=True)
 class Facts:
     """Where and how a cell ran. Every field is a column of cells.csv (results/README.md)."""
 
@@ -158,7 +170,8 @@ class Facts:
 
 @dataclass(slots=True)
 class Result:
-    """What a cell answers: how it ended, its facts, its finished epochs and, when ok, its quality metrics."""
+    """What a cell answers: how it ended, its facts, its finished epochs (and, in lockstep, steps) and, when ok, its
+    quality metrics."""
 
     status: Status
     error: str | None = None
@@ -166,6 +179,7 @@ class Result:
     facts: Facts = field(default_factory=Facts)
     epochs: list[EpochRecord] = field(default_factory=list)
     quality: dict[str, float] = field(default_factory=dict)
+    steps: list[StepRecord] = field(default_factory=list)
 
     @classmethod
     def failed(cls, error: str) -> Result:
@@ -185,4 +199,5 @@ class Result:
             facts=Facts(**raw["facts"]),
             epochs=[EpochRecord(**epoch) for epoch in raw["epochs"]],
             quality=raw["quality"],
+            steps=[StepRecord(**step) for step in raw["steps"]],
         )

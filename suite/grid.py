@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+from architectures import get_spec
+from architectures.spec import noise_rows
 from suite.contract import Cell
 from suite.profiles import PROFILES
 
@@ -23,6 +25,7 @@ def make_grid(
     epochs: int | None = None,
     impls: tuple[str, ...] = ("keras",),
     jits: tuple[str, ...] = ("auto",),
+    mode: str = "independent",
 ) -> list[Cell]:
     """Every model × learning rate × seed × implementation × compile mode for one backend, in a stable order.
 
@@ -40,6 +43,25 @@ def make_grid(
             threads,
             impl,
             jit,
+            mode,
         )
         for model, lr, seed, impl, jit in itertools.product(models, lrs, seeds, impls, jits)
     ]
+
+
+def lockstep_problem(models: list[str], variant: str, profile: str, impls: tuple[str, ...]) -> str | None:
+    """Why these cells cannot run in lockstep, or None.
+
+    Lockstep feeds each step's noise beside its images, a row per image; a variant that draws a fixed
+    number of noise rows cannot take a partial last batch that way."""
+    if "native" in impls:
+        return "--lockstep trains the Keras models only; drop --impl native"
+    settings = PROFILES[profile]
+    last = (settings.train_images or FULL_TRAIN) % settings.batch_size
+    for model in models:
+        if last and noise_rows(get_spec(model, variant), last) != last:
+            return (
+                f"--lockstep cannot feed {model} ({variant}) its fixed {noise_rows(get_spec(model, variant), last)} "
+                f"noise rows in the last batch of {last} images under --profile {profile}; use --variant paper"
+            )
+    return None

@@ -1,7 +1,7 @@
 """Append rows to the tidy CSVs atomically, under a lock, never touching earlier rows.
 
-A cell is committed by its row in `cells.csv`, written after its rows in `epochs.csv` and
-`quality.csv`. A writer killed in between leaves rows of no cell; readers ignore them and
+A cell is committed by its row in `cells.csv`, written after its rows in `epochs.csv`,
+`steps.csv` and `quality.csv`. A writer killed in between leaves rows of no cell; readers ignore them and
 the next writer removes them, so every committed cell's rows appear exactly once.
 """
 
@@ -26,6 +26,7 @@ from suite.schema import (
     KEY_COLUMNS,
     QUALITY_COLUMNS,
     SCHEMA_VERSION,
+    STEP_COLUMNS,
     check_row,
     columns_of,
     upgrade,
@@ -34,7 +35,8 @@ from suite.schema import (
 CELLS_CSV = "cells.csv"
 EPOCHS_CSV = "epochs.csv"
 QUALITY_CSV = "quality.csv"
-CHILD_FILES = {EPOCHS_CSV: EPOCH_COLUMNS, QUALITY_CSV: QUALITY_COLUMNS}
+STEPS_CSV = "steps.csv"
+CHILD_FILES = {EPOCHS_CSV: EPOCH_COLUMNS, QUALITY_CSV: QUALITY_COLUMNS, STEPS_CSV: STEP_COLUMNS}
 """Files whose rows a cell's `cells.csv` row commits."""
 LOCK_FILE = ".gvbench.lock"
 
@@ -173,11 +175,14 @@ def _append(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
         f.write(old + buffer.getvalue().encode())
 
 
-def append_cell(out: Path, cell_row: dict, epoch_rows: list[dict], quality_rows: list[dict] = ()) -> None:
-    """Write one finished cell: its epoch and quality rows, then its cell row, each file replaced whole.
+def append_cell(
+    out: Path, cell_row: dict, epoch_rows: list[dict], quality_rows: list[dict] = (), step_rows: list[dict] = ()
+) -> None:
+    """Write one finished cell: its epoch, quality and step rows, then its cell row, each file replaced whole.
 
     Every row is checked against its file's columns before anything is written."""
-    for name, new_rows in ((CELLS_CSV, [cell_row]), (EPOCHS_CSV, epoch_rows), (QUALITY_CSV, quality_rows)):
+    children = {EPOCHS_CSV: epoch_rows, QUALITY_CSV: quality_rows, STEPS_CSV: step_rows}
+    for name, new_rows in ((CELLS_CSV, [cell_row]), *children.items()):
         for row in new_rows:
             check_row(row, CHILD_FILES.get(name, CELL_COLUMNS), name)
     with locked(out):
@@ -185,7 +190,7 @@ def append_cell(out: Path, cell_row: dict, epoch_rows: list[dict], quality_rows:
         for name, columns in CHILD_FILES.items():
             check_header(out / name, columns)
         _drop_uncommitted(out)
-        for name, new_rows in ((EPOCHS_CSV, epoch_rows), (QUALITY_CSV, quality_rows)):
+        for name, new_rows in children.items():
             if new_rows or not (out / name).exists():
                 _append(out / name, list(new_rows), CHILD_FILES[name])
         _append(out / CELLS_CSV, [cell_row], CELL_COLUMNS)
@@ -207,3 +212,9 @@ def read_quality(out: Path) -> pd.DataFrame:
     """The committed rows of `quality.csv` (empty where the folder has none)."""
     cells = read_csv(out / CELLS_CSV, CELL_COLUMNS)
     return _committed_rows(cells, out / QUALITY_CSV, QUALITY_COLUMNS)
+
+
+def read_steps(out: Path) -> pd.DataFrame:
+    """The committed rows of `steps.csv` (empty where the folder has none)."""
+    cells = read_csv(out / CELLS_CSV, CELL_COLUMNS)
+    return _committed_rows(cells, out / STEPS_CSV, STEP_COLUMNS)

@@ -13,7 +13,7 @@ import numpy as np
 
 from architectures import get_spec
 from architectures.flops import train_step_flops
-from suite.contract import Cell, EpochRecord, Result, Status, Task
+from suite.contract import Cell, EpochRecord, Result, Status, StepRecord, Task
 from suite.executor import Executor, Job
 from suite.grid import FULL_TRAIN
 from suite.results import append_cell, finished_ok
@@ -66,10 +66,19 @@ def epoch_rows(cell: Cell, keys: dict, epochs: list[EpochRecord]) -> list[dict]:
     return found
 
 
+def step_rows(keys: dict, steps: list[StepRecord]) -> list[dict]:
+    """The long-format steps.csv rows of a (lockstep) cell: one per step × loss."""
+    return [
+        keys | {"step": record.step, "metric": name, "value": value}
+        for record in steps
+        for name, value in record.losses.items()
+    ]
+
+
 def rows(
     run_id: str, cell: Cell, result: Result, samples_file: str, log_file: str
-) -> tuple[dict, list[dict], list[dict]]:
-    """The cell row and the long-format epoch and quality rows of one finished cell."""
+) -> tuple[dict, list[dict], list[dict], list[dict]]:
+    """The cell row and the long-format epoch, quality and step rows of one finished cell."""
     keys = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "cell_id": cell.cell_id}
     keys |= {k: getattr(cell, k) for k in KEY_COLUMNS if k not in keys}
     cell_row = dict.fromkeys(CELL_COLUMNS) | asdict(result.facts) | keys
@@ -87,7 +96,7 @@ def rows(
     cell_row |= summarise_epochs(result.epochs)
     cell_row |= arithmetic(cell, cell_row, result.facts.ceiling_gflop_per_s)
     quality_rows = [keys | {"metric": metric, "value": value} for metric, value in result.quality.items()]
-    return cell_row, epoch_rows(cell, keys, result.epochs), quality_rows
+    return cell_row, epoch_rows(cell, keys, result.epochs), quality_rows, step_rows(keys, result.steps)
 
 
 def pending(cells: list[Cell], out: Path, force: bool) -> list[Cell]:
@@ -137,8 +146,8 @@ def run_grid(
     with tempfile.TemporaryDirectory(prefix="gvbench-") as workdir:
         for job, result in executor.run_all(jobs, Path(workdir), stop):
             samples_file, log_file = job.samples_file.relative_to(out), job.log_file.relative_to(out)
-            cell_row, epochs, quality = rows(run_id, job.task.cell, result, str(samples_file), str(log_file))
-            append_cell(out, cell_row, epochs, quality)
+            cell_row, epochs, quality, steps = rows(run_id, job.task.cell, result, str(samples_file), str(log_file))
+            append_cell(out, cell_row, epochs, quality, steps)
             written.append(cell_row)
             print(report_line(result, cell_row), flush=True)
     return written

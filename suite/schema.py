@@ -1,10 +1,10 @@
-"""The columns of `cells.csv`, `epochs.csv` and `quality.csv`, version SCHEMA_VERSION (results/README.md)."""
+"""Columns of `cells.csv`, `epochs.csv`, `steps.csv` and `quality.csv`, schema SCHEMA_VERSION (results/README.md)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 KEY_COLUMNS = (
     "schema_version",
@@ -13,6 +13,7 @@ KEY_COLUMNS = (
     "backend",
     "impl",
     "jit",
+    "mode",
     "model",
     "variant",
     "lr",
@@ -64,6 +65,8 @@ EPOCH_METRICS = ("epoch_time_s", "steps", "samples_per_s")
 """Per-epoch timing metrics; each loss adds `<loss>` (epoch mean) and `<loss>_last` (last batch).
 
 Statuses are `suite.contract.Status`; the facts a cell records are `suite.contract.Facts`."""
+STEP_COLUMNS = KEY_COLUMNS + ("step", "metric", "value")
+"""Lockstep cells only: each loss of single training steps (1-based across epochs), see `runners.lockstep`."""
 QUALITY_COLUMNS = KEY_COLUMNS + ("metric", "value")
 """One row per ok cell × quality metric (see suite/quality.py and runners/quality.py)."""
 
@@ -71,6 +74,9 @@ IMPLS = ("keras", "native")
 """`keras`: the models of architectures/ trained by Keras' fit; `native`: runners/native/, no Keras."""
 JIT_MODES = ("auto", "on", "off")
 """Compile mode asked for: the backend's default (`auto`), compiled (`on`) or not (`off`)."""
+MODES = ("independent", "lockstep")
+"""`independent`: weights, data order and noise from the backend's own generator, seeded; `lockstep`: all three
+made in NumPy from the seed, the same on every backend (`runners.lockstep`)."""
 
 ADDED = {
     2: {
@@ -83,6 +89,7 @@ ADDED = {
         "ceiling_share": None,
     },
     3: {"rss_before_train_mb": None, "train_peak_rss_mb": None},
+    4: {"mode": "independent"},
 }
 """Columns each schema version added, with the value rows of the version before it take."""
 

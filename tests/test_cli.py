@@ -207,3 +207,16 @@ def test_seeds_run_every_cell_once_per_seed_and_seed_is_the_same_option():
     assert {c.epochs for c in cells if c.model == "CNNVAE"} == {5} and {
         c.epochs for c in cells if c.model == "DenseGAN"
     } == {40}
+
+
+def test_lockstep_marks_every_cell_and_refuses_what_it_cannot_feed(capsys, tmp_path):
+    argv = ["run", "--backend", "all", "--models", "DenseGAN", "--lrs", "1e-4", "--seeds", "0", "1", "--lockstep"]
+    cells = make_cells(build_parser().parse_args(argv))
+    assert len(cells) == 6 and {c.mode for c in cells} == {"lockstep"}
+    assert len({c.cell_id for c in cells}) == 6 and all(c.cell_id.endswith(".lockstep") for c in cells)
+    out = ["--out", str(tmp_path / "r")]
+    fails_with(capsys, [*argv, "--impl", "native", *out], "--lockstep trains the Keras models only")
+    # The code variant's GANs draw 128 noise rows per step, also for the paper profile's last batch of 96 images.
+    code = [*argv, "--variant", "code", "--profile", "paper", *out]
+    fails_with(capsys, code, "cannot feed DenseGAN (code) its fixed 128 noise rows in the last batch of 96 images")
+    assert not (tmp_path / "r").exists(), "nothing is written"

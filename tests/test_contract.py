@@ -19,7 +19,7 @@ from architectures.spec import BLOCK_KINDS, Block, Layer, network_inputs, output
 from runners import backends
 from runners.backends import BACKENDS
 from runners.native import kernel_shape, weight_counts
-from suite.contract import Cell, EpochRecord, Facts, Result, Status, Task
+from suite.contract import Cell, EpochRecord, Facts, Result, Status, StepRecord, Task
 from suite.results import CELLS_CSV, EPOCHS_CSV, append_cell
 from suite.run import rows
 from suite.schema import CELL_COLUMNS, UnknownColumn
@@ -38,7 +38,8 @@ def a_result() -> Result:
         ),
     ]
     facts = Facts(started_at="2026-01-01T00:00:00+00:00", peak_rss_mb=512.5, jit_compile=True, cpu_count=2)
-    return Result(Status.DIVERGED, "loss NaN", 2, facts, epochs, {"classifier_score": 1.5})
+    steps = [StepRecord(1, {"d_loss": 1.3, "g_loss": 0.6}), StepRecord(5, {"d_loss": float("nan"), "g_loss": 0.9})]
+    return Result(Status.DIVERGED, "loss NaN", 2, facts, epochs, {"classifier_score": 1.5}, steps)
 
 
 def test_task_round_trips_through_json():
@@ -51,8 +52,9 @@ def test_result_round_trips_through_json_nan_and_status_included():
     result = a_result()
     again = Result.from_json(result.to_json())
     assert again.status is Status.DIVERGED and isinstance(again.facts, Facts)
-    assert math.isnan(again.epochs[1].losses["d_loss"])
+    assert math.isnan(again.epochs[1].losses["d_loss"]) and math.isnan(again.steps[1].losses["d_loss"])
     again.epochs[1].losses["d_loss"] = result.epochs[1].losses["d_loss"] = 0.0  # NaN != NaN
+    again.steps[1].losses["d_loss"] = result.steps[1].losses["d_loss"] = 0.0
     assert again == result
 
 
@@ -90,7 +92,7 @@ def test_statuses_are_the_documented_ones():
 
 
 def test_a_row_with_a_key_that_has_no_column_is_refused_and_nothing_is_written(tmp_path):
-    cell_row, epoch_rows, quality_rows = rows("r1", CELL, a_result(), "s", "l")
+    cell_row, epoch_rows, quality_rows, _ = rows("r1", CELL, a_result(), "s", "l")
     append_cell(tmp_path, cell_row, epoch_rows, quality_rows)
     before = {name: (tmp_path / name).read_bytes() for name in (CELLS_CSV, EPOCHS_CSV)}
     with pytest.raises(UnknownColumn, match="gpu_model"):

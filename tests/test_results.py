@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import subprocess
 import sys
@@ -11,16 +12,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from suite.contract import Cell, EpochRecord, Facts, Result, Status
+from suite.contract import Cell, EpochRecord, Facts, Result, Status, StepRecord
 from suite.results import (
     CELLS_CSV,
     EPOCHS_CSV,
     QUALITY_CSV,
+    STEPS_CSV,
     ResultsError,
     append_cell,
     locked,
     read_quality,
     read_results,
+    read_steps,
 )
 from suite.run import rows, summarise_epochs
 from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, QUALITY_COLUMNS
@@ -49,11 +52,12 @@ def test_first_epoch_is_kept_apart_from_steady_state():
 
 
 def test_rows_follow_the_schema(tmp_path):
-    cell_row, epoch_rows, quality_rows = rows("r1", CELL, fake_result(), "samples/x.npz", "logs/x.log")
+    cell_row, epoch_rows, quality_rows, step_rows = rows("r1", CELL, fake_result(), "samples/x.npz", "logs/x.log")
     assert set(cell_row) == set(CELL_COLUMNS)
     assert all(set(r) == set(EPOCH_COLUMNS) for r in epoch_rows)
     assert len(epoch_rows) == 3 * 7  # 3 epochs × (time, steps, samples/s, 2 losses × mean/last)
     assert all(set(r) == set(QUALITY_COLUMNS) for r in quality_rows) and len(quality_rows) == 2
+    assert step_rows == [], "an independent cell records no steps"
     append_cell(tmp_path, cell_row, epoch_rows, quality_rows)
     cells, epochs = read_results(tmp_path)
     assert list(cells.columns) == list(CELL_COLUMNS) and list(epochs.columns) == list(EPOCH_COLUMNS)
@@ -97,7 +101,7 @@ def test_epoch_rows_of_a_writer_killed_before_its_cell_row_are_ignored_then_remo
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     whole = (tmp_path / EPOCHS_CSV).read_bytes()
     whole_quality = (tmp_path / QUALITY_CSV).read_bytes()
-    _, orphan_rows, orphan_quality = rows("killed", CELL, fake_result(), "s", "l")
+    _, orphan_rows, orphan_quality, _ = rows("killed", CELL, fake_result(), "s", "l")
     orphans = pd.DataFrame(orphan_rows, columns=list(EPOCH_COLUMNS)).to_csv(index=False, header=False)
     (tmp_path / EPOCHS_CSV).write_bytes(whole + orphans.encode())
     orphans = pd.DataFrame(orphan_quality, columns=list(QUALITY_COLUMNS)).to_csv(index=False, header=False)
@@ -142,23 +146,25 @@ def test_a_waiting_writer_says_so_and_then_writes(tmp_path):
     assert list(read_results(tmp_path)[0].run_id) == ["late0"]
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 4])
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 5])
 def test_rows_of_another_schema_version_are_refused(tmp_path, version):
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     frame = pd.read_csv(tmp_path / CELLS_CSV)
     frame["schema_version"] = version
     frame.to_csv(tmp_path / CELLS_CSV, index=False)
-    with pytest.raises(ResultsError, match=f"rows of schema version {version} under a version 3 header"):
+    with pytest.raises(ResultsError, match=f"rows of schema version {version} under a version 4 header"):
         append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
 
 
 def _as_version(out, version: int = 1):
-    """Rewrite a folder's files the way an earlier schema version wrote them (1: no impl, jit or FLOP columns)."""
+    """Rewrite a folder's files the way an earlier schema version wrote them (1: no impl, jit or FLOP columns;
+    before 4: no `mode` column and no steps.csv)."""
     from suite.schema import columns_of
 
     for name, columns in {CELLS_CSV: CELL_COLUMNS, EPOCHS_CSV: EPOCH_COLUMNS, QUALITY_CSV: QUALITY_COLUMNS}.items():
         frame = pd.read_csv(out / name)[list(columns_of(version, columns))].assign(schema_version=version)
         (out / name).write_text(frame.to_csv(index=False))
+    (out / STEPS_CSV).unlink()
 
 
 def test_a_version_1_folder_is_read_as_keras_auto_cells_refused_for_writing_and_upgraded(tmp_path):
@@ -185,17 +191,34 @@ def test_a_version_1_folder_is_read_as_keras_auto_cells_refused_for_writing_and_
     assert upgrade_folder(tmp_path) == [], "an upgraded folder is left as it is"
 
 
-def test_a_version_2_folder_whose_epochs_header_is_unchanged_is_read_and_upgraded(tmp_path):
-    """Version 3 added cell columns only: epochs.csv and quality.csv keep version 2's header, their rows say 2."""
+def test_a_version_3_folder_is_read_as_independent_cells_and_upgraded(tmp_path):
+    """Version 4 added the `mode` key column to every file, and steps.csv; an older folder's cells are independent."""
     from suite.results import upgrade_folder
 
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
-    _as_version(tmp_path, 2)
+    _as_version(tmp_path, 3)
     cells, epochs = read_results(tmp_path)
-    assert list(cells.columns) == list(CELL_COLUMNS) and cells.train_peak_rss_mb.isna().all() and len(epochs)
-    with pytest.raises(ResultsError, match="schema version 2 .*gvbench upgrade"):
+    assert list(cells.columns) == list(CELL_COLUMNS) and set(cells["mode"]) == {"independent"} and len(epochs)
+    assert read_steps(tmp_path).empty
+    with pytest.raises(ResultsError, match="schema version 3 .*gvbench upgrade"):
         append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
     assert len(upgrade_folder(tmp_path)) == 3
-    assert set(pd.read_csv(tmp_path / EPOCHS_CSV).schema_version) == {3}
+    assert set(pd.read_csv(tmp_path / EPOCHS_CSV).schema_version) == {4}
     append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
     assert list(read_results(tmp_path)[0].run_id) == ["r1", "r2"]
+
+
+def test_a_lockstep_cell_writes_its_steps_and_is_its_own_cell(tmp_path):
+    lockstep = dataclasses.replace(CELL, mode="lockstep")
+    assert lockstep.cell_id == CELL.cell_id + ".lockstep"
+    result = fake_result()
+    result.steps = [StepRecord(1, {"d_loss": 1.5, "g_loss": 0.7}), StepRecord(2, {"d_loss": 1.4, "g_loss": 0.8})]
+    append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
+    append_cell(tmp_path, *rows("r1", lockstep, result, "s", "l"))
+    steps = read_steps(tmp_path)
+    assert set(steps.cell_id) == {lockstep.cell_id} and set(steps["mode"]) == {"lockstep"}
+    assert steps.pivot(index="step", columns="metric", values="value").to_dict() == {
+        "d_loss": {1: 1.5, 2: 1.4},
+        "g_loss": {1: 0.7, 2: 0.8},
+    }
+    assert list(read_results(tmp_path)[0]["mode"]) == ["independent", "lockstep"]

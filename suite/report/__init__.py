@@ -11,8 +11,8 @@ from architectures import FAMILIES, get_spec
 from runners.backends import BACKENDS
 from suite.contract import Status
 from suite.files import atomic_write
-from suite.report import figures, quality, replicates, speed, tables
-from suite.report.data import expected, latest, load, model_order
+from suite.report import figures, lockstep, quality, replicates, speed, tables
+from suite.report.data import expected, latest, load, load_steps, model_order
 from suite.report.page import Block, Bullets, Contents, Details, Figure, Heading, Table, Text, to_html, to_markdown
 
 PROVENANCE_COLUMNS = [
@@ -166,7 +166,7 @@ def samples_blocks(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -
     return blocks
 
 
-def glance(summary: pd.DataFrame, effects: pd.DataFrame, grid: pd.DataFrame) -> list[Block]:
+def glance(summary: pd.DataFrame, effects: pd.DataFrame, grid: pd.DataFrame, apart: list[str]) -> list[Block]:
     blocks: list[Block] = [Heading("At a glance", 3), Text("Which backend is fastest for each model, and by how much:")]
     blocks.append(Bullets(fastest_lines(summary) or ["no model has a steady-state timing"]))
     blocks += [Text("What tracing/compiling costs (first epoch against steady state):")]
@@ -178,6 +178,11 @@ def glance(summary: pd.DataFrame, effects: pd.DataFrame, grid: pd.DataFrame) -> 
         ),
         Bullets(replicates.glance_lines(effects)),
     ]
+    if apart:
+        blocks += [
+            Text("In lockstep (every backend from the same weights, data order and noise), when their runs part:"),
+            Bullets(apart),
+        ]
     not_ok = grid[grid.status != Status.OK]
     if len(not_ok):
         shown = not_ok[["backend", "label", "lr", "seed", "status", "diverged_epoch", "error"]].rename(
@@ -244,9 +249,35 @@ def learning_blocks(frame, losses, agreement, long, effects, grid, folder) -> li
     return blocks
 
 
+LOCKSTEP_TEXT = (
+    "Cells run with `--lockstep` start every backend from the same weights (NumPy, from the seed) and feed each the "
+    "same data order and per-step noise, so only floating-point arithmetic separates them. Below: the spread of "
+    "the backends' loss at each recorded step ((largest − smallest) ÷ mean of the single step's loss; every step "
+    "up to 100, then evenly spaced), when it first passes {parted:g}%, and how far apart the final weights are "
+    "(largest pairwise ‖a − b‖ ÷ ‖b‖ over every weight) beside how far training moved them from the start "
+    "(‖final − initial‖ ÷ ‖initial‖). Their timings include a loss fetch every step and are shown under their own "
+    "label."
+)
+
+
+def lockstep_blocks(div: pd.DataFrame, shown: pd.DataFrame, qualities: pd.DataFrame, folder: Path) -> list[Block]:
+    if not len(shown):
+        return []
+    blocks: list[Block] = [Heading("In lockstep: when do the backends' runs part?", 3)]
+    blocks.append(Text(LOCKSTEP_TEXT.format(parted=100 * lockstep.PARTED)))
+    fig = figures.divergence(div, lockstep.PARTED, lockstep.FLOOR)
+    blocks.append(Figure(figures.save(fig, folder, "lockstep-divergence"), "Spread of the backends' loss per step"))
+    blocks.append(Table(lockstep.table(shown), ".3g"))
+    if len(qualities):
+        qualities = qualities.assign(metric=qualities.metric.map(quality.SHOWN), spread=100 * qualities.spread)
+        qualities = qualities.rename(columns={"label": "model", "spread": "spread across backends (%)"})
+        blocks.append(Details("Every quality metric's spread across backends, in lockstep", [Table(qualities, ".3g")]))
+    return blocks
+
+
 def profile_section(
-    root: Path, out: Path, profile: str, chosen, epochs, summary, agreement, scored
-) -> tuple[list[Block], pd.DataFrame, pd.DataFrame]:
+    root: Path, out: Path, profile: str, chosen, epochs, summary, agreement, scored, steps
+) -> tuple[list[Block], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """At a glance → speed → whether the backends learn alike → sample quality and claims → cost, of one profile."""
     chosen = chosen[chosen.profile == profile]
     summary = summary[summary.profile == profile].drop(columns="profile")
@@ -257,16 +288,24 @@ def profile_section(
     folder = out / profile
     long = replicates.per_seed(frame, scored[scored.profile == profile])
     effects = replicates.effects(long)
-    blocks: list[Block] = [Heading(f"Profile `{profile}`"), *glance(summary, effects, grid)]
+    div = lockstep.divergence(chosen, steps)
+    parted, weights = lockstep.parting(div), lockstep.final_weights(root, chosen)
+    qualities = lockstep.quality_spread(scored[scored.profile == profile])
+    apart = lockstep.summary(parted, weights, qualities)
+    blocks: list[Block] = [
+        Heading(f"Profile `{profile}`"),
+        *glance(summary, effects, grid, lockstep.glance_lines(parted, weights)),
+    ]
     blocks += speed_blocks(summary, chosen, profile, folder)
     blocks += learning_blocks(frame, losses, agreement, long, effects, grid, folder)
+    blocks += lockstep_blocks(div, apart, qualities, folder)
     quality_blocks, verdicts = quality.section(scored, profile, folder)
     blocks += quality_blocks + samples_blocks(root, grid, folder, profile)
     cost = tables.paper_cost(chosen, epochs, summary.assign(profile=profile))
     if len(cost) and profile != "paper":
         blocks += [Heading("What the `paper` grid would take", 3), Text(cost_text(cost))]
         blocks.append(Table(cost.drop(columns="profile")))
-    return blocks, verdicts, effects
+    return blocks, verdicts, effects, apart.assign(profile=profile)
 
 
 def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] = ()) -> Path:
@@ -289,16 +328,21 @@ def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] =
         )
     )
     blocks.append(Contents())
-    verdicts, effects = [], []
+    steps = load_steps(root, exclude)
+    verdicts, effects, parted = [], [], []
     for profile in sorted(chosen.profile.unique()):
-        profile_blocks, found, tested = profile_section(root, out, profile, chosen, epochs, summary, agreement, scored)
+        profile_blocks, found, tested, apart = profile_section(
+            root, out, profile, chosen, epochs, summary, agreement, scored, steps[steps.profile == profile]
+        )
         blocks += profile_blocks
         verdicts.append(found)
         effects.append(tested)
+        parted.append(apart)
     blocks += [Heading("Where the numbers come from", 2), Table(provenance(chosen))]
     tables_out = {"summary.csv": summary, "agreement.csv": agreement, "quality.csv": scored.drop(columns="label")}
     tables_out["claims.csv"] = pd.concat(verdicts, ignore_index=True)
     tables_out["replicates.csv"] = pd.concat(effects, ignore_index=True)
+    tables_out["lockstep.csv"] = pd.concat(parted, ignore_index=True)
     tables_out["paper-cost.csv"] = tables.paper_cost(chosen, epochs, summary)
     tables_out["speed.csv"] = speed.per_setting(chosen)
     for name, frame in tables_out.items():

@@ -10,10 +10,19 @@ from architectures import MODELS, get_spec
 from architectures.family import LOSS_LABELS
 from runners.backends import BACKENDS
 from suite.contract import MISSING, Status
-from suite.results import CELLS_CSV, EPOCHS_CSV, QUALITY_CSV, ResultsError, check_header, read_quality, read_results
+from suite.results import (
+    CELLS_CSV,
+    EPOCHS_CSV,
+    QUALITY_CSV,
+    ResultsError,
+    check_header,
+    read_quality,
+    read_results,
+    read_steps,
+)
 from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, EPOCH_METRICS, QUALITY_COLUMNS
 
-CELL_KEY = ["backend", "impl", "jit", "model", "variant", "lr", "profile", "seed", "epochs"]
+CELL_KEY = ["backend", "impl", "jit", "mode", "model", "variant", "lr", "profile", "seed", "epochs"]
 """What makes two rows the same cell; a rerun of a cell is a new row with the same key."""
 LOSSES = LOSS_LABELS
 """Each model's epoch-mean losses, as recorded in epochs.csv, and how figures name them."""
@@ -49,12 +58,22 @@ def load(root: Path, exclude: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.Da
     return tuple(pd.concat(frames, ignore_index=True) for frames in (all_cells, all_epochs, all_quality))
 
 
+def load_steps(root: Path, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The committed rows of every `steps.csv` under `root` (lockstep cells), with `source` as `load` gives it."""
+    frames = [
+        read_steps(folder).assign(source=str(folder.relative_to(root))) for folder in result_folders(root, exclude)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
 def label(frame: pd.DataFrame) -> pd.Series:
     """The model as figures name it: `CNNGAN`; `CNNGAN (code)` for the authors'-code variant;
-    `CNNGAN [native]`, `CNNGAN [jit on]` for a native baseline or a compile mode other than the default."""
+    `CNNGAN [native]`, `CNNGAN [jit on]`, `CNNGAN [lockstep]` for a native baseline, a compile mode other than
+    the default, or lockstep training."""
     named = frame.model.where(frame.variant == "paper", frame.model + " (" + frame.variant + ")")
     named = named.where(frame.impl == "keras", named + " [" + frame.impl + "]")
-    return named.where(frame.jit == "auto", named + " [jit " + frame.jit.astype(str) + "]")
+    named = named.where(frame.jit == "auto", named + " [jit " + frame.jit.astype(str) + "]")
+    return named.where(frame["mode"] == "independent", named + " [" + frame["mode"] + "]")
 
 
 def model_order(labels: pd.Series) -> list[str]:

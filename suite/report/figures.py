@@ -498,3 +498,44 @@ def ceiling_share(settings: pd.DataFrame) -> plt.Figure:
         ax.tick_params(axis="x", labelrotation=30)
     grid.figure.suptitle(title, y=1.03)
     return grid.figure
+
+
+def divergence(div: pd.DataFrame, parted: float, floor: float) -> plt.Figure:
+    """Lockstep: the spread of the backends' per-step losses against the step, a line per seed, per model and loss."""
+    title = "Lockstep: how far apart the backends' losses are at each step ((largest − smallest) ÷ mean)"
+    if div.empty:
+        return nothing(title, "no lockstep group has two backends with recorded steps")
+    div = div.assign(
+        panel=div.label + ": " + div.loss.map(LOSSES) + ", lr " + div.lr.map(lr_label),
+        spread=div.spread.clip(lower=floor),
+        seed=div.seed.astype(str),
+    )
+    order = sorted(div.panel.unique(), key=lambda p: (model_order(div.label).index(p.split(":")[0]), p))
+    seeds = sorted(div.seed.unique(), key=int)
+    grid = sns.relplot(
+        div,
+        kind="line",
+        x="step",
+        y="spread",
+        hue="seed",
+        hue_order=seeds,
+        palette=sns.color_palette("dark:0.6", len(seeds)) if len(seeds) > 1 else ["0.3"],
+        col="panel",
+        col_order=order,
+        col_wrap=min(3, len(order)),
+        estimator=None,
+        height=2.6,
+        aspect=1.3,
+        facet_kws={"sharey": True, "sharex": False},
+    )
+    grid.set(xscale="log", yscale="log")
+    for ax in grid.axes.flat:
+        ax.axhline(parted, color="0.3", linestyle=":", linewidth=1)
+        ax.text(1, parted, f" {100 * parted:g}%", transform=ax.get_yaxis_transform(), va="center", fontsize=7)
+    grid.set_titles("{col_name}", size=8)
+    grid.set_axis_labels("training step", "spread across backends")
+    height = grid.figure.get_figheight()
+    sns.move_legend(grid, "upper center", bbox_to_anchor=(0.5, 1.0), ncol=len(seeds), frameon=False, title="seed")
+    grid.figure.suptitle(title, y=1.0, va="bottom", fontsize=11)
+    grid.figure.subplots_adjust(top=1 - 0.9 / height)
+    return grid.figure

@@ -1,0 +1,187 @@
+"""Lockstep cells: how far apart the backends' runs are, step by step and at the end, from the same starting point.
+
+In lockstep every backend starts from the same weights and sees the same data and noise
+(`runners.lockstep`), so whatever separates their runs is floating-point arithmetic. A GAN is
+chaotic, so its runs part; these tables and the figure show when and how fast.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from architectures import get_spec
+from runners.backends import BACKENDS
+from runners.native import init_weights
+from suite.contract import Status
+from suite.report.data import LOSSES, model_order
+from suite.report.quality import SHOWN
+from suite.report.tables import CELL_JOIN, in_order, lr_label
+
+GROUP = ["profile", "label", "lr", "seed"]
+"""Cells that ran in lockstep with one another: one per backend."""
+PARTED = 0.01
+"""A loss has parted when the backends' values at a step spread by more than this share of their mean."""
+FLOOR = 1e-9
+"""Spreads below this (identical float32 values) are drawn at it on the log axis."""
+
+
+def spread(values: pd.Series) -> float:
+    """(largest − smallest) ÷ mean absolute value; NaN with fewer than two values."""
+    if values.count() < 2:
+        return np.nan
+    scale = values.abs().mean()
+    return float(values.max() - values.min()) / scale if scale > 0 else 0.0
+
+
+def lockstep_cells(chosen: pd.DataFrame) -> pd.DataFrame:
+    return chosen[(chosen["mode"] == "lockstep") & (chosen.status == Status.OK)]
+
+
+def divergence(chosen: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """Tidy: per lockstep group, loss and recorded step, the spread of the backends' losses at that step."""
+    cells = lockstep_cells(chosen)
+    if cells.empty or steps.empty:
+        return pd.DataFrame(columns=[*GROUP, "loss", "step", "backends", "spread"])
+    rows = steps[[*CELL_JOIN, "step", "metric", "value"]].merge(cells[[*CELL_JOIN, *GROUP]], on=CELL_JOIN)
+    rows = rows.rename(columns={"metric": "loss"})
+    found = rows.groupby([*GROUP, "loss", "step"]).value.agg(backends="count", spread=spread).reset_index()
+    return found[found.backends > 1]
+
+
+def _pairs(weights: dict[str, dict[str, np.ndarray]]) -> tuple[float, str]:
+    """The largest relative distance between two backends' weights, ‖a − b‖ ÷ ‖b‖ over every array, and the pair."""
+    worst, pair = 0.0, ""
+    for a, b in itertools.combinations(weights, 2):
+        diff = sum(float(np.sum((weights[a][k] - weights[b][k]) ** 2)) for k in weights[b])
+        norm = sum(float(np.sum(weights[b][k] ** 2)) for k in weights[b])
+        distance = np.sqrt(diff / norm) if norm else np.nan
+        if distance >= worst:
+            worst, pair = distance, f"{a} – {b}"
+    return worst, pair
+
+
+def _moved(spec_model: str, variant: str, seed: int, final: dict[str, np.ndarray]) -> float:
+    """How far training moved the weights from where lockstep started them: ‖final − initial‖ ÷ ‖initial‖."""
+    start = {
+        f"weights/{name}/{i}": array
+        for name, arrays in init_weights(get_spec(spec_model, variant), seed).items()
+        for i, array in enumerate(arrays)
+    }
+    diff = sum(float(np.sum((final[k] - start[k]) ** 2)) for k in start)
+    norm = sum(float(np.sum(start[k] ** 2)) for k in start)
+    return float(np.sqrt(diff / norm))
+
+
+def final_weights(root: Path, chosen: pd.DataFrame) -> pd.DataFrame:
+    """Per lockstep group: how far apart the backends' final weights are, against how far training moved them."""
+    rows = []
+    for key, group in lockstep_cells(chosen).groupby(GROUP, sort=False):
+        weights = {}
+        for row in group.itertuples():
+            path = root / row.source / str(row.samples_file)
+            if pd.isna(row.samples_file) or not path.is_file():
+                continue
+            with np.load(path) as arrays:
+                weights[row.backend] = {k: arrays[k] for k in arrays.files if k.startswith("weights/")}
+        weights = {b: weights[b] for b in BACKENDS if weights.get(b)}
+        if len(weights) < 2:
+            continue
+        apart, pair = _pairs(weights)
+        first = group.iloc[0]
+        moved = _moved(first.model, first.variant, int(first.seed), next(iter(weights.values())))
+        rows.append(dict(zip(GROUP, key, strict=True)) | {"weights_apart": apart, "pair": pair, "moved": moved})
+    return pd.DataFrame(rows, columns=[*GROUP, "weights_apart", "pair", "moved"])
+
+
+def parting(div: pd.DataFrame) -> pd.DataFrame:
+    """Per lockstep group and loss: the spread at step 1, the first step past `PARTED`, and at the last step."""
+    rows = []
+    for key, group in div.groupby([*GROUP, "loss"], sort=False):
+        group = group.sort_values("step")
+        past = group[group.spread > PARTED]
+        rows.append(
+            dict(zip([*GROUP, "loss"], key, strict=True))
+            | {
+                "spread_step_1": group.spread.iloc[0] if group.step.iloc[0] == 1 else np.nan,
+                "parted_at_step": int(past.step.iloc[0]) if len(past) else np.nan,
+                "last_step": int(group.step.iloc[-1]),
+                "spread_last_step": group.spread.iloc[-1],
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=[*GROUP, "loss", "spread_step_1", "parted_at_step", "last_step", "spread_last_step"]
+    )
+
+
+def quality_spread(scored: pd.DataFrame) -> pd.DataFrame:
+    """Per lockstep group and quality metric: the spread of the backends' values."""
+    cells = scored[scored.label.str.endswith("[lockstep]")]
+    metrics = [m for m in SHOWN if m in cells]
+    if cells.empty or not metrics:
+        return pd.DataFrame(columns=[*GROUP, "metric", "backends", "spread"])
+    long = cells.melt(id_vars=[*GROUP, "backend"], value_vars=metrics, var_name="metric").dropna(subset=["value"])
+    found = long.groupby([*GROUP, "metric"], sort=False).value.agg(backends="count", spread=spread).reset_index()
+    return found[found.backends > 1]
+
+
+def summary(parted: pd.DataFrame, weights: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:
+    """One row per lockstep group and loss: when it parted, how far apart the final weights are, and the quality
+    metric whose values spread most across backends (`lockstep.csv`)."""
+    found = parted.merge(weights, on=GROUP, how="left")
+    if len(quality):
+        worst = quality.sort_values("spread").groupby(GROUP).tail(1)
+        worst = worst.rename(columns={"metric": "quality_metric", "spread": "quality_spread"})
+        found = found.merge(worst[[*GROUP, "quality_metric", "quality_spread"]], on=GROUP, how="left")
+    else:
+        found = found.assign(quality_metric=None, quality_spread=np.nan)
+    return in_order(found, "lr", "seed", "loss") if len(found) else found
+
+
+def table(found: pd.DataFrame) -> pd.DataFrame:
+    """`summary` as the page shows it."""
+    shown = found
+    quality = shown.quality_metric.map(SHOWN) + " " + (100 * shown.quality_spread).map("{:.3g}%".format)
+    return pd.DataFrame(
+        {
+            "model": shown.label,
+            "lr": shown.lr.map(lr_label),
+            "seed": shown.seed,
+            "loss": shown.loss.map(LOSSES),
+            "spread at step 1 (%)": 100 * shown.spread_step_1,
+            f"first step past {100 * PARTED:g}%": shown.parted_at_step.map(
+                lambda s: "never" if pd.isna(s) else f"{s:.0f}"
+            ),
+            "spread at the last step (%)": 100 * shown.spread_last_step,
+            "last step": shown.last_step,
+            "final weights apart (%)": 100 * shown.weights_apart,
+            "training moved them (%)": 100 * shown.moved,
+            "quality metric spread most": quality.fillna(""),
+        }
+    )
+
+
+def glance_lines(parted: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
+    """Per lockstep model: when its backends' losses part, and how far apart their final weights are."""
+    lines = []
+    for name in model_order(parted.label) if len(parted) else []:
+        group = parted[parted.label == name]
+        steps = group.parted_at_step.dropna()
+        when = (
+            f"their losses part (spread > {100 * PARTED:g}%) after {steps.min():.0f}–{steps.max():.0f} steps"
+            if len(steps)
+            else f"their losses stay within {100 * PARTED:g}% of each other over all {group.last_step.max()} steps"
+        )
+        if len(steps) and len(steps) < len(group):
+            when += f" (in {len(steps)} of {len(group)} seed × loss runs; the others never do)"
+        apart = weights[weights.label == name]
+        if len(apart):
+            when += (
+                f"; final weights {100 * apart.weights_apart.min():.2g}–{100 * apart.weights_apart.max():.2g}% apart, "
+                f"against {100 * apart.moved.median():.2g}% moved by training"
+            )
+        lines.append(f"{name}: {when}")
+    return lines
