@@ -87,7 +87,7 @@ def train_keras(spec, task: Task, x: np.ndarray, recorder, result: Result):
     model.compile(optimizer=keras.optimizers.Adam(cell.lr), jit_compile=KERAS_JIT[cell.jit])
     result.facts.jit_compile = bool(model.jit_compile)
     if cell.mode == "lockstep":
-        result.steps = lockstep.fit(model, x, cell, task.verbose, faults.from_env(cell.model), recorder)
+        lockstep.fit(model, x, cell, task.verbose, faults.from_env(cell.model), recorder, result.steps)
         return model
     model.fit(
         x,

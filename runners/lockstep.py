@@ -54,11 +54,11 @@ def epoch_data(x: np.ndarray, latent_dim: int, seed: int, epoch: int) -> tuple[n
 class StepRecorder(keras.callbacks.Callback):
     """Each loss of single steps (the `<loss>_last` logs), numbered from 1 across epochs."""
 
-    def __init__(self, steps_per_epoch: int, total_steps: int):
+    def __init__(self, steps_per_epoch: int, total_steps: int, steps: list[StepRecord]):
         super().__init__()
         self.steps_per_epoch = steps_per_epoch
         self.every = max(1, (total_steps - EVERY_STEP_UNTIL) // LATER_STEPS)
-        self.steps: list[StepRecord] = []
+        self.steps = steps
         self._epoch = 0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -71,10 +71,26 @@ class StepRecorder(keras.callbacks.Callback):
             self.steps.append(StepRecord(step, {name: float(logs[f"{name}_last"]) for name in names}))
 
 
-def fit(model: keras.Model, x: np.ndarray, cell: Cell, verbose: int, callbacks: list, recorder) -> list[StepRecord]:
-    """Train `cell.epochs` epochs in lockstep, one `fit` call per epoch; stop after a diverged one."""
+class WholeRunProgbar(keras.callbacks.ProgbarLogger):
+    """Keras' progress output, counting epochs of the whole run (`Epoch 7/40`) across one `fit` call per epoch."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.run_epochs = epochs
+
+    def set_params(self, params: dict) -> None:
+        super().set_params(params | {"epochs": self.run_epochs})
+
+
+def fit(
+    model: keras.Model, x: np.ndarray, cell: Cell, verbose: int, callbacks: list, recorder, steps: list[StepRecord]
+) -> None:
+    """Train `cell.epochs` epochs in lockstep, one `fit` call per epoch, appending recorded steps to `steps` as they
+    finish (so an interrupted cell keeps them); stop after a diverged epoch."""
     steps_per_epoch = -(-len(x) // cell.batch_size)
-    steps = StepRecorder(steps_per_epoch, steps_per_epoch * cell.epochs)
+    step_recorder = StepRecorder(steps_per_epoch, steps_per_epoch * cell.epochs, steps)
+    if verbose:
+        callbacks = [*callbacks, WholeRunProgbar(cell.epochs)]
     for epoch in range(cell.epochs):
         images, noise = epoch_data(x, model.spec.latent_dim, cell.seed, epoch)
         model.fit(
@@ -85,11 +101,10 @@ def fit(model: keras.Model, x: np.ndarray, cell: Cell, verbose: int, callbacks: 
             initial_epoch=epoch,
             shuffle=False,
             verbose=verbose,
-            callbacks=[recorder, steps, *callbacks],
+            callbacks=[recorder, step_recorder, *callbacks],
         )
         if recorder.diverged_epoch:
             break
-    return steps.steps
 
 
 def final_weights(model: keras.Model) -> dict[str, np.ndarray]:

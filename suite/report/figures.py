@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -502,7 +503,10 @@ def ceiling_share(settings: pd.DataFrame) -> plt.Figure:
 
 def divergence(div: pd.DataFrame, parted: float, floor: float) -> plt.Figure:
     """Lockstep: the spread of the backends' per-step losses against the step, a line per seed, per model and loss."""
-    title = "Lockstep: how far apart the backends' losses are at each step ((largest − smallest) ÷ mean)"
+    title = (
+        "Lockstep: how far apart the backends' losses are at each step ((largest − smallest) ÷ mean; "
+        f"identical values drawn at {100 * floor:g}%)"
+    )
     if div.empty:
         return nothing(title, "no lockstep group has two backends with recorded steps")
     div = div.assign(
@@ -530,6 +534,9 @@ def divergence(div: pd.DataFrame, parted: float, floor: float) -> plt.Figure:
     )
     grid.set(xscale="log", yscale="log")
     for ax in grid.axes.flat:
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator([1e-9, 1e-7, 1e-5, 1e-3, 1e-1]))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{100 * v:g}%"))
         ax.axhline(parted, color="0.3", linestyle=":", linewidth=1)
         ax.text(1, parted, f" {100 * parted:g}%", transform=ax.get_yaxis_transform(), va="center", fontsize=7)
     grid.set_titles("{col_name}", size=8)

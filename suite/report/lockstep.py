@@ -164,6 +164,12 @@ def table(found: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _span(low: float, high: float, fmt: str) -> str:
+    """`a–b`, or `a` where both ends are the same figure."""
+    a, b = format(low, fmt), format(high, fmt)
+    return a if a == b else f"{a}–{b}"
+
+
 def glance_lines(parted: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
     """Per lockstep model: when its backends' losses part, and how far apart their final weights are."""
     lines = []
@@ -171,7 +177,7 @@ def glance_lines(parted: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
         group = parted[parted.label == name]
         steps = group.parted_at_step.dropna()
         when = (
-            f"their losses part (spread > {100 * PARTED:g}%) after {steps.min():.0f}–{steps.max():.0f} steps"
+            f"their losses part (spread > {100 * PARTED:g}%) at step {_span(steps.min(), steps.max(), '.0f')}"
             if len(steps)
             else f"their losses stay within {100 * PARTED:g}% of each other over all {group.last_step.max()} steps"
         )
@@ -179,9 +185,7 @@ def glance_lines(parted: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
             when += f" (in {len(steps)} of {len(group)} seed × loss runs; the others never do)"
         apart = weights[weights.label == name]
         if len(apart):
-            when += (
-                f"; final weights {100 * apart.weights_apart.min():.2g}–{100 * apart.weights_apart.max():.2g}% apart, "
-                f"against {100 * apart.moved.median():.2g}% moved by training"
-            )
+            span = _span(100 * apart.weights_apart.min(), 100 * apart.weights_apart.max(), ".2g")
+            when += f"; final weights {span}% apart, against {100 * apart.moved.median():.2g}% moved by training"
         lines.append(f"{name}: {when}")
     return lines

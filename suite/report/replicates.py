@@ -75,6 +75,8 @@ def effects(long: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ratio_text(row) -> str:
+    if row.highest == row.lowest:
+        return "every backend's median the same"
     text = f"{row.highest} {row.ratio:.3g}× {row.lowest}"
     if not np.isnan(row.ratio_ci_low):
         text += f" (95% CI {row.ratio_ci_low:.3g}–{row.ratio_ci_high:.3g})"
