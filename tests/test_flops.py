@@ -53,7 +53,7 @@ def test_cell_row_rate_is_flops_per_image_times_images_per_second():
     cell = Cell("jax", "CNNGAN", "paper", 1e-4, "smoke", 0, 3, 2)
     result = fake_result((3.0, 1.0, 2.0))
     result.facts.ceiling_gflop_per_s = 100.0
-    row, _, _ = rows("r1", cell, result, "s", "l")
+    row, *_ = rows("r1", cell, result, "s", "l")
     per_image = train_step_flops(get_spec("CNNGAN"), 1)
     assert row["train_step_gflop"] == pytest.approx(per_image * 128 / 1e9)
     assert row["steady_gflop_per_s"] == pytest.approx(per_image * 512 / 1.5 / 1e9)  # 512 images, median epoch 1.5 s
