@@ -52,13 +52,18 @@ def divergence(chosen: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     return found[found.backends > 1]
 
 
+def relative_distance(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
+    """‖a − b‖ ÷ ‖b‖ over every array of `b` (NaN where b is all zeros)."""
+    diff = sum(float(np.sum((a[k] - b[k]) ** 2)) for k in b)
+    norm = sum(float(np.sum(b[k] ** 2)) for k in b)
+    return float(np.sqrt(diff / norm)) if norm else np.nan
+
+
 def _pairs(weights: dict[str, dict[str, np.ndarray]]) -> tuple[float, str]:
-    """The largest relative distance between two backends' weights, ‖a − b‖ ÷ ‖b‖ over every array, and the pair."""
+    """The largest relative distance between two backends' weights, and the pair."""
     worst, pair = 0.0, ""
     for a, b in itertools.combinations(weights, 2):
-        diff = sum(float(np.sum((weights[a][k] - weights[b][k]) ** 2)) for k in weights[b])
-        norm = sum(float(np.sum(weights[b][k] ** 2)) for k in weights[b])
-        distance = np.sqrt(diff / norm) if norm else np.nan
+        distance = relative_distance(weights[a], weights[b])
         if distance >= worst:
             worst, pair = distance, f"{a} – {b}"
     return worst, pair
@@ -71,9 +76,7 @@ def _moved(spec_model: str, variant: str, seed: int, final: dict[str, np.ndarray
         for name, arrays in init_weights(get_spec(spec_model, variant), seed).items()
         for i, array in enumerate(arrays)
     }
-    diff = sum(float(np.sum((final[k] - start[k]) ** 2)) for k in start)
-    norm = sum(float(np.sum(start[k] ** 2)) for k in start)
-    return float(np.sqrt(diff / norm))
+    return relative_distance(final, start)
 
 
 def final_weights(root: Path, chosen: pd.DataFrame) -> pd.DataFrame:
@@ -119,7 +122,7 @@ def parting(div: pd.DataFrame) -> pd.DataFrame:
 
 def quality_spread(scored: pd.DataFrame) -> pd.DataFrame:
     """Per lockstep group and quality metric: the spread of the backends' values."""
-    cells = scored[scored.label.str.endswith("[lockstep]")]
+    cells = scored[scored["mode"] == "lockstep"]
     metrics = [m for m in SHOWN if m in cells]
     if cells.empty or not metrics:
         return pd.DataFrame(columns=[*GROUP, "metric", "backends", "spread"])

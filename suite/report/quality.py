@@ -43,7 +43,8 @@ SUPPORTED, CONTRADICTED, NO_DATA = "supported", "contradicted", "not enough data
 
 def wide(chosen: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:
     """One row per chosen ok cell with its quality metrics as columns (cells without metrics are left out)."""
-    columns = [*CELL_JOIN, "profile", "label", "model", "variant", "impl", "jit", "backend", "lr", "seed", "epochs"]
+    keys = ["profile", "label", "model", "variant", "impl", "jit", "mode", "backend", "lr", "seed", "epochs"]
+    columns = [*CELL_JOIN, *keys]
     cells = chosen[chosen.status == Status.OK][columns]
     if quality.empty:
         return cells.iloc[:0]
