@@ -21,6 +21,27 @@ class Loss:
 
 
 @dataclass(frozen=True)
+class Target:
+    """The sample quality a time-to-target cell trains until: bounds on the judge's metrics (suite/quality.py).
+
+    Justified against the judge's reference sets in results/README.md ("Time to target")."""
+
+    at_least: tuple[tuple[str, float], ...]
+
+    def met(self, scores: dict[str, float]) -> bool:
+        """Whether every bound holds for these quality metrics."""
+        return all(scores[metric] >= bound for metric, bound in self.at_least)
+
+    def describe(self) -> str:
+        return " and ".join(f"{metric} ≥ {bound:g}" for metric, bound in self.at_least)
+
+
+READABLE_DIGITS = Target(at_least=(("confident_share", 0.5), ("digits_covered", 10.0)))
+"""Half the samples read as a digit with p ≥ 0.9, and every digit drawn (≥ 1% of the samples): real digits score
+0.99 and 10, uniform noise 0.09 and 3, blank images 0 and 1."""
+
+
+@dataclass(frozen=True)
 class Family:
     name: str
     networks: tuple[str, str]
@@ -37,6 +58,8 @@ class Family:
     """Quality metrics computed on the test set besides the judge's (runners/quality.py)."""
     reconstructs: bool
     """Whether the model reconstructs its input (its samples then hold reconstructions of test images)."""
+    target: Target
+    """The quality a time-to-target cell (`--profile target`) trains until."""
 
     @property
     def loss_names(self) -> tuple[str, ...]:
@@ -63,6 +86,7 @@ GAN = Family(
     step_passes=(3, 7),
     test_metrics=(),
     reconstructs=False,
+    target=READABLE_DIGITS,
 )
 VAE = Family(
     name="vae",
@@ -74,6 +98,7 @@ VAE = Family(
     step_passes=(3, 3),
     test_metrics=("test_nelbo", "test_reconstruction_mse"),
     reconstructs=True,
+    target=READABLE_DIGITS,
 )
 FAMILIES: dict[str, Family] = {family.name: family for family in (GAN, VAE)}
 LOSS_LABELS: dict[str, str] = {loss.name: loss.label for family in FAMILIES.values() for loss in family.losses}

@@ -74,8 +74,9 @@ KERAS_JIT = {"auto": "auto", "on": True, "off": False}
 """`--jit` as Keras' `compile(jit_compile=...)`: TF XLA, `torch.compile`, `jax.jit`."""
 
 
-def train_keras(spec, task: Task, x: np.ndarray, recorder, result: Result):
-    """Train the Keras model with `fit` (in lockstep: `runners.lockstep.fit`); return it."""
+def train_keras(spec, task: Task, x: np.ndarray, recorder, result: Result, watch=None):
+    """Train the Keras model with `fit` (in lockstep: `runners.lockstep.fit`), evaluated by `watch` when it is a
+    time-to-target cell; return it."""
     import keras
 
     from runners import backends, faults, lockstep
@@ -86,8 +87,9 @@ def train_keras(spec, task: Task, x: np.ndarray, recorder, result: Result):
         lockstep.set_initial_weights(model, cell.seed)
     model.compile(optimizer=keras.optimizers.Adam(cell.lr), jit_compile=KERAS_JIT[cell.jit])
     result.facts.jit_compile = bool(model.jit_compile)
+    callbacks = [*faults.from_env(cell.model), *([watch] if watch else [])]
     if cell.mode == "lockstep":
-        lockstep.fit(model, x, cell, task.verbose, faults.from_env(cell.model), recorder, result.steps)
+        lockstep.fit(model, x, cell, task.verbose, callbacks, recorder, result.steps)
         return model
     model.fit(
         x,
@@ -95,12 +97,12 @@ def train_keras(spec, task: Task, x: np.ndarray, recorder, result: Result):
         epochs=cell.epochs,
         shuffle=True,
         verbose=task.verbose,
-        callbacks=[recorder, *faults.from_env(cell.model)],
+        callbacks=[recorder, *callbacks],
     )
     return model
 
 
-def train_native(spec, task: Task, x: np.ndarray, recorder, result: Result):
+def train_native(spec, task: Task, x: np.ndarray, recorder, result: Result, watch=None):
     """Train the native baseline (runners/native/); return a Keras twin holding its weights, for samples and quality."""
     from architectures import model_class
     from runners import native
@@ -152,9 +154,14 @@ def train(task: Task) -> Result:
     result = Result(Status.OK, facts=facts, epochs=recorder.epochs)
     trainer = train_native if cell.impl == "native" else train_keras
     x = preprocess(spec, images)
+    watch = None
+    if cell.eval_every:
+        from runners.target import TargetWatch
+
+        watch = TargetWatch(cell, arrays, recorder, result, -(-len(images) // cell.batch_size))
     facts.rss_before_train_mb = memory.rss_mb() if memory.reset_peak() else None
     try:
-        model = trainer(spec, task, x, recorder, result)
+        model = trainer(spec, task, x, recorder, result, watch)
     except KeyboardInterrupt:
         result.status = Status.INTERRUPTED
     except Exception as e:
@@ -173,7 +180,16 @@ def train(task: Task) -> Result:
 
         samples_file = Path(task.samples_file) if task.samples_file else None
         kept = final_weights(model) if cell.mode == "lockstep" else {}
-        result.quality = sample_and_score(model, arrays, cell.sample_images, cell.quality_images, samples_file, kept)
+        scored = cell.quality_images
+        if watch is not None:
+            watch.finish()
+            if result.target_step is None:
+                result.status = Status.BUDGET
+            scored = 0  # the last evaluation scored the final weights
+        result.quality = sample_and_score(model, arrays, cell.sample_images, scored, samples_file, kept)
+        if watch is not None:
+            last = result.evaluations[-1]
+            result.quality = last.scores | {"quality_eval_s": last.eval_s}
     facts.cell_wall_s = time.perf_counter() - start
     return result
 
@@ -210,7 +226,7 @@ def main(argv: list[str]) -> int:
         result = Result.failed("\n".join(["".join(traceback.format_exception_only(e)).strip()[:500], *where]))
     with atomic_write(result_path) as f:
         f.write(result.to_json().encode())
-    return 0 if result.status == Status.OK else 1
+    return 0 if result.status.completed else 1
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -23,15 +24,23 @@ def generated_images(model, n: int, seed: int = QUALITY_SEED) -> np.ndarray:
     return np.rint(np.concatenate(batches) * 255).astype(np.uint8)
 
 
+@functools.cache
+def judge():
+    """The judge under this process's backend, built once: a cell that evaluates often compiles it once."""
+    from architectures.judge import Judge
+
+    return Judge()
+
+
 def evaluate(model, arrays: dict, images: np.ndarray) -> dict[str, float]:
     """Every quality metric of a trained model from its generated `images` (metric → value).
 
     The images are scored against the shipped statistics of the test images' features, and a VAE's
     test-set fit is measured on as many test images as there are generated ones."""
-    from architectures.judge import Judge, test_stats
+    from architectures.judge import test_stats
     from suite.quality import score_images
 
-    probs, features = Judge()(images)
+    probs, features = judge()(images)
     scores = score_images(images, probs, features, test_stats()) | model.test_fit(arrays["x_test"][: len(images)])
     scores["quality_images"] = float(len(images))
     return scores

@@ -18,7 +18,7 @@ from suite.contract import MISSING, Cell, Status
 from suite.data import keras_cache_path, load_mnist
 from suite.errors import GvbenchError, UsageError
 from suite.executor import LocalExecutor
-from suite.grid import LEARNING_RATES, lockstep_problem, make_grid
+from suite.grid import LEARNING_RATES, lockstep_problem, make_grid, target_problem
 from suite.profiles import PROFILES
 from suite.ray_executor import RayExecutor
 from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, check_header, upgrade_folder
@@ -67,6 +67,29 @@ def seed(text: str) -> int:
     return value
 
 
+BUDGET_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "epochs": None}
+
+
+def budget(text: str) -> tuple[float | None, int | None]:
+    """`--budget`: training seconds (`1800`, `1800s`, `30m`, `2h`) or epochs (`20epochs`) as (seconds, epochs)."""
+    number, unit = text.strip(), "s"
+    for suffix in sorted(BUDGET_UNITS, key=len, reverse=True):
+        if number.endswith(suffix):
+            number, unit = number.removesuffix(suffix), suffix
+            break
+    try:
+        value = float(number)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf") or (unit == "epochs" and value != int(value)):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a budget: training seconds (1800, 30m, 2h) or whole epochs (20epochs)"
+        )
+    if unit == "epochs":
+        return None, int(value)
+    return value * BUDGET_UNITS[unit], None
+
+
 def usable_cpus() -> int:
     """CPUs this process may run on (its affinity), which may be fewer than the machine has."""
     return len(os.sched_getaffinity(0))
@@ -101,6 +124,12 @@ def add_run_parser(commands) -> None:
         help="; ".join(f"{p.name}: {p.purpose}" for p in PROFILES.values()),
     )
     run.add_argument("--epochs", type=positive_int, help="override the profile's epochs")
+    run.add_argument(
+        "--budget",
+        type=budget,
+        help="--profile target: stop a cell short of its quality target after this much training, in seconds "
+        "(1800, 30m, 2h) or epochs (20epochs); default: the profile's 30 minutes within its 50 epochs",
+    )
     run.add_argument(
         "--impl",
         choices=("keras", "native", "both"),
@@ -231,7 +260,8 @@ def make_cells(args: argparse.Namespace) -> list[Cell]:
     jits = JIT_MODES if "all" in args.jit else tuple(dict.fromkeys(args.jit))
     seeds = list(dict.fromkeys(args.seeds))
     mode = "lockstep" if args.lockstep else "independent"
-    settings = (args.variant, args.profile, seeds, args.threads, args.epochs, impls, jits, mode)
+    budget_s, epochs = args.budget or (PROFILES[args.profile].budget_s, None)
+    settings = (args.variant, args.profile, seeds, args.threads, epochs or args.epochs, impls, jits, mode, budget_s)
     return [cell for backend in backends for cell in make_grid(backend, args.models, args.lrs, *settings)]
 
 
@@ -243,11 +273,12 @@ def check_run(args: argparse.Namespace) -> str | None:
             f"--threads {args.threads} exceeds the {usable_cpus()} CPUs this process may use; "
             f"pass --threads {usable_cpus()} or fewer"
         )
+    impls = IMPLS if args.impl == "both" else (args.impl,)
+    problem = target_problem(args.profile, impls, args.budget is not None, args.epochs is not None)
     if args.lockstep:
-        impls = IMPLS if args.impl == "both" else (args.impl,)
-        problem = lockstep_problem(args.models, args.variant, args.profile, impls)
-        if problem:
-            raise UsageError(problem)
+        problem = problem or lockstep_problem(args.models, args.variant, args.profile, impls)
+    if problem:
+        raise UsageError(problem)
     check_out(args.out)
     load_mnist(args.data)
     data = args.data or os.environ.get("GVBENCH_DATA")
@@ -259,10 +290,10 @@ def check_run(args: argparse.Namespace) -> str | None:
 def finish_run(written: list[dict], todo: int, total: int, stop: StopRequest) -> int:
     """Say what did not finish; the exit code of the run."""
     if stop.signum is not None:
-        left = todo - sum(row["status"] == Status.OK for row in written)
+        left = todo - sum(Status(row["status"]).completed for row in written)
         print(
             f"gvbench: stopped by {signal.Signals(stop.signum).name} with {left} of {total} cells not done; "
-            "run the same command again to resume (cells already ok are skipped)",
+            "run the same command again to resume (cells already done are skipped)",
             file=sys.stderr,
         )
         return stop.exit_code

@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import mannwhitneyu
 
-from suite.contract import MISSING, Status
+from suite.contract import COMPLETED, MISSING
 from suite.report.data import LOSSES, latest, load
-from suite.report.tables import epoch_frame
+from suite.report.tables import epoch_frame, steady_epochs
 from suite.uncertainty import epochs_to_detect
 
 TIME_KEY = ["backend", "impl", "jit", "mode", "model", "variant", "profile"]
@@ -43,8 +43,8 @@ def _side(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 def timing(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
     """One row per backend × model × variant × profile timed on both sides."""
     rows = []
-    steady_base = base[(base.status == Status.OK) & (base.epoch >= 2)]
-    steady_new = new[(new.status == Status.OK) & (new.epoch >= 2)]
+    steady_base = steady_epochs(base)
+    steady_new = steady_epochs(new)
     for key, group in steady_base.groupby(TIME_KEY):
         other = steady_new.set_index(TIME_KEY).sort_index()
         if key not in other.index:
@@ -72,7 +72,7 @@ def timing(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresholds) -> pd.
 
 def _finals(frame: pd.DataFrame) -> pd.DataFrame:
     """Each ok cell's losses in its last epoch, long."""
-    ok = frame[frame.status == Status.OK]
+    ok = frame[frame.status.isin(COMPLETED)]
     last = ok[ok.epoch == ok.groupby(["source", "run_id", "cell_id"]).epoch.transform("max")]
     present = [loss for loss in LOSSES if loss in last.columns]
     return last.melt(id_vars=CELL_KEY, value_vars=present, var_name="loss").dropna(subset=["value"])
@@ -88,7 +88,7 @@ def losses(base_cells: pd.DataFrame, base: pd.DataFrame, new_cells, new: pd.Data
     table = status.merge(values, on=CELL_KEY, how="left")
     table["relative_change"] = (table.value_new - table.value_base) / table.value_base.abs()
     table["changed"] = table.relative_change.abs() > tol
-    table["lost"] = (table.status_base == Status.OK) & (table.status_new != Status.OK)
+    table["lost"] = table.status_base.isin(COMPLETED) & ~table.status_new.isin(COMPLETED)
     return table
 
 

@@ -30,11 +30,22 @@ class Status(StrEnum):
     """SIGINT or SIGTERM stopped it; finished epochs kept."""
     UNSUPPORTED = "unsupported"
     """A compile mode other than `auto` failed before its first epoch finished (`error`)."""
+    BUDGET = "budget"
+    """A time-to-target cell trained its whole budget (seconds or epochs) without reaching its family's target."""
+
+    @property
+    def completed(self) -> bool:
+        """Whether the cell trained to its planned end: all its epochs, its target or its budget."""
+        return self in COMPLETED
 
     @property
     def acceptable(self) -> bool:
-        """Whether a grid with this cell still exits 0 (`unsupported` is a finding, not a failure)."""
-        return self in (Status.OK, Status.UNSUPPORTED)
+        """Whether a grid with this cell still exits 0 (`unsupported` and `budget` are findings, not failures)."""
+        return self in (*COMPLETED, Status.UNSUPPORTED)
+
+
+COMPLETED = (Status.OK, Status.BUDGET)
+"""Statuses of cells that trained to their planned end and were scored: what timing and quality tables read."""
 
 
 MISSING = "missing"
@@ -57,11 +68,16 @@ class Cell:
     impl: str = "keras"
     jit: str = "auto"
     mode: str = "independent"
+    budget_s: float | None = None
+    """Training seconds a time-to-target cell may spend before it stops short of its target; None: its epochs only."""
 
     @property
     def cell_id(self) -> str:
-        """Readable and unique: backend.model.variant.lr.profile.seed.epochs[.native][.jit-on|.jit-off][.lockstep]."""
+        """Readable and unique: backend.model.variant.lr.profile.seed.epochs[.b<budget>s][.native][.jit-on|.jit-off]
+        [.lockstep]."""
         cell_id = f"{self.backend}.{self.model}.{self.variant}.lr{self.lr:g}.{self.profile}.s{self.seed}.e{self.epochs}"
+        if self.budget_s is not None:
+            cell_id += f".b{self.budget_s:g}s"
         if self.impl != "keras":
             cell_id += f".{self.impl}"
         if self.jit != "auto":
@@ -86,6 +102,11 @@ class Cell:
     @property
     def quality_images(self) -> int:
         return PROFILES[self.profile].quality_images
+
+    @property
+    def eval_every(self) -> int | None:
+        """Steps between the evaluations of a time-to-target cell; None: scored once, at the end."""
+        return PROFILES[self.profile].eval_every
 
 
 @dataclass(frozen=True)
@@ -146,6 +167,24 @@ class StepRecord:
 
 
 @dataclass(slots=True)
+class EvaluationRecord:
+    """One evaluation of a time-to-target cell: the sample quality after `step` steps and `train_s` training seconds
+    (evaluations kept out), the `eval_s` it took, and whether it met the family's target."""
+
+    step: int
+    epoch: int
+    """The 1-based epoch the step belongs to."""
+    train_s: float
+    eval_s: float
+    met: bool
+    scores: dict[str, float]
+
+    def metrics(self) -> dict[str, float]:
+        """Every metric of the evaluation (the `metric` → `value` rows of evaluations.csv)."""
+        return self.scores | {"eval_s": self.eval_s, "target_met": float(self.met)}
+
+
+@dataclass(slots=True)
 class Facts:
     """Where and how a cell ran. Every field is a column of cells.csv (results/README.md)."""
 
@@ -170,8 +209,8 @@ class Facts:
 
 @dataclass(slots=True)
 class Result:
-    """What a cell answers: how it ended, its facts, its finished epochs (and, in lockstep, steps) and, when ok, its
-    quality metrics."""
+    """What a cell answers: how it ended, its facts, its finished epochs (in lockstep also steps; with a target its
+    evaluations) and, when completed, its quality metrics."""
 
     status: Status
     error: str | None = None
@@ -180,6 +219,11 @@ class Result:
     epochs: list[EpochRecord] = field(default_factory=list)
     quality: dict[str, float] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
+    evaluations: list[EvaluationRecord] = field(default_factory=list)
+    target_step: int | None = None
+    """A time-to-target cell's step at its first evaluation that met the target (None: not reached)."""
+    target_train_s: float | None = None
+    """Training seconds up to that evaluation (the first, compiling epoch included; evaluations kept out)."""
 
     @classmethod
     def failed(cls, error: str) -> Result:
@@ -200,4 +244,7 @@ class Result:
             epochs=[EpochRecord(**epoch) for epoch in raw["epochs"]],
             quality=raw["quality"],
             steps=[StepRecord(**step) for step in raw["steps"]],
+            evaluations=[EvaluationRecord(**record) for record in raw["evaluations"]],
+            target_step=raw["target_step"],
+            target_train_s=raw["target_train_s"],
         )

@@ -26,6 +26,7 @@ def make_grid(
     impls: tuple[str, ...] = ("keras",),
     jits: tuple[str, ...] = ("auto",),
     mode: str = "independent",
+    budget_s: float | None = None,
 ) -> list[Cell]:
     """Every model × learning rate × seed × implementation × compile mode for one backend, in a stable order.
 
@@ -44,6 +45,7 @@ def make_grid(
             impl,
             jit,
             mode,
+            budget_s if PROFILES[profile].eval_every else None,
         )
         for model, lr, seed, impl, jit in itertools.product(models, lrs, seeds, impls, jits)
     ]
@@ -64,4 +66,15 @@ def lockstep_problem(models: list[str], variant: str, profile: str, impls: tuple
                 f"--lockstep cannot feed {model} ({variant}) its fixed {noise_rows(get_spec(model, variant), last)} "
                 f"noise rows in the last batch of {last} images under --profile {profile}; use --variant paper"
             )
+    return None
+
+
+def target_problem(profile: str, impls: tuple[str, ...], budget: bool, epochs: bool) -> str | None:
+    """Why these time-to-target settings cannot run, or None."""
+    if not PROFILES[profile].eval_every:
+        return f"--budget needs --profile target ({profile} trains its epochs and scores once)" if budget else None
+    if "native" in impls:
+        return "--profile target trains the Keras models only; drop --impl native"
+    if budget and epochs:
+        return "give the epochs in --budget (e.g. --budget 20epochs) or --epochs, not both"
     return None

@@ -1,4 +1,4 @@
-"""How much each cell trains: the `smoke`, `quick` and `paper` profiles."""
+"""How much each cell trains: the `smoke`, `quick`, `paper` and `target` profiles."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ class Profile:
     dense_epochs: int | None = None
     """Epochs of the models without convolutions, when not `epochs`: their epochs are so short that a few
     of them would leave a cell's fixed costs (process start, first-epoch compile, scoring) most of its time."""
+    eval_every: int | None = None
+    """Time to target: score the samples every this many steps and stop at the family's target (`Family.target`);
+    None: score once, at the end."""
+    budget_s: float | None = None
+    """Time to target: the training seconds a cell may spend before it stops short of its target (`--budget`)."""
 
     def epochs_for(self, model: str) -> int:
         """How many epochs `model` trains under this profile."""
@@ -38,5 +43,17 @@ PROFILES: dict[str, Profile] = {
         Profile("smoke", 512, 2, BATCH_SIZE, 16, 500, "a few hundred images for tests and CI"),
         Profile("quick", 3200, 5, BATCH_SIZE, 64, 2000, "a training subset, most of its time in steady epochs", 40),
         Profile("paper", None, 50, BATCH_SIZE, 100, 10000, "the paper's setting: all 60,000 images, 50 epochs"),
+        Profile(
+            "target",
+            None,
+            50,
+            BATCH_SIZE,
+            100,
+            2000,
+            "time to target: all 60,000 images, scored every 250 steps, until the family's quality target, "
+            "30 training minutes or the paper's 50 epochs",
+            eval_every=250,
+            budget_s=1800.0,
+        ),
     )
 }

@@ -1,8 +1,8 @@
 """Append rows to the tidy CSVs atomically, under a lock, never touching earlier rows.
 
 A cell is committed by its row in `cells.csv`, written after its rows in `epochs.csv`,
-`steps.csv` and `quality.csv`. A writer killed in between leaves rows of no cell; readers ignore them and
-the next writer removes them, so every committed cell's rows appear exactly once.
+`steps.csv`, `evaluations.csv` and `quality.csv`. A writer killed in between leaves rows of no cell; readers
+ignore them and the next writer removes them, so every committed cell's rows appear exactly once.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.contract import Status
+from suite.contract import COMPLETED
 from suite.errors import GvbenchError
 from suite.files import atomic_write
 from suite.schema import (
     ADDED,
     CELL_COLUMNS,
     EPOCH_COLUMNS,
+    EVALUATION_COLUMNS,
     KEY_COLUMNS,
     QUALITY_COLUMNS,
     SCHEMA_VERSION,
@@ -36,7 +37,13 @@ CELLS_CSV = "cells.csv"
 EPOCHS_CSV = "epochs.csv"
 QUALITY_CSV = "quality.csv"
 STEPS_CSV = "steps.csv"
-CHILD_FILES = {EPOCHS_CSV: EPOCH_COLUMNS, QUALITY_CSV: QUALITY_COLUMNS, STEPS_CSV: STEP_COLUMNS}
+EVALUATIONS_CSV = "evaluations.csv"
+CHILD_FILES = {
+    EPOCHS_CSV: EPOCH_COLUMNS,
+    QUALITY_CSV: QUALITY_COLUMNS,
+    STEPS_CSV: STEP_COLUMNS,
+    EVALUATIONS_CSV: EVALUATION_COLUMNS,
+}
 """Files whose rows a cell's `cells.csv` row commits."""
 LOCK_FILE = ".gvbench.lock"
 
@@ -137,11 +144,11 @@ def committed_cells(out: Path) -> set[tuple[str, str]]:
 
 
 def finished_ok(out: Path) -> set[str]:
-    """cell_id of every cell with an `ok` row in `cells.csv`."""
+    """cell_id of every cell with a completed row (`ok`, or `budget`) in `cells.csv`."""
     if not (out / CELLS_CSV).exists() or (out / CELLS_CSV).stat().st_size == 0:
         return set()
     frame = pd.read_csv(out / CELLS_CSV, usecols=["cell_id", "status"], dtype=str)
-    return set(frame.cell_id[frame.status == Status.OK])
+    return set(frame.cell_id[frame.status.isin(COMPLETED)])
 
 
 def _drop_uncommitted(out: Path) -> None:
@@ -176,12 +183,18 @@ def _append(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
 
 
 def append_cell(
-    out: Path, cell_row: dict, epoch_rows: list[dict], quality_rows: list[dict] = (), step_rows: list[dict] = ()
+    out: Path,
+    cell_row: dict,
+    epoch_rows: list[dict],
+    quality_rows: list[dict] = (),
+    step_rows: list[dict] = (),
+    evaluation_rows: list[dict] = (),
 ) -> None:
-    """Write one finished cell: its epoch, quality and step rows, then its cell row, each file replaced whole.
+    """Write one finished cell: its epoch, quality, step and evaluation rows, then its cell row, each file replaced
+    whole.
 
     Every row is checked against its file's columns before anything is written."""
-    children = {EPOCHS_CSV: epoch_rows, QUALITY_CSV: quality_rows, STEPS_CSV: step_rows}
+    children = dict(zip(CHILD_FILES, (epoch_rows, quality_rows, step_rows, evaluation_rows), strict=True))
     for name, new_rows in ((CELLS_CSV, [cell_row]), *children.items()):
         for row in new_rows:
             check_row(row, CHILD_FILES.get(name, CELL_COLUMNS), name)
@@ -218,3 +231,9 @@ def read_steps(out: Path) -> pd.DataFrame:
     """The committed rows of `steps.csv` (empty where the folder has none)."""
     cells = read_csv(out / CELLS_CSV, CELL_COLUMNS)
     return _committed_rows(cells, out / STEPS_CSV, STEP_COLUMNS)
+
+
+def read_evaluations(out: Path) -> pd.DataFrame:
+    """The committed rows of `evaluations.csv` (empty where the folder has none)."""
+    cells = read_csv(out / CELLS_CSV, CELL_COLUMNS)
+    return _committed_rows(cells, out / EVALUATIONS_CSV, EVALUATION_COLUMNS)

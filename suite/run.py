@@ -13,7 +13,7 @@ import numpy as np
 
 from architectures import get_spec
 from architectures.flops import train_step_flops
-from suite.contract import Cell, EpochRecord, Result, Status, StepRecord, Task
+from suite.contract import Cell, EpochRecord, EvaluationRecord, Result, StepRecord, Task
 from suite.executor import Executor, Job
 from suite.grid import FULL_TRAIN
 from suite.results import append_cell, finished_ok
@@ -26,17 +26,21 @@ def new_run_id() -> str:
 
 
 def summarise_epochs(epochs: list[EpochRecord]) -> dict:
-    """First-epoch time apart from the steady-state epochs (2..N): median, IQR, throughput."""
+    """First-epoch time apart from the steady-state epochs (2..N): median, IQR, throughput.
+
+    An epoch cut short (a time-to-target cell stopped inside it) is not a steady epoch."""
     times = [e.epoch_time_s for e in epochs]
-    steady = times[1:]
+    full = max((e.steps for e in epochs), default=0)
+    whole = [e for e in epochs[1:] if e.steps == full]
+    steady = [e.epoch_time_s for e in whole]
     summary = {"epochs_done": len(times), "first_epoch_s": times[0] if times else None, "steady_epochs": len(steady)}
     if steady:
         q1, q3 = np.percentile(steady, [25, 75])
         summary |= {
             "steady_epoch_median_s": statistics.median(steady),
             "steady_epoch_iqr_s": float(q3 - q1),
-            "steady_samples_per_s": statistics.median(e.samples_per_s for e in epochs[1:]),
-            "steady_step_median_s": statistics.median(e.epoch_time_s / e.steps for e in epochs[1:]),
+            "steady_samples_per_s": statistics.median(e.samples_per_s for e in whole),
+            "steady_step_median_s": statistics.median(e.epoch_time_s / e.steps for e in whole),
         }
     return summary
 
@@ -75,10 +79,34 @@ def step_rows(keys: dict, steps: list[StepRecord]) -> list[dict]:
     ]
 
 
+def evaluation_rows(keys: dict, evaluations: list[EvaluationRecord]) -> list[dict]:
+    """The long-format evaluations.csv rows of a time-to-target cell: one per evaluation × metric."""
+    return [
+        keys | {"step": record.step, "epoch": record.epoch, "train_s": record.train_s, "metric": name, "value": value}
+        for record in evaluations
+        for name, value in record.metrics().items()
+    ]
+
+
+def target_facts(cell: Cell, result: Result) -> dict:
+    """The cell row's time-to-target columns (empty for a cell scored only at its end)."""
+    if not cell.eval_every:
+        return {}
+    return {
+        "budget_s": cell.budget_s,
+        "target": get_spec(cell.model, cell.variant).family.target.describe(),
+        "eval_every": cell.eval_every,
+        "evaluations": len(result.evaluations),
+        "eval_total_s": sum(record.eval_s for record in result.evaluations),
+        "target_step": result.target_step,
+        "target_train_s": result.target_train_s,
+    }
+
+
 def rows(
     run_id: str, cell: Cell, result: Result, samples_file: str, log_file: str
-) -> tuple[dict, list[dict], list[dict], list[dict]]:
-    """The cell row and the long-format epoch, quality and step rows of one finished cell."""
+) -> tuple[dict, list[dict], list[dict], list[dict], list[dict]]:
+    """The cell row and the long-format epoch, quality, step and evaluation rows of one finished cell."""
     keys = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "cell_id": cell.cell_id}
     keys |= {k: getattr(cell, k) for k in KEY_COLUMNS if k not in keys}
     cell_row = dict.fromkeys(CELL_COLUMNS) | asdict(result.facts) | keys
@@ -90,23 +118,25 @@ def rows(
         "diverged_epoch": result.diverged_epoch,
         "error": result.error,
         "threads": cell.threads,
-        "samples_file": samples_file if result.status == Status.OK else None,
+        "samples_file": samples_file if result.status.completed else None,
         "log_file": log_file,
     }
     cell_row |= summarise_epochs(result.epochs)
     cell_row |= arithmetic(cell, cell_row, result.facts.ceiling_gflop_per_s)
+    cell_row |= target_facts(cell, result)
     quality_rows = [keys | {"metric": metric, "value": value} for metric, value in result.quality.items()]
-    return cell_row, epoch_rows(cell, keys, result.epochs), quality_rows, step_rows(keys, result.steps)
+    evaluations = evaluation_rows(keys, result.evaluations)
+    return cell_row, epoch_rows(cell, keys, result.epochs), quality_rows, step_rows(keys, result.steps), evaluations
 
 
 def pending(cells: list[Cell], out: Path, force: bool) -> list[Cell]:
-    """The cells still to run: all with `force`, else those without an `ok` row in `out`."""
+    """The cells still to run: all with `force`, else those without a completed (`ok`, `budget`) row in `out`."""
     if force:
         return cells
     done = finished_ok(out)
     todo = [cell for cell in cells if cell.cell_id not in done]
     if len(todo) < len(cells):
-        print(f"skipping {len(cells) - len(todo)} cells already ok in {out} (--force reruns them)", flush=True)
+        print(f"skipping {len(cells) - len(todo)} cells already done in {out} (--force reruns them)", flush=True)
     return todo
 
 
@@ -116,6 +146,10 @@ def report_line(result: Result, cell_row: dict) -> str:
         line += f"  first epoch {cell_row['first_epoch_s']:.2f} s"
     if cell_row.get("steady_epoch_median_s") is not None:
         line += f"  steady median {cell_row['steady_epoch_median_s']:.2f} s/epoch"
+    if cell_row.get("target_train_s") is not None:
+        line += f"  target at step {cell_row['target_step']} after {cell_row['target_train_s']:.1f} training s"
+    elif cell_row.get("evaluations"):
+        line += f"  target not reached in {cell_row['evaluations']} evaluations"
     if result.error:
         line += "\n    " + result.error.strip().splitlines()[0]
     return line
@@ -146,8 +180,10 @@ def run_grid(
     with tempfile.TemporaryDirectory(prefix="gvbench-") as workdir:
         for job, result in executor.run_all(jobs, Path(workdir), stop):
             samples_file, log_file = job.samples_file.relative_to(out), job.log_file.relative_to(out)
-            cell_row, epochs, quality, steps = rows(run_id, job.task.cell, result, str(samples_file), str(log_file))
-            append_cell(out, cell_row, epochs, quality, steps)
+            cell_row, epochs, quality, steps, evaluations = rows(
+                run_id, job.task.cell, result, str(samples_file), str(log_file)
+            )
+            append_cell(out, cell_row, epochs, quality, steps, evaluations)
             written.append(cell_row)
             print(report_line(result, cell_row), flush=True)
     return written

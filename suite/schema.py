@@ -1,10 +1,11 @@
-"""Columns of `cells.csv`, `epochs.csv`, `steps.csv` and `quality.csv`, schema SCHEMA_VERSION (results/README.md)."""
+"""Columns of `cells.csv`, `epochs.csv`, `steps.csv`, `evaluations.csv` and `quality.csv`, schema SCHEMA_VERSION
+(results/README.md)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 KEY_COLUMNS = (
     "schema_version",
@@ -42,6 +43,13 @@ CELL_COLUMNS = KEY_COLUMNS + (
     "steady_gflop_per_s",
     "ceiling_gflop_per_s",
     "ceiling_share",
+    "budget_s",
+    "target",
+    "eval_every",
+    "evaluations",
+    "eval_total_s",
+    "target_step",
+    "target_train_s",
     "peak_rss_mb",
     "rss_before_train_mb",
     "train_peak_rss_mb",
@@ -67,6 +75,8 @@ EPOCH_METRICS = ("epoch_time_s", "steps", "samples_per_s")
 Statuses are `suite.contract.Status`; the facts a cell records are `suite.contract.Facts`."""
 STEP_COLUMNS = KEY_COLUMNS + ("step", "metric", "value")
 """Lockstep cells only: each loss of single training steps (1-based across epochs), see `runners.lockstep`."""
+EVALUATION_COLUMNS = KEY_COLUMNS + ("step", "epoch", "train_s", "metric", "value")
+"""Time-to-target cells only: each quality metric of each evaluation, `eval_s` and `target_met` (runners/target.py)."""
 QUALITY_COLUMNS = KEY_COLUMNS + ("metric", "value")
 """One row per ok cell × quality metric (see suite/quality.py and runners/quality.py)."""
 
@@ -90,6 +100,15 @@ ADDED = {
     },
     3: {"rss_before_train_mb": None, "train_peak_rss_mb": None},
     4: {"mode": "independent"},
+    5: {
+        "budget_s": None,
+        "target": None,
+        "eval_every": None,
+        "evaluations": None,
+        "eval_total_s": None,
+        "target_step": None,
+        "target_train_s": None,
+    },
 }
 """Columns each schema version added, with the value rows of the version before it take."""
 

@@ -92,7 +92,7 @@ def test_statuses_are_the_documented_ones():
 
 
 def test_a_row_with_a_key_that_has_no_column_is_refused_and_nothing_is_written(tmp_path):
-    cell_row, epoch_rows, quality_rows, _ = rows("r1", CELL, a_result(), "s", "l")
+    cell_row, epoch_rows, quality_rows, *_ = rows("r1", CELL, a_result(), "s", "l")
     append_cell(tmp_path, cell_row, epoch_rows, quality_rows)
     before = {name: (tmp_path / name).read_bytes() for name in (CELLS_CSV, EPOCHS_CSV)}
     with pytest.raises(UnknownColumn, match="gpu_model"):

@@ -16,6 +16,7 @@ from suite.contract import Cell, EpochRecord, Facts, Result, Status, StepRecord
 from suite.results import (
     CELLS_CSV,
     EPOCHS_CSV,
+    EVALUATIONS_CSV,
     QUALITY_CSV,
     STEPS_CSV,
     ResultsError,
@@ -52,7 +53,7 @@ def test_first_epoch_is_kept_apart_from_steady_state():
 
 
 def test_rows_follow_the_schema(tmp_path):
-    cell_row, epoch_rows, quality_rows, step_rows = rows("r1", CELL, fake_result(), "samples/x.npz", "logs/x.log")
+    cell_row, epoch_rows, quality_rows, step_rows, _ = rows("r1", CELL, fake_result(), "samples/x.npz", "logs/x.log")
     assert set(cell_row) == set(CELL_COLUMNS)
     assert all(set(r) == set(EPOCH_COLUMNS) for r in epoch_rows)
     assert len(epoch_rows) == 3 * 7  # 3 epochs × (time, steps, samples/s, 2 losses × mean/last)
@@ -101,7 +102,7 @@ def test_epoch_rows_of_a_writer_killed_before_its_cell_row_are_ignored_then_remo
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     whole = (tmp_path / EPOCHS_CSV).read_bytes()
     whole_quality = (tmp_path / QUALITY_CSV).read_bytes()
-    _, orphan_rows, orphan_quality, _ = rows("killed", CELL, fake_result(), "s", "l")
+    _, orphan_rows, orphan_quality, *_ = rows("killed", CELL, fake_result(), "s", "l")
     orphans = pd.DataFrame(orphan_rows, columns=list(EPOCH_COLUMNS)).to_csv(index=False, header=False)
     (tmp_path / EPOCHS_CSV).write_bytes(whole + orphans.encode())
     orphans = pd.DataFrame(orphan_quality, columns=list(QUALITY_COLUMNS)).to_csv(index=False, header=False)
@@ -146,25 +147,27 @@ def test_a_waiting_writer_says_so_and_then_writes(tmp_path):
     assert list(read_results(tmp_path)[0].run_id) == ["late0"]
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 3, 5])
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 6])
 def test_rows_of_another_schema_version_are_refused(tmp_path, version):
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     frame = pd.read_csv(tmp_path / CELLS_CSV)
     frame["schema_version"] = version
     frame.to_csv(tmp_path / CELLS_CSV, index=False)
-    with pytest.raises(ResultsError, match=f"rows of schema version {version} under a version 4 header"):
+    with pytest.raises(ResultsError, match=f"rows of schema version {version} under a version 5 header"):
         append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
 
 
 def _as_version(out, version: int = 1):
     """Rewrite a folder's files the way an earlier schema version wrote them (1: no impl, jit or FLOP columns;
-    before 4: no `mode` column and no steps.csv)."""
+    before 4: no `mode` column and no steps.csv; before 5: no time-to-target columns and no evaluations.csv)."""
     from suite.schema import columns_of
 
     for name, columns in {CELLS_CSV: CELL_COLUMNS, EPOCHS_CSV: EPOCH_COLUMNS, QUALITY_CSV: QUALITY_COLUMNS}.items():
         frame = pd.read_csv(out / name)[list(columns_of(version, columns))].assign(schema_version=version)
         (out / name).write_text(frame.to_csv(index=False))
-    (out / STEPS_CSV).unlink()
+    if version < 4:
+        (out / STEPS_CSV).unlink()
+    (out / EVALUATIONS_CSV).unlink()
 
 
 def test_a_version_1_folder_is_read_as_keras_auto_cells_refused_for_writing_and_upgraded(tmp_path):
@@ -203,7 +206,23 @@ def test_a_version_3_folder_is_read_as_independent_cells_and_upgraded(tmp_path):
     with pytest.raises(ResultsError, match="schema version 3 .*gvbench upgrade"):
         append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
     assert len(upgrade_folder(tmp_path)) == 3
-    assert set(pd.read_csv(tmp_path / EPOCHS_CSV).schema_version) == {4}
+    assert set(pd.read_csv(tmp_path / EPOCHS_CSV).schema_version) == {5}
+    append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
+    assert list(read_results(tmp_path)[0].run_id) == ["r1", "r2"]
+
+
+def test_a_version_4_folder_is_read_without_targets_and_upgraded(tmp_path):
+    """Version 5 added the time-to-target columns and evaluations.csv; an older folder's cells have no target."""
+    from suite.results import read_evaluations, upgrade_folder
+
+    append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
+    _as_version(tmp_path, 4)
+    cells, _ = read_results(tmp_path)
+    assert list(cells.columns) == list(CELL_COLUMNS) and cells.target_step.isna().all() and cells.budget_s.isna().all()
+    assert read_evaluations(tmp_path).empty
+    with pytest.raises(ResultsError, match="schema version 4 .*gvbench upgrade"):
+        append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
+    assert len(upgrade_folder(tmp_path)) == 3  # steps.csv holds no row, so it is already version 5
     append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
     assert list(read_results(tmp_path)[0].run_id) == ["r1", "r2"]
 

@@ -9,10 +9,10 @@ import pandas as pd
 
 from architectures import FAMILIES, get_spec
 from runners.backends import BACKENDS
-from suite.contract import Status
+from suite.contract import COMPLETED
 from suite.files import atomic_write
-from suite.report import figures, lockstep, quality, replicates, speed, tables
-from suite.report.data import expected, latest, load, load_steps, model_order
+from suite.report import figures, lockstep, quality, replicates, speed, tables, target
+from suite.report.data import expected, latest, load, load_evaluations, load_steps, model_order
 from suite.report.page import Block, Bullets, Contents, Details, Figure, Heading, Table, Text, to_html, to_markdown
 
 PROVENANCE_COLUMNS = [
@@ -106,7 +106,7 @@ def cost_text(cost: pd.DataFrame) -> str:
 
 
 def _samples(root: Path, row: pd.Series) -> dict | None:
-    if row.status != Status.OK or pd.isna(row.samples_file):
+    if row.status not in COMPLETED or pd.isna(row.samples_file):
         return None
     try:
         with np.load(root / row.source / row.samples_file) as arrays:
@@ -130,7 +130,7 @@ def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -
             for row in cells[cells.label.isin(labels)].itertuples():
                 arrays = _samples(root, pd.Series(row._asdict()))
                 if arrays is None:
-                    notes[(row.label, row.backend)] = row.status if row.status != Status.OK else "no samples file"
+                    notes[(row.label, row.backend)] = row.status if row.status not in COMPLETED else "no samples file"
                     continue
                 panels[(row.label, row.backend)] = arrays["generated"]
                 if "inputs" in arrays:
@@ -166,8 +166,13 @@ def samples_blocks(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -
     return blocks
 
 
-def glance(summary: pd.DataFrame, effects: pd.DataFrame, grid: pd.DataFrame, apart: list[str]) -> list[Block]:
-    blocks: list[Block] = [Heading("At a glance", 3), Text("Which backend is fastest for each model, and by how much:")]
+def glance(
+    summary: pd.DataFrame, effects: pd.DataFrame, grid: pd.DataFrame, apart: list[str], to_target: list[str] = ()
+) -> list[Block]:
+    blocks: list[Block] = [Heading("At a glance", 3)]
+    if to_target:
+        blocks += [Text("Time to target (training seconds to readable digits of every kind):"), Bullets(to_target)]
+    blocks.append(Text("Which backend is fastest for each model, and by how much:"))
     blocks.append(Bullets(fastest_lines(summary) or ["no model has a steady-state timing"]))
     blocks += [Text("What tracing/compiling costs (first epoch against steady state):")]
     blocks.append(Bullets(compile_lines(summary) or ["no backend has a first and a steady epoch"]))
@@ -183,7 +188,7 @@ def glance(summary: pd.DataFrame, effects: pd.DataFrame, grid: pd.DataFrame, apa
             Text("In lockstep (every backend from the same weights, data order and noise), when their runs part:"),
             Bullets(apart),
         ]
-    not_ok = grid[grid.status != Status.OK]
+    not_ok = grid[~grid.status.isin(COMPLETED)]
     if len(not_ok):
         shown = not_ok[["backend", "label", "lr", "seed", "status", "diverged_epoch", "error"]].rename(
             columns={"label": "model"}
@@ -276,7 +281,7 @@ def lockstep_blocks(div: pd.DataFrame, shown: pd.DataFrame, qualities: pd.DataFr
 
 
 def profile_section(
-    root: Path, out: Path, profile: str, chosen, epochs, summary, agreement, scored, steps
+    root: Path, out: Path, profile: str, chosen, epochs, summary, agreement, scored, steps, evaluations
 ) -> tuple[list[Block], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """At a glance → speed → whether the backends learn alike → sample quality and claims → cost, of one profile."""
     chosen = chosen[chosen.profile == profile]
@@ -294,8 +299,9 @@ def profile_section(
     apart = lockstep.summary(parted, weights, qualities)
     blocks: list[Block] = [
         Heading(f"Profile `{profile}`"),
-        *glance(summary, effects, grid, lockstep.glance_lines(parted, weights)),
+        *glance(summary, effects, grid, lockstep.glance_lines(parted, weights), target.glance(chosen)),
     ]
+    blocks += target.section(chosen, evaluations, quality.reference(profile), folder)
     blocks += speed_blocks(summary, chosen, profile, folder)
     blocks += learning_blocks(frame, losses, agreement, long, effects, grid, folder)
     blocks += lockstep_blocks(div, apart, qualities, folder)
@@ -329,10 +335,20 @@ def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] =
     )
     blocks.append(Contents())
     steps = load_steps(root, exclude)
+    evaluations = load_evaluations(root, exclude)
     verdicts, effects, parted = [], [], []
     for profile in sorted(chosen.profile.unique()):
         profile_blocks, found, tested, apart = profile_section(
-            root, out, profile, chosen, epochs, summary, agreement, scored, steps[steps.profile == profile]
+            root,
+            out,
+            profile,
+            chosen,
+            epochs,
+            summary,
+            agreement,
+            scored,
+            steps[steps.profile == profile],
+            evaluations[evaluations.profile == profile],
         )
         blocks += profile_blocks
         verdicts.append(found)

@@ -9,13 +9,14 @@ import pandas as pd
 from architectures import MODELS, get_spec
 from architectures.family import LOSS_LABELS
 from runners.backends import BACKENDS
-from suite.contract import MISSING, Status
+from suite.contract import COMPLETED, MISSING
 from suite.results import (
     CELLS_CSV,
     EPOCHS_CSV,
     QUALITY_CSV,
     ResultsError,
     check_header,
+    read_evaluations,
     read_quality,
     read_results,
     read_steps,
@@ -66,6 +67,15 @@ def load_steps(root: Path, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def load_evaluations(root: Path, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The committed rows of every `evaluations.csv` under `root` (time-to-target cells), with `source`."""
+    frames = [
+        read_evaluations(folder).assign(source=str(folder.relative_to(root)))
+        for folder in result_folders(root, exclude)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
 def label(frame: pd.DataFrame) -> pd.Series:
     """The model as figures name it: `CNNGAN`; `CNNGAN (code)` for the authors'-code variant;
     `CNNGAN [native]`, `CNNGAN [jit on]`, `CNNGAN [lockstep]` for a native baseline, a compile mode other than
@@ -84,7 +94,7 @@ def model_order(labels: pd.Series) -> list[str]:
 
 def latest(cells: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """One row per cell: its latest `ok` row, else its latest row; and how many rows were set aside."""
-    ordered = cells.assign(_ok=cells.status == Status.OK).sort_values(["_ok", "run_id"], kind="stable")
+    ordered = cells.assign(_ok=cells.status.isin(COMPLETED)).sort_values(["_ok", "run_id"], kind="stable")
     chosen = ordered.drop_duplicates(CELL_KEY, keep="last").drop(columns="_ok")
     chosen = chosen.assign(label=label(chosen)).sort_values(["profile", "backend", "label", "lr"])
     return chosen.reset_index(drop=True), len(cells) - len(chosen)

@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from runners.backends import BACKENDS  # noqa: E402
-from suite.contract import MISSING, Status
+from suite.contract import COMPLETED, MISSING
 from suite.report.data import LOSSES, loss_names, model_order  # noqa: E402
 from suite.report.tables import lr_label  # noqa: E402
 
@@ -310,7 +310,7 @@ def final_loss_heatmaps(losses: pd.DataFrame, grid: pd.DataFrame) -> plt.Figure:
                 match = losses[
                     (losses.backend == backend) & (losses.label == label) & (losses.lr == lr) & (losses.loss == loss)
                 ]
-                if status == Status.OK and len(match):
+                if status in COMPLETED and len(match):
                     value = match.value.iloc[0]
                     values.loc[name, lr_label(lr)] = np.log2(value / medians[(label, loss, lr)])
                     text.loc[name, lr_label(lr)] = f"{value:.3g}"
@@ -438,7 +438,7 @@ def quality_grid(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
 
 def quality_vs_time(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
     """Fréchet distance and readable share against training seconds: which backend gives good digits soonest."""
-    title = "Sample quality against training time (each point a cell; dashed: real digits)"
+    title = "Sample quality against training time (each point a cell; dashed: real digits, dotted: uniform noise)"
     metrics = [m for m in ("frechet_distance", "confident_share") if m in frame.columns]
     if frame.empty or not metrics or frame.train_s.isna().all():
         return nothing(title, "no cell has both quality metrics and epoch times")
@@ -458,14 +458,67 @@ def quality_vs_time(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
             ax=ax,
             legend=ax is np.atleast_1d(axes)[-1],
         )
-        if len(ref) and metric in ref.columns:
-            ax.axhline(ref.loc["real", metric], color="0.3", linestyle="--", linewidth=1)
+        reference_lines(ax, ref, metric)
         ax.set(xscale="log", xlabel="training seconds (all epochs)", ylabel=QUALITY_FIGURE_METRICS[metric])
         if metric == "frechet_distance":
             ax.set_yscale("log")
     legend_ax = np.atleast_1d(axes)[-1]
     sns.move_legend(legend_ax, "upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
     fig.suptitle(title)
+    return fig
+
+
+def reference_lines(ax: plt.Axes, ref: pd.DataFrame, metric: str) -> None:
+    """Dashed: the real digits' value of `metric`; dotted: uniform noise's (where the judge's references have it)."""
+    if len(ref) and metric in ref.columns:
+        ax.axhline(ref.loc["real", metric], color="0.3", linestyle="--", linewidth=1, label="real digits")
+        ax.axhline(ref.loc["noise", metric], color="0.3", linestyle=":", linewidth=1, label="uniform noise")
+
+
+TRAJECTORY_METRICS = {
+    "confident_share": "share readable (p ≥ 0.9) ↑",
+    "digits_covered": "digits drawn (≥ 1% each) ↑",
+    "frechet_distance": "Fréchet distance ↓",
+}
+
+
+def quality_trajectories(curves: pd.DataFrame, ref: pd.DataFrame, targets: dict) -> plt.Figure:
+    """Per model (columns): readable share and Fréchet distance (rows) against training seconds, a line per cell."""
+    title = "Sample quality against training seconds (a line per seed; solid grey: target, dashed: real, dotted: noise)"
+    if curves.empty:
+        return nothing(title, "no time-to-target cell has evaluations")
+    labels = model_order(curves.label)
+    metrics = [m for m in TRAJECTORY_METRICS if m in curves.columns]
+    fig, axes = plt.subplots(
+        len(metrics), len(labels), figsize=(3.6 * len(labels) + 1.6, 3.0 * len(metrics)), squeeze=False, sharex="col"
+    )
+    for column, label in enumerate(labels):
+        rows = curves[curves.label == label]
+        for row, metric in enumerate(metrics):
+            ax = axes[row, column]
+            for _, cell in rows.sort_values("train_s").groupby(["backend", "lr", "seed"]):
+                color = PALETTE[cell.backend.iloc[0]]
+                ax.plot(cell.train_s, cell[metric], color=color, marker=".", linewidth=1, alpha=0.8)
+            reference_lines(ax, ref, metric)
+            target = targets[rows.model.iloc[0]]
+            for name, bound in target.at_least:
+                if name == metric:
+                    ax.axhline(bound, color="0.55", linewidth=1.5)
+            if metric == "frechet_distance":
+                ax.set_yscale("log")
+            ax.set_ylabel(TRAJECTORY_METRICS[metric] if column == 0 else "")
+            ax.set_xlabel("training seconds" if row == len(metrics) - 1 else "")
+            if row == 0:
+                ax.set_title(label, fontsize=10)
+    handles = [plt.Line2D([], [], color=PALETTE[b], marker=".", label=b) for b in _backends(curves)]
+    handles += [
+        plt.Line2D([], [], color="0.55", linewidth=1.5, label="target"),
+        plt.Line2D([], [], color="0.3", linestyle="--", label="real digits"),
+        plt.Line2D([], [], color="0.3", linestyle=":", label="uniform noise"),
+    ]
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.95), fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return fig
 
 

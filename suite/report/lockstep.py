@@ -16,7 +16,7 @@ import pandas as pd
 from architectures import get_spec
 from runners.backends import BACKENDS
 from runners.native import init_weights
-from suite.contract import Status
+from suite.contract import COMPLETED
 from suite.report.data import LOSSES, model_order
 from suite.report.quality import SHOWN
 from suite.report.tables import CELL_JOIN, in_order, lr_label
@@ -38,7 +38,7 @@ def spread(values: pd.Series) -> float:
 
 
 def lockstep_cells(chosen: pd.DataFrame) -> pd.DataFrame:
-    return chosen[(chosen["mode"] == "lockstep") & (chosen.status == Status.OK)]
+    return chosen[(chosen["mode"] == "lockstep") & chosen.status.isin(COMPLETED)]
 
 
 def divergence(chosen: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:

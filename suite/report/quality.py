@@ -8,7 +8,7 @@ import pandas as pd
 
 from architectures.judge import REFERENCE, card
 from runners.backends import BACKENDS
-from suite.contract import Status
+from suite.contract import COMPLETED
 from suite.profiles import PROFILES
 from suite.quality import PAIRS, pair_name
 from suite.report import figures
@@ -45,7 +45,7 @@ def wide(chosen: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:
     """One row per chosen ok cell with its quality metrics as columns (cells without metrics are left out)."""
     keys = ["profile", "label", "model", "variant", "impl", "jit", "mode", "backend", "lr", "seed", "epochs"]
     columns = [*CELL_JOIN, *keys]
-    cells = chosen[chosen.status == Status.OK][columns]
+    cells = chosen[chosen.status.isin(COMPLETED)][columns]
     if quality.empty:
         return cells.iloc[:0]
     metrics = quality.pivot_table(index=CELL_JOIN, columns="metric", values="value").reset_index()
@@ -240,6 +240,22 @@ def speed_lines(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
+NOT_RANKED = (
+    "Which backend gives the best digits soonest: not ranked. Every cell's samples score at or beyond uniform noise "
+    "(Fréchet distance ≥ {frechet_distance:.3g} or readable share ≤ {confident_share:.3g}), so their order is noise; "
+    "train longer (`--profile target` trains each cell until its digits are readable)."
+)
+
+
+def at_noise(frame: pd.DataFrame, ref: pd.DataFrame) -> bool:
+    """Whether every cell's samples score at or beyond the uniform-noise reference on distance or readability."""
+    if ref.empty or "noise" not in ref.index or not {"frechet_distance", "confident_share"} <= set(frame.columns):
+        return False
+    noise = ref.loc["noise"]
+    beyond = (frame.frechet_distance >= noise.frechet_distance) | (frame.confident_share <= noise.confident_share)
+    return bool(beyond.all())
+
+
 def epochs_text(frame: pd.DataFrame) -> str:
     """How long the cells trained: `3 epochs`, or `5 epochs: CNNGAN, CNNVAE; 40 epochs: DenseGAN, ...`."""
     by_epochs = frame.groupby("epochs").model.agg(lambda m: ", ".join(model_order(m.unique())))
@@ -257,16 +273,17 @@ def section(frame: pd.DataFrame, profile: str, folder: Path) -> tuple[list[Block
         return blocks, pd.DataFrame()
     ref = reference(profile)
     table = cell_table(frame, ref)
-    blocks += [Text(judge_text()), Text("Which backend gives the best digits soonest:"), Bullets(speed_lines(frame))]
+    blocks.append(Text(judge_text()))
+    if at_noise(frame, ref):
+        blocks.append(Text(NOT_RANKED.format(**ref.loc["noise", ["frechet_distance", "confident_share"]].to_dict())))
+    else:
+        blocks += [Text("Which backend gives the best digits soonest:"), Bullets(speed_lines(frame))]
     drawn = [
         (figures.quality_grid(frame, ref), "quality", "Sample quality per model, backend and learning rate"),
         (figures.quality_vs_time(frame, ref), "quality-vs-time", "Sample quality against training time"),
     ]
     blocks += [Figure(figures.save(fig, folder, name), alt) for fig, name, alt in drawn]
-    blocks += [
-        Text(judge_text()),
-        Details(f"Every metric of every model, backend and lr ({len(table)} rows)", [Table(table)]),
-    ]
+    blocks.append(Details(f"Every metric of every model, backend and lr ({len(table)} rows)", [Table(table)]))
     found = []
     for variant in sorted(frame.variant.unique()):
         verdicts, confused = claims(frame, variant)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.contract import Status
+from suite.contract import COMPLETED, Status
 from suite.report import figures
 from suite.report.data import label
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
@@ -22,7 +22,7 @@ def per_setting(chosen: pd.DataFrame) -> pd.DataFrame:
 
     `label` here is the model (and variant) alone; `impl` and `jit` are columns.
     """
-    ok = chosen[chosen.status == Status.OK].dropna(subset=["steady_step_median_s"])
+    ok = chosen[chosen.status.isin(COMPLETED)].dropna(subset=["steady_step_median_s"])
     ok = ok.assign(label=label(ok.assign(impl="keras", jit="auto")))
     return ok.groupby(KEY, as_index=False)[MEASURES].median()
 

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 
 from runners.backends import BACKENDS
-from suite.contract import Status
+from suite.contract import COMPLETED, Status
 from suite.grid import FULL_TRAIN, LEARNING_RATES
 from suite.profiles import PROFILES
 from suite.report.data import LOSSES, expected, model_order, wide_epochs
@@ -45,13 +45,15 @@ def epoch_frame(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
 
 
 def steady_epochs(frame: pd.DataFrame) -> pd.DataFrame:
-    """Steady-state epochs (2..N) of cells that finished `ok`: the only epochs timings are taken from."""
-    return frame[(frame.status == Status.OK) & (frame.epoch >= 2)]
+    """Steady-state epochs (2..N) of completed cells: the only epochs timings are taken from (an epoch a time-to-target
+    cell stopped inside is not one)."""
+    whole = frame.steps == frame.groupby(CELL_JOIN).steps.transform("max")
+    return frame[frame.status.isin(COMPLETED) & (frame.epoch >= 2) & whole]
 
 
 def last_epochs(frame: pd.DataFrame) -> pd.DataFrame:
     """The last epoch row of each `ok` cell."""
-    ok = frame[frame.status == Status.OK]
+    ok = frame[frame.status.isin(COMPLETED)]
     return ok[ok.epoch == ok.groupby(CELL_JOIN).epoch.transform("max")]
 
 
@@ -91,14 +93,14 @@ def summary(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
         samples_per_s=("samples_per_s", "median"),
     )
     timing["steady_epoch_iqr_s"] = timing.pop("steady_epoch_q3_s") - timing.pop("steady_epoch_q1_s")
-    first = frame[(frame.status == Status.OK) & (frame.epoch == 1)].groupby(keys).epoch_time_s.median()
+    first = frame[frame.status.isin(COMPLETED) & (frame.epoch == 1)].groupby(keys).epoch_time_s.median()
     grid = expected(chosen)
     table = grid.groupby(keys).agg(
         cells=("status", "size"),
-        cells_ok=("status", lambda s: int((s == Status.OK).sum())),
+        cells_ok=("status", lambda s: int(s.isin(COMPLETED).sum())),
     )
     table = table.join(timing).join(first.rename("first_epoch_s"))
-    ok = chosen[chosen.status == Status.OK]
+    ok = chosen[chosen.status.isin(COMPLETED)]
     added = ok.train_peak_rss_mb - ok.rss_before_train_mb  # what training adds to the process, per cell
     table = table.join(added.groupby([ok.profile, ok.label, ok.backend]).median().rename("train_memory_mb"))
     table["ratio_to_fastest"] = table.steady_epoch_median_s / table.groupby(
@@ -176,8 +178,8 @@ def paper_cost(chosen: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame
     paper = PROFILES["paper"]
     paper_steps = paper.epochs * math.ceil(FULL_TRAIN / paper.batch_size)
     frame = epoch_frame(chosen, epochs)
-    ok = chosen[chosen.status == Status.OK]
-    trained = frame[frame.status == Status.OK].groupby(CELL_JOIN).epoch_time_s.sum().rename("trained_s")
+    ok = chosen[chosen.status.isin(COMPLETED)]
+    trained = frame[frame.status.isin(COMPLETED)].groupby(CELL_JOIN).epoch_time_s.sum().rename("trained_s")
     outside = ok.join(trained, on=CELL_JOIN).assign(outside_s=lambda f: f.cell_wall_s - f.trained_s)
     outside = outside.groupby(["profile", "label", "backend"]).outside_s.median()
     rows = []
