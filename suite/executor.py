@@ -113,7 +113,7 @@ class LocalExecutor:
         if timed_out:
             result.status = Status.TIMEOUT
             result.error = f"stopped after --cell-timeout {self.cell_timeout:g} s"
-        elif stop.signum is not None and result.status != Status.OK:
+        elif stop.signum is not None and not result.status.completed:
             result.status = Status.INTERRUPTED
             result.error = f"stopped by {signal.Signals(stop.signum).name}"
         return result

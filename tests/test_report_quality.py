@@ -115,6 +115,41 @@ def test_few_unsure_samples_are_not_enough_for_claim_4():
     assert found.verdict[3] == NO_DATA
 
 
+AIMED = {  # model: (steps to target or None for a miss, readable share, haze, Fréchet distance, digits drawn)
+    "DenseGAN": (None, 0.60, 0.05, 300.0, 4),  # readable, but four digits: a collapsed generator, not the target
+    "DenseGAN-Deep": (None, 0.20, 0.06, 250.0, 9),
+    "CNNGAN": (6000, 0.52, 0.08, 40.0, 10),
+    "DenseVAE": (4000, 0.51, 0.30, 400.0, 10),
+    "CNNVAE": (1500, 0.53, 0.25, 380.0, 10),
+}
+
+
+def aimed_verdicts(table: dict) -> tuple[list[str], list[str]]:
+    """The verdicts and evidence of time-to-target cells, which stopped at their target (or their budget's end)."""
+    rows = frame({m: (readable, haze, fd) for m, (_, readable, haze, fd, _) in table.items()}, VAE_PAIRS, False)
+    steps = rows.model.map({m: v[0] for m, v in table.items()})
+    rows = rows.assign(
+        reached=steps.notna().astype(float),
+        steps_to_target=steps.astype(float).fillna(float("inf")),
+        digits_covered=rows.model.map({m: v[4] for m, v in table.items()}).astype(float),
+    )
+    found, _ = claims(rows)
+    return list(found.verdict), list(found.evidence)
+
+
+def test_time_to_target_cells_decide_the_claims_where_their_digits_became_readable():
+    found, evidence = aimed_verdicts(AIMED)
+    assert found == [SUPPORTED] * 4, evidence
+    assert "DenseGAN did not reach it" in evidence[0] and "digits 4" in evidence[0]
+    assert "DenseVAE 4,000, CNNVAE 1,500, DenseGAN never, DenseGAN-Deep never, CNNGAN 6,000" in evidence[1]
+    assert "both reached the target (steps: DenseVAE 4,000, CNNVAE 1,500)" in evidence[2]
+    assert aimed_verdicts(AIMED | {"DenseGAN": (9000, 0.55, 0.05, 200.0, 10)})[0][0] == CONTRADICTED
+    assert aimed_verdicts(AIMED | {"CNNGAN": (None, 0.40, 0.08, 60.0, 10)})[0][0] == CONTRADICTED
+    # A GAN readable sooner than a VAE contradicts "more readable"; a VAE that never gets there, claim 3.
+    assert aimed_verdicts(AIMED | {"CNNGAN": (3000, 0.52, 0.08, 40.0, 10)})[0][1] == CONTRADICTED
+    assert aimed_verdicts(AIMED | {"CNNVAE": (None, 0.45, 0.25, 380.0, 10)})[0][2] == CONTRADICTED
+
+
 @pytest.fixture(scope="module")
 def scored_results(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("scored")

@@ -214,7 +214,7 @@ def loss_curves(frame: pd.DataFrame) -> plt.Figure:
         style="backend",
         height=2.4,
         aspect=1.35,
-        facet_kws={"sharey": "row" if len(lrs) > 1 else False, "sharex": True},
+        facet_kws={"sharey": "row" if len(lrs) > 1 else False, "sharex": "row" if len(lrs) > 1 else False},
         **facets,
     )
     grid.set_axis_labels("epoch", "loss")
