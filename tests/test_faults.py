@@ -151,7 +151,7 @@ def test_signal_stops_the_grid_and_a_rerun_resumes_it(tmp_path, fixture_data, si
 
     rerun = run_gvbench(args, environment(fixture_data))
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert "skipping 1 cells already ok" in rerun.stdout
+    assert "skipping 1 cells already done" in rerun.stdout
     assert_one_ok_row_per_cell(tmp_path, models)
 
 
@@ -179,7 +179,7 @@ def test_resume_skips_ok_cells_and_force_reruns_them(tmp_path, fixture_data):
     assert first.returncode == 0, first.stderr[-2000:]
     before = (tmp_path / "cells.csv").read_bytes()
     again = run_gvbench(args, env)
-    assert again.returncode == 0 and "skipping 1 cells already ok" in again.stdout
+    assert again.returncode == 0 and "skipping 1 cells already done" in again.stdout
     assert (tmp_path / "cells.csv").read_bytes() == before, "a rerun of a finished grid writes nothing"
     forced = run_gvbench([*args, "--force"], env)
     assert forced.returncode == 0, forced.stderr[-2000:]

@@ -80,7 +80,7 @@ def test_a_worker_lost_mid_cell_is_failed_and_a_rerun_completes_the_grid(tmp_pat
     assert (cells[cells.model == "DenseVAE"].status == "ok").all(), "the other cells are not lost"
     again = grid(tmp_path, fixture_data, "--executor", "ray")
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert "skipping 2 cells already ok" in again.stdout
+    assert "skipping 2 cells already done" in again.stdout
     assert (latest(tmp_path).status == "ok").all() and len(latest(tmp_path)) == 4
 
 
