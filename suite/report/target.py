@@ -73,9 +73,9 @@ def seconds_of(found: pd.DataFrame, row: pd.Series) -> np.ndarray:
 
 
 def described(row) -> str:
-    """`123 s [110, 140] (1.00×)`, or `not reached in 1800 s`."""
+    """`123 s [110, 140] (1.00×)`, or `not reached within 50 epochs or 1800 s`: whichever ran out first."""
     if not np.isfinite(row.seconds_to_target):
-        limit = f"{row.budget_s:g} s" if pd.notna(row.budget_s) else f"{row.epochs:g} epochs"
+        limit = f"{row.epochs:g} epochs" + (f" or {row.budget_s:g} s" if pd.notna(row.budget_s) else "")
         return f"not reached within {limit} ({row.reached}/{row.seeds} seeds reached it)"
     text = f"{row.seconds_to_target:.3g} s"
     if pd.notna(row.ci_low):
