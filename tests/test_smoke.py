@@ -118,9 +118,11 @@ def test_memory_is_recorded_and_does_not_grow_from_cell_to_cell(smoke_run):
     cells = pd.read_csv(smoke_run[0] / "cells.csv")
     assert (cells.peak_rss_mb > 100).all(), "a Python process with a backend loaded holds > 100 MiB"
     # Each cell is a fresh process: the same model at another learning rate, later in the grid,
-    # peaks within a few MiB of the first (measured: < 2 %). 15 % leaves room for allocator
-    # noise yet fails if cells ever shared a process and kept the previous model's memory.
-    spread = cells.groupby(["backend", "model"]).peak_rss_mb.agg(lambda s: s.max() / s.min())
+    # peaks in training within a few percent of the first (measured: 0.5-11%, the first cell also
+    # measures the machine's ceiling). The whole-process peak is not compared: JAX's CNNVAE
+    # peak after training moved 19% between learning rates on one machine. 15% fails if cells
+    # ever shared a process and kept the previous model's memory.
+    spread = cells.groupby(["backend", "model"]).train_peak_rss_mb.agg(lambda s: s.max() / s.min())
     assert (spread < 1.15).all(), spread
 
 
