@@ -18,7 +18,7 @@ from suite.contract import Cell, EpochRecord, Facts, Result, Status
 from suite.files import atomic_write
 from suite.report import build_report, figures, tables
 from suite.report.data import latest, load
-from suite.report.page import Details, Figure, Heading, Table, Text, to_html, to_markdown
+from suite.report.page import Details, Figure, Heading, Table, Text, number, to_html, to_markdown
 from suite.results import append_cell
 from suite.run import rows
 
@@ -208,6 +208,12 @@ def test_html_tables_drop_a_pivots_column_name_print_big_numbers_plainly_and_kee
     assert f'<td class="text">{evidence}</td>' in page
     assert '<div class="table"><table>' in page, "a wide table scrolls in its own box, not the page"
     assert to_markdown([Table(frame)], tmp_path).splitlines()[0].split("|")[1].strip() == "model"
+
+
+def test_numbers_print_whole_where_their_format_would_switch_to_an_exponent():
+    assert [number(v) for v in (1582.4, 8750.0, 67.71, 0.000123)] == ["1,582", "8,750", "67.7", "0.000123"]
+    frame = pd.DataFrame({"steps_to_target": [8750.0, 750.0]})
+    assert "8,750" in to_html([Table(frame, ".3g")], "t") and "e+03" not in to_html([Table(frame, ".3g")], "t")
 
 
 def test_the_page_reads_glance_speed_agreement_quality_cost_then_provenance_with_contents(fixture_results):

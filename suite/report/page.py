@@ -79,17 +79,19 @@ def _contents(blocks: list[Block]) -> list[tuple[int, str, str]]:
     return [(h.level, h.text, s) for h, s in zip(headings, slugs(blocks), strict=True) if h.level in CONTENTS_LEVELS]
 
 
-PLAIN_ABOVE = 1e4
-"""Floats this large print as whole numbers with thousands separators (10,374, not 1.037e+04)."""
 SHORT_TEXT = 24
 """Text cells up to this many characters never wrap (an lr `1e-06` or `ok` must not break mid-token)."""
 
 
+def number(value: float, fmt: str = ".3g") -> str:
+    """`value` in `fmt`, but whole with thousands separators where `fmt` would use an exponent (1,582, not 1.58e+03)."""
+    text = format(value, fmt)
+    return f"{value:,.0f}" if "e+" in text else text
+
+
 def _cell(value: object, floatfmt: str) -> str:
     if isinstance(value, float):
-        if pd.isna(value):
-            return ""
-        return f"{value:,.0f}" if abs(value) >= PLAIN_ABOVE else format(value, floatfmt)
+        return "" if pd.isna(value) else number(value, floatfmt)
     return "" if value is None or value is pd.NA else str(value)
 
 

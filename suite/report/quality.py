@@ -14,7 +14,7 @@ from suite.profiles import PROFILES
 from suite.quality import PAIRS, pair_name
 from suite.report import figures
 from suite.report.data import model_order
-from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
+from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text, number
 from suite.report.tables import CELL_JOIN, lr_label
 
 SHOWN = {
@@ -287,7 +287,8 @@ def speed_lines(frame: pd.DataFrame) -> list[str]:
     for label in model_order(frame.label):
         rows = best_cells(frame[frame.label == label]).sort_values("frechet_distance")
         parts = [
-            f"{r.backend} {r.frechet_distance:.3g} in {r.train_s:.3g} s (lr {r.lr:.0e})" for r in rows.itertuples()
+            f"{r.backend} {number(r.frechet_distance)} in {number(r.train_s)} s (lr {r.lr:.0e})"
+            for r in rows.itertuples()
         ]
         lines.append(f"{label}: best Fréchet distance per backend — " + "; ".join(parts))
     return lines

@@ -10,7 +10,7 @@ import pandas as pd
 from architectures import get_spec
 from suite.contract import COMPLETED, Status
 from suite.report import figures
-from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
+from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text, number
 from suite.report.tables import CELL_JOIN, in_order, lr_label
 from suite.uncertainty import median_ci, ratio_ci
 
@@ -77,9 +77,9 @@ def described(row) -> str:
     if not np.isfinite(row.seconds_to_target):
         limit = f"{row.epochs:g} epochs" + (f" or {row.budget_s:g} s" if pd.notna(row.budget_s) else "")
         return f"not reached within {limit} ({row.reached}/{row.seeds} seeds reached it)"
-    text = f"{row.seconds_to_target:.3g} s"
+    text = f"{number(row.seconds_to_target)} s"
     if pd.notna(row.ci_low):
-        text += f" [{row.ci_low:.3g}, {row.ci_high:.3g}]"
+        text += f" [{number(row.ci_low)}, {number(row.ci_high)}]"
     text += f" ({row.x_fastest:.2f}×"
     if pd.notna(row.x_low):
         text += f" [{row.x_low:.2f}, {row.x_high:.2f}]"
