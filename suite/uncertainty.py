@@ -9,16 +9,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import bootstrap, kruskal, mannwhitneyu, norm
+from scipy.stats import bootstrap, kruskal, mannwhitneyu, norm, permutation_test, rankdata
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000
 SEED = 0
+PERMUTATIONS = 9999
+"""Orderings a paired test draws; with no more than this many in all (3 backends: up to 5 seeds) it counts each once."""
 MANN_WHITNEY_EFFICIENCY = 3 / math.pi
 """Asymptotic relative efficiency of the Mann–Whitney U test against the t test for normal data (0.955)."""
 
 
-def _interval(samples: tuple[np.ndarray, ...], statistic) -> tuple[float, float]:
+def _interval(samples: tuple[np.ndarray, ...], statistic, paired: bool = False) -> tuple[float, float]:
     if any(len(s) < 2 for s in samples):
         return math.nan, math.nan
     found = bootstrap(
@@ -28,7 +30,7 @@ def _interval(samples: tuple[np.ndarray, ...], statistic) -> tuple[float, float]
         n_resamples=RESAMPLES,
         method="percentile",
         vectorized=True,
-        paired=False,
+        paired=paired,
         random_state=np.random.default_rng(SEED),
     )
     return float(found.confidence_interval.low), float(found.confidence_interval.high)
@@ -50,15 +52,51 @@ def backend_effect(samples: list) -> tuple[float, float]:
     return float(found.pvalue), float(found.statistic) / (sum(len(s) for s in samples) - 1)
 
 
+def kendalls_w(table) -> float:
+    """Kendall's W of a seeds × backends table: how alike the seeds rank the backends (0: no pattern, 1: identical)."""
+    table = np.asarray(table, float)
+    seeds, backends = table.shape
+    rank_sums = rankdata(table, axis=1).sum(axis=0)
+    spread = np.sum((rank_sums - seeds * (backends + 1) / 2) ** 2)
+    return float(12 * spread / (seeds**2 * (backends**3 - backends)))
+
+
+def paired_backend_effect(table) -> tuple[float, float]:
+    """Friedman's test across backends with seeds as blocks (a seeds × backends table): its p-value and Kendall's W.
+
+    For lockstep cells, where a seed is one start shared by every backend, so what varies with the
+    seed cancels within a row. The p-value is exact: the share of the backends' orderings within
+    each seed (all (k!)^n of them, or PERMUTATIONS drawn where there are more) whose W is at least
+    the observed one; with 3 backends and 3 seeds the smallest it can be is 6 / 216 = 0.028. Both
+    NaN with fewer than two seeds or backends; p = 1 and W = 0 where every value is equal.
+    """
+    table = np.asarray(table, float)
+    if table.ndim != 2 or min(table.shape) < 2:
+        return math.nan, math.nan
+    if np.ptp(table) == 0:
+        return 1.0, 0.0
+    found = permutation_test(
+        tuple(table.T),
+        lambda *backends: kendalls_w(np.column_stack(backends)),
+        permutation_type="samples",
+        n_resamples=PERMUTATIONS,
+        alternative="greater",
+        random_state=np.random.default_rng(SEED),
+    )
+    return float(found.pvalue), kendalls_w(table)
+
+
 def median_ci(values) -> tuple[float, float]:
     """95% bootstrap interval of the median of `values` (NaN with fewer than two)."""
     return _interval((np.asarray(values, float),), lambda a, axis: np.median(a, axis=axis))
 
 
-def ratio_ci(values, reference) -> tuple[float, float]:
-    """95% bootstrap interval of median(values) / median(reference), the two samples drawn independently."""
+def ratio_ci(values, reference, paired: bool = False) -> tuple[float, float]:
+    """95% bootstrap interval of median(values) / median(reference), the two samples drawn independently, or
+    pairs drawn together (`paired`: the i-th of each belong together, as a lockstep seed's values do)."""
     samples = (np.asarray(values, float), np.asarray(reference, float))
-    return _interval(samples, lambda a, b, axis: np.median(a, axis=axis) / np.median(b, axis=axis))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a resample whose reference median is 0: an unbounded end
+        return _interval(samples, lambda a, b, axis: np.median(a, axis=axis) / np.median(b, axis=axis), paired)
 
 
 def detection_power(n: int, sigma: float, slowdown: float, alpha: float, simulations: int = 1000) -> float:

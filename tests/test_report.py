@@ -16,7 +16,7 @@ from runners.backends import BACKENDS
 from suite.cli import main
 from suite.contract import Cell, EpochRecord, Facts, Result, Status
 from suite.files import atomic_write
-from suite.report import build_report, figures, tables
+from suite.report import build_report, compile_lines, figures, tables
 from suite.report.data import latest, load
 from suite.report.page import Details, Figure, Heading, Table, Text, number, to_html, to_markdown
 from suite.results import append_cell
@@ -33,8 +33,10 @@ def result(times: list[float], losses: dict[str, list[float]], status: str = "ok
     return Result(Status(status), facts=facts, epochs=epochs, **extra)
 
 
-def write_cell(out: Path, run_id: str, backend: str, model: str, lr: float, res: dict, seed: int = 0) -> None:
-    cell = Cell(backend, model, "paper", lr, "smoke", seed, 2, 3)
+def write_cell(
+    out: Path, run_id: str, backend: str, model: str, lr: float, res: dict, seed: int = 0, mode: str = "independent"
+) -> None:
+    cell = Cell(backend, model, "paper", lr, "smoke", seed, 2, 3, mode=mode)
     samples = f"samples/{run_id}/{cell.cell_id}.npz"
     if res.status == Status.OK:
         rng = np.random.default_rng(len(cell.cell_id))
@@ -216,6 +218,20 @@ def test_numbers_print_whole_where_their_format_would_switch_to_an_exponent():
     assert "8,750" in page and "e+03" not in page
 
 
+def test_a_first_epoch_faster_than_the_steady_ones_reads_less_not_minus_more():
+    summary = pd.DataFrame(
+        {
+            "backend": ["torch", "torch", "jax"],
+            "first_epoch_s": [0.9, 1.1, 12.0],
+            "steady_epoch_median_s": [1.0, 1.2, 2.0],
+            "compile_overhead_s": [-0.1, -0.1, 10.0],
+        }
+    )
+    jax, torch = sorted(compile_lines(summary))
+    assert jax.startswith("jax: epoch 1 takes 10 s more than a steady epoch")
+    assert torch.startswith("torch: epoch 1 takes 0.1 s less than a steady epoch") and "-0.1 s less" not in torch
+
+
 def test_the_page_reads_glance_speed_agreement_quality_cost_then_provenance_with_contents(fixture_results):
     page = (fixture_results / "report" / "report.html").read_text()
     order = ["At a glance", "Speed", "Do the backends learn alike?", "Sample quality", "Samples", "What the <code>"]
@@ -332,6 +348,25 @@ def test_backends_are_tested_against_the_spread_between_seeds(tmp_path):
     assert "CNNVAE: undecided (1 seed per backend)" in page and "expected" not in page
     with Image.open(out / "smoke" / "replicates.png") as image:
         image.verify()
+
+
+def test_lockstep_backends_are_compared_within_each_seed(tmp_path):
+    # Each lockstep seed moves every backend's final loss alike (100, 200, 300), and within each seed
+    # JAX < torch < TensorFlow by 1. Against the seed spread (Kruskal–Wallis) that is nothing (p = 0.67);
+    # within the seeds (Friedman) every seed ranks the backends the same: p = 6 / 216, W = 1.
+    for seed in range(3):
+        for backend, offset in (("tensorflow", 2.0), ("torch", 1.0), ("jax", 0.0)):
+            loss = {"loss": [400.0, 100.0 * (seed + 1) + offset]}
+            write_cell(tmp_path, "r", backend, "DenseVAE", 1e-4, result([3.0, 1.0], loss), seed, mode="lockstep")
+    out = build_report(tmp_path)
+    found = pd.read_csv(out / "replicates.csv").set_index(["label", "measure"])
+    loss = found.loc[("DenseVAE [lockstep]", "loss")]
+    assert loss.test == "Friedman, paired by seed" and loss.verdict == "backends differ"
+    assert loss.p_value == pytest.approx(6 / 216) and loss.kendalls_w == 1.0 and np.isnan(loss.epsilon_squared)
+    assert (loss.highest, loss.lowest) == ("tensorflow", "jax") and loss.ratio == pytest.approx(202 / 200)
+    page = (out / "report.md").read_text()
+    assert "DenseVAE [lockstep]: the backends differ consistently across seeds in 1 of 1 measures" in page
+    assert "(Friedman, paired by seed, p < 0.05, 3+ seeds per backend); largest: final" in page
 
 
 def test_models_with_different_epochs_and_seeds_get_no_phantom_epochs_or_missing_cells(tmp_path):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from suite.uncertainty import backend_effect, epochs_to_detect, median_ci, ratio_ci
+from suite.uncertainty import backend_effect, epochs_to_detect, median_ci, paired_backend_effect, ratio_ci
 
 
 def test_median_interval_holds_the_median_and_narrows_with_more_epochs():
@@ -68,3 +68,26 @@ def test_the_backend_effect_is_kruskal_wallis_with_seeds_as_replicates():
     assert p_value > 0.5 and epsilon < 0.1, "interleaved seeds: no backend effect"
     assert backend_effect([[2, 2], [2, 2]]) == (1.0, 0.0)
     assert all(math.isnan(v) for v in backend_effect([[1], [4], [7]])), "one seed per backend decides nothing"
+
+
+def test_lockstep_seeds_are_blocks_so_a_backend_effect_smaller_than_the_seed_spread_is_found():
+    # Each seed (row) moves every backend alike by 100; within every seed the backends rank the same
+    # (W = 1). Unpaired, the seeds swamp it; paired, only the 3! ** 3 = 216 orderings within the seeds
+    # count, and 6 of them (every seed ranking the backends the same way) reach W = 1: p = 6 / 216.
+    table = np.array([[100.0, 101, 102], [200, 201, 202], [300, 301, 302]])
+    assert backend_effect(list(table.T))[0] > 0.5  # 0.67
+    p_value, w = paired_backend_effect(table)
+    assert p_value == pytest.approx(6 / 216) and w == pytest.approx(1.0)
+    p_value, w = paired_backend_effect([[1.0, 2, 3], [2, 3, 1], [3, 1, 2]])
+    assert p_value == 1.0 and w == pytest.approx(0.0), "every backend first once: no effect"
+    assert paired_backend_effect([[2.0, 2], [2, 2]]) == (1.0, 0.0)
+    assert all(math.isnan(v) for v in paired_backend_effect([[1.0, 4, 7]])), "one seed decides nothing"
+
+
+def test_a_paired_ratio_interval_resamples_whole_seeds():
+    # The second backend is the first's seeds times 1.05: every resampled pair keeps that ratio exactly,
+    # while resampling each backend's seeds apart spreads it over the seeds' 3× range.
+    values = np.array([10.0, 20, 30, 15, 25])
+    assert ratio_ci(values * 1.05, values, paired=True) == pytest.approx((1.05, 1.05))
+    low, high = ratio_ci(values * 1.05, values)
+    assert low < 0.8 and high > 1.3

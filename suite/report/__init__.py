@@ -13,7 +13,19 @@ from suite.contract import COMPLETED
 from suite.files import atomic_write
 from suite.report import figures, lockstep, quality, replicates, speed, tables, target
 from suite.report.data import expected, latest, load, load_evaluations, load_steps, model_order
-from suite.report.page import Block, Bullets, Contents, Details, Figure, Heading, Table, Text, to_html, to_markdown
+from suite.report.page import (
+    Block,
+    Bullets,
+    Contents,
+    Details,
+    Figure,
+    Heading,
+    Table,
+    Text,
+    number,
+    to_html,
+    to_markdown,
+)
 
 PROVENANCE_COLUMNS = [
     "backend_version",
@@ -51,7 +63,7 @@ def interval(low: float, high: float, digits: str = ".3g") -> str:
     """`95% CI a–b`, or a note that there were too few epochs for one."""
     if np.isnan(low):
         return "no CI: fewer than 2 steady epochs"
-    return f"95% CI {low:{digits}}–{high:{digits}}"
+    return f"95% CI {number(low, digits)}–{number(high, digits)}"
 
 
 def slower_text(row) -> str:
@@ -72,7 +84,7 @@ def fastest_lines(summary: pd.DataFrame) -> list[str]:
         best = ranked.iloc[0]
         others = ", ".join(slower_text(r) for r in ranked.iloc[1:].itertuples())
         ci = interval(best.steady_epoch_ci_low_s, best.steady_epoch_ci_high_s)
-        line = f"{model}: {best.backend} is fastest ({best.steady_epoch_median_s:.3g} s/epoch, {ci})"
+        line = f"{model}: {best.backend} is fastest ({number(best.steady_epoch_median_s)} s/epoch, {ci})"
         lines.append(line + (f"; {others}" if others else "; no other backend has a timing"))
     return lines
 
@@ -85,9 +97,10 @@ def compile_lines(summary: pd.DataFrame) -> list[str]:
         if group.empty:
             continue
         ratio = (group.first_epoch_s / group.steady_epoch_median_s).median()
+        excess = group.compile_overhead_s.median()
         lines.append(
-            f"{backend}: epoch 1 takes {group.compile_overhead_s.median():+.3g} s more than a steady epoch "
-            f"(median over {len(group)} models; {ratio:.3g}× a steady epoch; "
+            f"{backend}: epoch 1 takes {number(abs(excess))} s {'more' if excess >= 0 else 'less'} than a steady "
+            f"epoch (median over {len(group)} models; {ratio:.3g}× a steady epoch; "
             f"range {group.compile_overhead_s.min():+.3g} .. {group.compile_overhead_s.max():+.3g} s)"
         )
     return lines
@@ -225,9 +238,13 @@ def learning_blocks(frame, losses, agreement, long, effects, grid, folder) -> li
             "Each final loss and quality metric, tested across backends with seeds as replicates (Kruskal–Wallis "
             f"H test, scipy; a backend effect when p < {replicates.ALPHA:g}; with 3 seeds per backend the smallest "
             "p it can give is 0.027, when no seed of one backend overlaps another's). ε² (H ÷ (n − 1), 0..1): "
-            "the share of the values' rank variance the backend explains. The ratio of the highest backend "
-            "median to the lowest carries a 95% bootstrap interval (seeds resampled within each backend). "
-            "With one seed per backend the question is undecided."
+            "the share of the values' rank variance the backend explains. Lockstep cells, where each seed is one "
+            "start shared by every backend, are compared within each seed instead (Friedman's test, its p exact "
+            "over the backends' orderings within the seeds; with 3 seeds and 3 backends the smallest is 0.028, "
+            "when every seed ranks the backends alike); Kendall's W (0..1) says how alike the seeds rank them. "
+            "The ratio of the highest backend median to the lowest carries a 95% bootstrap interval (seeds "
+            "resampled within each backend; lockstep: whole seeds resampled). With one seed per backend the "
+            "question is undecided."
         )
     )
     fig = figures.replicates(long)

@@ -12,10 +12,12 @@ from runners.backends import BACKENDS
 from suite.report.data import LOSSES, model_order
 from suite.report.quality import SHOWN
 from suite.report.tables import in_order, last_epochs, lr_label
-from suite.uncertainty import backend_effect, ratio_ci
+from suite.uncertainty import backend_effect, paired_backend_effect, ratio_ci
 
 ALPHA = 0.05
-"""A backend effect is claimed when the Kruskal–Wallis p-value is below this."""
+"""A backend effect is claimed when the test's p-value is below this."""
+INDEPENDENT, PAIRED = "Kruskal–Wallis", "Friedman, paired by seed"
+"""The test of a backend effect: seeds as independent replicates, or (lockstep) as blocks shared by every backend."""
 DIFFER, ALIKE, UNDECIDED, ALONE = (
     "backends differ",
     "not told apart from the seed spread",
@@ -27,7 +29,7 @@ KEYS = ["profile", "label", "lr", "measure"]
 
 def per_seed(frame: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     """Tidy: one row per ok cell and measure (its last epoch's mean of each loss, each quality metric)."""
-    ids = ["profile", "label", "backend", "lr", "seed"]
+    ids = ["profile", "label", "mode", "backend", "lr", "seed"]
     last = last_epochs(frame)
     losses = last.melt(id_vars=ids, value_vars=[c for c in LOSSES if c in last], var_name="measure")
     quality = scored.melt(id_vars=ids, value_vars=[c for c in SHOWN if c in scored], var_name="measure")
@@ -40,21 +42,31 @@ def measure_name(measure: str) -> str:
 
 
 def _effect(group: pd.DataFrame) -> dict:
-    values = {b: g.value.to_numpy() for b, g in group.groupby("backend") if len(g)}
-    values = {b: values[b] for b in BACKENDS if b in values}
+    blocks = group.pivot_table(index="seed", columns="backend", values="value").dropna()
+    paired = bool((group["mode"] == "lockstep").all() and len(blocks))
+    if paired:  # a seed every backend ran is one block, its values compared with each other only
+        values = {b: blocks[b].to_numpy() for b in BACKENDS if b in blocks}
+    else:
+        values = {b: g.value.to_numpy() for b, g in group.groupby("backend") if len(g)}
+        values = {b: values[b] for b in BACKENDS if b in values}
     medians = {b: float(np.median(v)) for b, v in values.items()}
     high, low = max(medians, key=medians.get), min(medians, key=medians.get)
-    p_value, epsilon = backend_effect(list(values.values()))
+    if paired:
+        (p_value, w), epsilon = paired_backend_effect(np.column_stack(list(values.values()))), math.nan
+    else:
+        (p_value, epsilon), w = backend_effect(list(values.values())), math.nan
     row = {
         "backends": len(values),
         "seeds": min(len(v) for v in values.values()),
+        "test": PAIRED if paired else INDEPENDENT,
         "p_value": p_value,
         "epsilon_squared": epsilon,
+        "kendalls_w": w,
         "highest": high,
         "lowest": low,
         "ratio": medians[high] / medians[low] if medians[low] > 0 else math.nan,
     }
-    ci = ratio_ci(values[high], values[low]) if medians[low] > 0 and high != low else (math.nan, math.nan)
+    ci = ratio_ci(values[high], values[low], paired) if medians[low] > 0 and high != low else (math.nan, math.nan)
     row["ratio_ci_low"], row["ratio_ci_high"] = ci
     if len(values) < 2:
         row["verdict"] = ALONE
@@ -66,12 +78,20 @@ def _effect(group: pd.DataFrame) -> dict:
 
 
 def effects(long: pd.DataFrame) -> pd.DataFrame:
-    """Per profile, model, lr and measure: Kruskal–Wallis across backends with seeds as replicates, epsilon², and
-    the highest backend median over the lowest with its 95% bootstrap interval."""
+    """Per profile, model, lr and measure: Kruskal–Wallis across backends with seeds as replicates and its epsilon²
+    (lockstep cells: Friedman's test with each seed a block, and Kendall's W), and the highest backend median over
+    the lowest with its 95% bootstrap interval."""
     if long.empty:
         return pd.DataFrame(columns=[*KEYS, "verdict"])
     rows = [{**dict(zip(KEYS, key, strict=True)), **_effect(g)} for key, g in long.groupby(KEYS, sort=False)]
     return in_order(pd.DataFrame(rows), "lr", "measure")
+
+
+def effect_size(row) -> str:
+    """`ε² = 0.76` (Kruskal–Wallis) or `W = 1.00` (Friedman); empty where there is none."""
+    if not np.isnan(row.kendalls_w):
+        return f"W = {row.kendalls_w:.2f}"
+    return "" if np.isnan(row.epsilon_squared) else f"ε² = {row.epsilon_squared:.2f}"
 
 
 def _ratio_text(row) -> str:
@@ -100,15 +120,16 @@ def glance_lines(found: pd.DataFrame) -> list[str]:
             )
             continue
         differ = compared[compared.verdict == DIFFER].sort_values("ratio", ascending=False)
+        how = "consistently across seeds" if (compared.test == PAIRED).all() else "beyond the spread between seeds"
         text = (
-            f"{label}: the backends differ beyond the spread between seeds in {len(differ)} of {len(compared)} "
-            f"measures (Kruskal–Wallis, p < {ALPHA:g}, {int(compared.seeds.min())}+ seeds per backend)"
+            f"{label}: the backends differ {how} in {len(differ)} of {len(compared)} measures "
+            f"({' / '.join(compared.test.unique())}, p < {ALPHA:g}, {int(compared.seeds.min())}+ seeds per backend)"
         )
         if len(differ):
             worst = differ.iloc[0]
             text += (
                 f"; largest: {measure_name(worst.measure)} at lr {lr_label(worst.lr)}, {_ratio_text(worst)}, "
-                f"p = {worst.p_value:.2g}, ε² = {worst.epsilon_squared:.2f}"
+                f"p = {worst.p_value:.2g}, {effect_size(worst)}"
             )
         lines.append(text)
     return lines
@@ -120,6 +141,8 @@ def table(found: pd.DataFrame) -> pd.DataFrame:
         measure=found.measure.map(measure_name),
         lr=found.lr.map(lr_label),
         ratio=[_ratio_text(r) if not np.isnan(r.ratio) else "" for r in found.itertuples()],
+        effect=[effect_size(r) for r in found.itertuples()],
     )
-    columns = ["label", "lr", "measure", "verdict", "seeds", "p_value", "epsilon_squared", "ratio"]
-    return shown[columns].rename(columns={"label": "model", "ratio": "highest ÷ lowest backend median"})
+    columns = ["label", "lr", "measure", "verdict", "test", "seeds", "p_value", "effect", "ratio"]
+    names = {"label": "model", "effect": "effect size", "ratio": "highest ÷ lowest backend median"}
+    return shown[columns].rename(columns=names)

@@ -39,8 +39,8 @@ def lr_label(lr: float) -> str:
 
 
 def epoch_frame(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
-    """Wide epoch rows of the chosen cells, with each cell's profile, backend, label, lr, seed and status."""
-    cell_columns = [*CELL_JOIN, "profile", "backend", "label", "lr", "seed", "status"]
+    """Wide epoch rows of the chosen cells, with each cell's profile, backend, label, mode, lr, seed and status."""
+    cell_columns = [*CELL_JOIN, "profile", "backend", "label", "mode", "lr", "seed", "status"]
     return wide_epochs(epochs).merge(chosen[cell_columns], on=CELL_JOIN, how="inner")
 
 
