@@ -232,7 +232,7 @@ def claim_confusions(confused: pd.DataFrame, labels: dict) -> dict:
     top = ", ".join(f"{r.pair} {r.share:.3f}" for r in confused.head(TOP_PAIRS).itertuples())
     holds = rank["2↔3"] <= TOP_PAIRS and rank["4↔9"] <= TOP_PAIRS
     evidence = (
-        f"among {int(confused.unsure_images.iloc[0])} unsure VAE samples (top class p < 0.9), 2↔3 ranks "
+        f"among {int(confused.unsure_images.iloc[0]):,} unsure VAE samples (top class p < 0.9), 2↔3 ranks "
         f"{rank['2↔3']} and 4↔9 ranks {rank['4↔9']} of 45 pairs (supported if both in the top {TOP_PAIRS}); "
         f"top pairs by share of samples: {top}"
     )
