@@ -42,19 +42,18 @@ def measure_name(measure: str) -> str:
 
 
 def _effect(group: pd.DataFrame) -> dict:
-    blocks = group.pivot_table(index="seed", columns="backend", values="value").dropna()
-    paired = bool((group["mode"] == "lockstep").all() and len(blocks))
+    lockstep = bool((group["mode"] == "lockstep").all())
+    blocks = group.pivot_table(index="seed", columns="backend", values="value").dropna() if lockstep else None
+    paired = lockstep and len(blocks) > 0
     if paired:  # a seed every backend ran is one block, its values compared with each other only
         values = {b: blocks[b].to_numpy() for b in BACKENDS if b in blocks}
+        (p_value, w), epsilon = paired_backend_effect(np.column_stack(list(values.values()))), math.nan
     else:
         values = {b: g.value.to_numpy() for b, g in group.groupby("backend") if len(g)}
         values = {b: values[b] for b in BACKENDS if b in values}
+        (p_value, epsilon), w = backend_effect(list(values.values())), math.nan
     medians = {b: float(np.median(v)) for b, v in values.items()}
     high, low = max(medians, key=medians.get), min(medians, key=medians.get)
-    if paired:
-        (p_value, w), epsilon = paired_backend_effect(np.column_stack(list(values.values()))), math.nan
-    else:
-        (p_value, epsilon), w = backend_effect(list(values.values())), math.nan
     row = {
         "backends": len(values),
         "seeds": min(len(v) for v in values.values()),
