@@ -23,4 +23,5 @@ def pin(threads: int) -> str:
     if threads < len(cpus):
         os.sched_setaffinity(0, cpus[:threads])
     nice = os.getpriority(os.PRIO_PROCESS, 0)
-    return f"affinity={len(os.sched_getaffinity(0))} cpus, OMP/MKL/OpenBLAS={threads}, nice={nice}"
+    pinned = sorted(os.sched_getaffinity(0))
+    return f"affinity={len(pinned)} cpus ({','.join(map(str, pinned))}), OMP/MKL/OpenBLAS={threads}, nice={nice}"

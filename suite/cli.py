@@ -163,8 +163,13 @@ def add_run_parser(commands) -> None:
     run.add_argument(
         "--threads",
         type=positive_int,
-        default=usable_cpus(),
-        help="CPU threads for every backend (default: all usable)",
+        help="CPU threads for every backend (default: all usable CPUs shared out among --jobs)",
+    )
+    run.add_argument(
+        "--jobs",
+        type=positive_int,
+        help="cells the local executor runs at once, each pinned to --threads CPUs of its own (default: 1; "
+        "--profile smoke: as many as the CPUs allow)",
     )
     run.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: results/)")
     run.add_argument("--data", help="an mnist.npz to use (default: $GVBENCH_DATA, Keras' cache, then download)")
@@ -246,7 +251,7 @@ def summary(cell_rows: list[dict]) -> str:
 def make_executor(args: argparse.Namespace) -> LocalExecutor | RayExecutor:
     """The executor `--executor` names, its settings checked; Ray is imported only when asked for."""
     if args.executor == "local":
-        return LocalExecutor(args.cell_timeout)
+        return LocalExecutor(args.cell_timeout, args.jobs, args.threads)
     cpus = args.cpus_per_cell or args.threads
     if cpus < args.threads:
         raise UsageError(f"--threads {args.threads} exceeds --cpus-per-cell {cpus}; a cell would share its CPUs")
@@ -255,6 +260,7 @@ def make_executor(args: argparse.Namespace) -> LocalExecutor | RayExecutor:
 
 def make_cells(args: argparse.Namespace) -> list[Cell]:
     """Every cell the arguments ask for, backend by backend."""
+    share_cpus(args)
     backends = list(BACKENDS) if "all" in args.backend else list(dict.fromkeys(args.backend))
     impls = IMPLS if args.impl == "both" else (args.impl,)
     jits = JIT_MODES if "all" in args.jit else tuple(dict.fromkeys(args.jit))
@@ -265,8 +271,27 @@ def make_cells(args: argparse.Namespace) -> list[Cell]:
     return [cell for backend in backends for cell in make_grid(backend, args.models, args.lrs, *settings)]
 
 
+def share_cpus(args: argparse.Namespace) -> None:
+    """Set `--jobs` and `--threads` where not given: one cell at a time on every usable CPU, or for a parallel
+    profile (smoke) as many cells as the CPUs allow; refuse cells that would share CPUs."""
+    cpus = usable_cpus()
+    if args.executor == "ray":
+        if (args.jobs or 1) > 1:
+            raise UsageError("--jobs is the local executor's; Ray runs as many cells at once as --cpus-per-cell allows")
+        args.jobs = 1
+    elif args.jobs is None:
+        args.jobs = max(1, cpus // (args.threads or 1)) if PROFILES[args.profile].parallel else 1
+    args.threads = args.threads or max(1, cpus // args.jobs)
+    if args.jobs > 1 and args.jobs * args.threads > cpus:
+        raise UsageError(
+            f"--jobs {args.jobs} × --threads {args.threads} exceeds the {cpus} CPUs this process may use, "
+            "and cells would share CPUs; pass fewer --jobs or --threads"
+        )
+
+
 def check_run(args: argparse.Namespace) -> str | None:
     """Check every value of `gvbench run` that argparse cannot; return the data path the cells read."""
+    share_cpus(args)
     on_cluster = args.executor == "ray" and args.ray_address
     if not on_cluster and args.threads > usable_cpus():
         raise UsageError(
@@ -316,10 +341,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     executor = make_executor(args)
     grid = make_cells(args)
     run_id = new_run_id()
+    at_once = f", {args.jobs} cells at once" if args.jobs > 1 else ""
     backends = ", ".join(dict.fromkeys(cell.backend for cell in grid))
     print(
         f"gvbench run {run_id}: {len(grid)} cells on {backends}, profile {args.profile}, "
-        f"{args.threads} threads, {args.executor} executor -> {args.out}",
+        f"{args.threads} threads, {args.executor} executor{at_once} -> {args.out}",
         flush=True,
     )
     cells = pending(grid, args.out, args.force)
@@ -371,7 +397,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     for folder in (args.base, args.new):
         check_folder(folder, "two --out folders of gvbench runs")
-    times, losses = compare_dirs(args.base, args.new, Thresholds(args.time_factor, args.alpha, args.loss_tol))
+    times, losses, unlike = compare_dirs(args.base, args.new, Thresholds(args.time_factor, args.alpha, args.loss_tol))
     pd.set_option("display.width", 200)
     if len(times):
         print(times.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -394,6 +420,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
             f"gvbench compare: at BASE's measured noise, a one-sided U test at p < {args.alpha:g} with 80% power "
             f"sees a {args.time_factor - 1:.0%} slowdown from {int(needed.min())}-{int(needed.max())} steady epochs "
             f"per side (median {needed.median():g}; column epochs_needed)"
+        )
+    if unlike:
+        print(
+            f"gvbench compare: the runs' cells ran under different conditions ({'; '.join(unlike)}), so a time "
+            "ratio measures those too, not only the code"
         )
     blind = int((~times.can_tell).sum()) if len(times) else 0
     if blind:

@@ -21,6 +21,8 @@ from suite.report.data import LOSSES, latest, load
 from suite.report.tables import epoch_frame, steady_epochs
 from suite.uncertainty import epochs_to_detect
 
+CONDITIONS = {"threads": "threads per cell", "parallel_cells": "cells at once", "cpu_model": "CPU"}
+"""What a cell ran under that moves its times, as `gvbench compare` names it when the two runs differ."""
 TIME_KEY = ["backend", "impl", "jit", "mode", "model", "variant", "profile"]
 CELL_KEY = [*TIME_KEY, "lr", "seed"]
 
@@ -92,7 +94,24 @@ def losses(base_cells: pd.DataFrame, base: pd.DataFrame, new_cells, new: pd.Data
     return table
 
 
-def compare_dirs(base_dir: Path, new_dir: Path, thresholds: Thresholds) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _values(column: pd.Series) -> set[str]:
+    return {f"{v:g}" if isinstance(v, float) else str(v) for v in column.dropna()}
+
+
+def unlike(base_cells: pd.DataFrame, new_cells: pd.DataFrame) -> list[str]:
+    """Each condition that moves times and differs between the runs (`threads: BASE 2, NEW 1`); one a side did not
+    record (a run before `parallel_cells` existed) is not compared."""
+    lines = []
+    for column, what in CONDITIONS.items():
+        a, b = _values(base_cells[column]), _values(new_cells[column])
+        if a and b and a != b:
+            lines.append(f"{what}: BASE {', '.join(sorted(a))}, NEW {', '.join(sorted(b))}")
+    return lines
+
+
+def compare_dirs(base_dir: Path, new_dir: Path, thresholds: Thresholds) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The timing and loss tables of NEW against BASE, and the conditions the two runs differ in."""
     base_cells, base = _side(base_dir)
     new_cells, new = _side(new_dir)
-    return timing(base, new, thresholds), losses(base_cells, base, new_cells, new, thresholds.loss_tol)
+    times = timing(base, new, thresholds)
+    return times, losses(base_cells, base, new_cells, new, thresholds.loss_tol), unlike(base_cells, new_cells)

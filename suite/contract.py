@@ -123,6 +123,9 @@ class Task:
     ceiling_gflop_per_s: float | None = None
     """The backend's matmul ceiling with these threads, measured by an earlier cell on the same machine; None:
     the cell measures it (runners/ceiling.py)."""
+    compile_cache: str | None = None
+    """A folder the cells of one run share: a JAX cell caches there what it compiles to score its samples, after
+    training (the judge is the same program in every cell); None: no cache. Training never reads it."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -195,6 +198,8 @@ class Facts:
     train_peak_rss_mb: float | None = None
     jit_compile: bool | None = None
     thread_controls: str | None = None
+    parallel_cells: int | None = None
+    """How many cells the executor ran at once on this machine, each on CPUs of its own (1: this one alone)."""
     ceiling_gflop_per_s: float | None = None
     python_version: str | None = None
     keras_version: str | None = None

@@ -29,6 +29,9 @@ class Profile:
     None: score once, at the end."""
     budget_s: float | None = None
     """Time to target: the training seconds a cell may spend before it stops short of its target (`--budget`)."""
+    parallel: bool = False
+    """Run as many cells at once as there are CPUs, one thread each, unless `--jobs` or `--threads` say otherwise:
+    for a profile whose cells check that everything runs rather than measure it (cells.csv `parallel_cells`)."""
 
     def epochs_for(self, model: str) -> int:
         """How many epochs `model` trains under this profile."""
@@ -40,7 +43,16 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("smoke", 512, 2, BATCH_SIZE, 16, 500, "a few hundred images for tests and CI"),
+        Profile(
+            "smoke",
+            512,
+            2,
+            BATCH_SIZE,
+            16,
+            500,
+            "a few hundred images for tests and CI, a cell per CPU at once",
+            parallel=True,
+        ),
         Profile("quick", 3200, 5, BATCH_SIZE, 64, 2000, "a training subset, most of its time in steady epochs", 40),
         Profile("paper", None, 50, BATCH_SIZE, 100, 10000, "the paper's setting: all 60,000 images, 50 epochs"),
         Profile(

@@ -38,8 +38,10 @@ class RayUnavailable(GvbenchError):
     """Ray is not installed, or the cluster cannot run the cells as asked."""
 
 
-def run_cell(task_json: str, cell_timeout: float | None) -> tuple[str, bytes | None, str, str]:
-    """On a Ray worker: run one cell as the local executor does; return its result (JSON), samples, log and node."""
+def run_cell(task_json: str, cell_timeout: float | None, cpus_per_cell: int) -> tuple[str, bytes | None, str, str]:
+    """On a Ray worker: run one cell as the local executor does; return its result (JSON), samples, log and node.
+
+    Its `parallel_cells` is the most cells Ray may place on this node at once: its CPUs ÷ `cpus_per_cell`."""
     try:
         os.setpriority(os.PRIO_PROCESS, 0, 0)  # Ray starts workers at niceness 15; a timed cell runs at 0
     except PermissionError:
@@ -48,6 +50,7 @@ def run_cell(task_json: str, cell_timeout: float | None) -> tuple[str, bytes | N
         folder = Path(tmp)
         samples, log = folder / "samples.npz", folder / "cell.log"
         result = LocalExecutor(cell_timeout).run(Task.from_json(task_json), samples, folder, log, StopRequest())
+        result.facts.parallel_cells = max(1, (os.cpu_count() or 1) // cpus_per_cell)
         return (
             result.to_json(),
             samples.read_bytes() if samples.exists() else None,
@@ -141,7 +144,7 @@ class RayExecutor:
                     num_cpus=self.cpus_per_cell,
                     max_retries=0,
                     runtime_env={"env_vars": task_env(job.task.cell.backend)},
-                ).remote(job.task.to_json(), self.cell_timeout): job
+                ).remote(job.task.to_json(), self.cell_timeout, self.cpus_per_cell): job
                 for job in jobs
             }
             print(f"Ray: submitted {len(jobs)} cells, {self.cpus_per_cell} CPUs each", flush=True)

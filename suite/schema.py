@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 KEY_COLUMNS = (
     "schema_version",
@@ -56,6 +56,7 @@ CELL_COLUMNS = KEY_COLUMNS + (
     "jit_compile",
     "threads",
     "thread_controls",
+    "parallel_cells",
     "python_version",
     "keras_version",
     "backend_version",
@@ -109,6 +110,7 @@ ADDED = {
         "target_step": None,
         "target_train_s": None,
     },
+    6: {"parallel_cells": None},
 }
 """Columns each schema version added, with the value rows of the version before it take."""
 

@@ -49,3 +49,19 @@ def test_a_cell_imports_its_own_framework_and_not_the_others(backend):
     done = subprocess.run([sys.executable, "-c", IMPORTS], env=env, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == [backend]
+
+
+def test_a_jax_cell_caches_what_its_scoring_compiles_and_nothing_of_its_training(tmp_path, fixture_data, fixture_env):
+    """The run's compilation cache is turned on after the last epoch: every first epoch still compiles from nothing."""
+    from suite.contract import Cell, Status, Task
+    from suite.executor import LocalExecutor
+    from suite.stop import StopRequest
+
+    cache = tmp_path / "cache"
+    cell = Cell("jax", "DenseVAE", "paper", 1e-4, "smoke", 0, 2, 1)
+    task = Task(cell, str(fixture_data[0]), 0, compile_cache=str(cache))
+    result = LocalExecutor().run(task, tmp_path / "s.npz", tmp_path, tmp_path / "cell.log", StopRequest())
+    assert result.status == Status.OK, (tmp_path / "cell.log").read_text()[-2000:]
+    programs = {path.name.rsplit("-", 2)[0] for path in cache.glob("*-cache")}
+    assert "jit_predict_step" in programs, programs
+    assert not [name for name in programs if "train" in name], f"training compiled into the cache: {programs}"

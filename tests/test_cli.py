@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from suite.cli import build_parser, main, make_cells
+from suite.cli import build_parser, main, make_cells, share_cpus
 from suite.results import CELLS_CSV
 from tests.conftest import run_gvbench
 
@@ -220,3 +220,38 @@ def test_lockstep_marks_every_cell_and_refuses_what_it_cannot_feed(capsys, tmp_p
     code = [*argv, "--variant", "code", "--profile", "paper", *out]
     fails_with(capsys, code, "cannot feed DenseGAN (code) its fixed 128 noise rows in the last batch of 96 images")
     assert not (tmp_path / "r").exists(), "nothing is written"
+
+
+CPUS = len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize(
+    ("argv", "jobs", "threads"),
+    [
+        (["--profile", "smoke"], CPUS, 1),
+        (["--profile", "quick"], 1, CPUS),
+        (["--profile", "smoke", "--threads", str(CPUS)], 1, CPUS),
+        (["--profile", "smoke", "--jobs", "1"], 1, CPUS),
+        (["--profile", "quick", "--jobs", str(CPUS)], CPUS, 1),
+        (["--profile", "smoke", "--executor", "ray"], 1, CPUS),
+    ],
+)
+def test_smoke_runs_a_cell_per_cpu_and_other_profiles_one_cell_on_every_cpu(argv, jobs, threads):
+    args = build_parser().parse_args(["run", "--backend", "jax", *argv])
+    share_cpus(args)
+    assert (args.jobs, args.threads) == (jobs, threads)
+    assert {cell.threads for cell in make_cells(args)} == {threads}
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--jobs", str(CPUS + 1)], f"--jobs {CPUS + 1} × --threads 1 exceeds the {CPUS} CPUs"),
+        (["--jobs", "2", "--threads", str(CPUS)], f"--jobs 2 × --threads {CPUS} exceeds the {CPUS} CPUs"),
+        (["--jobs", "2", "--executor", "ray"], "--jobs is the local executor's"),
+    ],
+)
+def test_cells_that_would_share_cpus_are_refused(capsys, tmp_path, fixture_data, argv, fragment):
+    argv = ["run", "--backend", "torch", "--profile", "smoke", *argv, "--data", str(fixture_data[0])]
+    fails_with(capsys, [*argv, "--out", str(tmp_path / "r")], fragment, "pass fewer" if "×" in fragment else "Ray")
+    assert not (tmp_path / "r").exists()

@@ -16,7 +16,9 @@ LRS = (1e-4, 1e-5, 1e-6)
 EPOCHS = 8
 
 
-def grid(out: Path, seed: int, slow: dict | None = None, loss_shift: float = 0.0, skip: tuple = ()) -> Path:
+def grid(
+    out: Path, seed: int, slow: dict | None = None, loss_shift: float = 0.0, skip: tuple = (), parallel: int = 1
+) -> Path:
     """DenseGAN on two backends at three learning rates, epochs around 1 s with 5 % noise."""
     rng = np.random.default_rng(seed)
     for backend in BACKENDS:
@@ -26,7 +28,9 @@ def grid(out: Path, seed: int, slow: dict | None = None, loss_shift: float = 0.0
             factor = (slow or {}).get(backend, 1.0)
             times = list(factor * rng.normal(1.0, 0.05, EPOCHS))
             losses = {"d_loss": [1.4] * (EPOCHS - 1) + [1.3 + loss_shift], "g_loss": [0.8] * EPOCHS}
-            write_cell(out, "r1", backend, "DenseGAN", lr, result(times, losses))
+            res = result(times, losses)
+            res.facts.parallel_cells = parallel
+            write_cell(out, "r1", backend, "DenseGAN", lr, res)
     return out
 
 
@@ -62,6 +66,14 @@ def test_a_changed_final_loss_is_flagged(tmp_path, capsys):
     code, out = compare(capsys, base, grid(tmp_path / "loss", seed=1, loss_shift=0.2))
     assert code == 1 and "6 final losses changed beyond 0.05" in out
     assert compare(capsys, base, tmp_path / "loss", "--loss-tol", "0.2")[0] == 0
+
+
+def test_runs_made_under_different_conditions_say_so_and_alike_runs_do_not(tmp_path, capsys):
+    base = grid(tmp_path / "base", seed=1)
+    code, out = compare(capsys, base, grid(tmp_path / "side", seed=2, parallel=2))
+    assert code == 0, "conditions are reported, not a failure"
+    assert "different conditions (cells at once: BASE 1, NEW 2)" in out
+    assert "different conditions" not in compare(capsys, base, grid(tmp_path / "same", seed=2))[1]
 
 
 def test_missing_cells_are_flagged_and_extra_cells_are_not(tmp_path, capsys):

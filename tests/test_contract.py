@@ -167,9 +167,12 @@ def test_a_module_without_the_backend_contract_is_refused():
     module = types.ModuleType("runners.backends.mxnet")
     module.TrainStep = type("TrainStep", (), {"train_step": lambda self, data: {}})
     module.configure_threads = lambda threads: ""
-    with pytest.raises(TypeError, match="lacks version"):
+    with pytest.raises(TypeError, match="lacks version, cache_compilations"):
         backends.check(module)
     module.version = lambda: "1.0"
+    with pytest.raises(TypeError, match="lacks cache_compilations"):
+        backends.check(module)
+    module.cache_compilations = lambda folder: None
     backends.check(module)
     module.TrainStep = type("TrainStep", (), {})
     with pytest.raises(TypeError, match="lacks TrainStep.train_step"):

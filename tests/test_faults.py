@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -199,3 +200,37 @@ def test_a_compile_mode_that_fails_before_its_first_epoch_is_unsupported_not_a_f
     assert by_jit.status.to_dict() == {"auto": "failed", "off": "unsupported"}
     assert by_jit.error["off"].startswith("--jit off fails here: RuntimeError: injected failure before the first")
     assert by_jit.cell_id["off"].endswith(".jit-off") and by_jit.epochs_done["off"] == 0
+
+
+def test_cells_side_by_side_run_largest_first_on_cpus_of_their_own_and_a_signal_stops_them_all(tmp_path, fixture_data):
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.skip("two cells at once need two CPUs")
+    models = ["DenseGAN", "DenseVAE", "CNNVAE"]
+    args = command(tmp_path, fixture_data[0], models, "--jobs", "2", "--threads", "1")
+    grid = start(args, environment(fixture_data, ",".join(f"sleep:{model}:1" for model in models)))
+    deadline = time.monotonic() + 300
+    while sum("injected fault: sleep" in log.read_text(errors="replace") for log in tmp_path.glob("logs/*/*.log")) < 2:
+        assert time.monotonic() < deadline, "the first two cells did not both reach their first epoch's end"
+        time.sleep(0.2)
+    grid.send_signal(signal.SIGINT)
+    stdout, stderr = grid.communicate(timeout=120)
+    assert grid.returncode == 130, stderr[-2000:]
+    cells = by_model(tmp_path)
+    # the two with the most training FLOPs start first (CNNVAE 178, DenseGAN 14 GFLOP); DenseVAE (8) waits
+    assert cells.status.to_dict() == {"CNNVAE": "interrupted", "DenseGAN": "interrupted"}, "DenseVAE must not start"
+    assert (cells.epochs_done == 1).all()
+
+    rerun = run_gvbench(args, environment(fixture_data))
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "1 threads, local executor, 2 cells at once" in rerun.stdout
+    assert_one_ok_row_per_cell(tmp_path, models)
+    ok = pd.read_csv(tmp_path / "cells.csv").query("status == 'ok'").set_index("model")
+    assert (ok.parallel_cells == 2).all() and (ok.threads == 1).all()
+    pinned = {model: re.search(r"affinity=1 cpus \((\d+)\)", ok.thread_controls[model])[1] for model in models}
+    assert pinned["CNNVAE"] != pinned["DenseGAN"], f"the two cells that ran together shared a CPU: {pinned}"
+    assert set(pinned.values()) <= {str(cpu) for cpu in cpus[:2]}
+    starts = pd.to_datetime(ok.started_at).astype("int64") / 1e9
+    ends = starts + ok.cell_wall_s
+    # started_at has whole seconds, so allow one second: the two first cells overlapped, not ran one after another
+    assert starts["DenseGAN"] < ends["CNNVAE"] - 1 and starts["CNNVAE"] < ends["DenseGAN"] - 1, (starts, ends)

@@ -55,6 +55,9 @@ def test_ray_gives_the_cells_and_statuses_of_a_local_run(both):
     assert sorted(b.backend.unique()) == ["jax", "torch"] and b.run_id.nunique() == 1
     assert b.hostname.notna().all() and b.cpu_model.notna().all() and b.peak_rss_mb.gt(0).all()
     assert b.thread_controls.str.contains("nice=0").all(), "timed cells must not run at Ray's worker niceness"
+    cpus = len(os.sched_getaffinity(0))
+    assert (a.parallel_cells == cpus).all(), "a local smoke grid runs a cell per CPU"
+    assert (b.parallel_cells == max(1, os.cpu_count() // cpus)).all(), "Ray: the node's CPUs ÷ --cpus-per-cell"
 
 
 def test_ray_results_hold_the_same_rows_as_local_ones(both):

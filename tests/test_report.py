@@ -167,6 +167,18 @@ def test_report_of_only_failed_cells_does_not_crash(tmp_path):
         image.verify()
 
 
+def test_cells_run_side_by_side_are_named_at_a_glance_and_cells_run_alone_are_not(tmp_path, fixture_results):
+    gan = {"d_loss": [1.5, 1.4], "g_loss": [0.9, 0.8]}
+    for lr, parallel in ((1e-4, 2), (1e-5, 1)):
+        res = result([5.0, 1.0], gan)
+        res.facts.parallel_cells = parallel
+        write_cell(tmp_path, "r1", "torch", "DenseGAN", lr, res)
+    glance = (build_report(tmp_path) / "report.md").read_text().split("### Speed")[0]
+    assert "1 of 2 cells ran up to 2 at once, each given CPUs of its own" in glance
+    alone = (build_report(fixture_results, tmp_path / "alone") / "report.md").read_text()
+    assert "at once" not in alone, "cells that record no parallel_cells (schema 5 and before) ran one at a time"
+
+
 def test_paper_cost_scales_the_measured_step_time(fixture_results):
     cost = pd.read_csv(fixture_results / "report" / "paper-cost.csv")
     tf_gan = cost[(cost.model == "DenseGAN") & (cost.backend == "tensorflow")].iloc[0]

@@ -27,7 +27,7 @@ from suite.results import (
     read_steps,
 )
 from suite.run import rows, summarise_epochs
-from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, QUALITY_COLUMNS
+from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, QUALITY_COLUMNS, SCHEMA_VERSION
 from tests.conftest import ROOT
 
 CELL = Cell("jax", "CNNGAN", "paper", 1e-4, "smoke", 0, 3, 2)
@@ -147,19 +147,20 @@ def test_a_waiting_writer_says_so_and_then_writes(tmp_path):
     assert list(read_results(tmp_path)[0].run_id) == ["late0"]
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 6])
+@pytest.mark.parametrize("version", [v for v in range(SCHEMA_VERSION + 2) if v != SCHEMA_VERSION])
 def test_rows_of_another_schema_version_are_refused(tmp_path, version):
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     frame = pd.read_csv(tmp_path / CELLS_CSV)
     frame["schema_version"] = version
     frame.to_csv(tmp_path / CELLS_CSV, index=False)
-    with pytest.raises(ResultsError, match=f"rows of schema version {version} under a version 5 header"):
+    with pytest.raises(ResultsError, match=f"rows of schema version {version} under a version {SCHEMA_VERSION} header"):
         append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
 
 
 def _as_version(out, version: int = 1):
     """Rewrite a folder's files the way an earlier schema version wrote them (1: no impl, jit or FLOP columns;
-    before 4: no `mode` column and no steps.csv; before 5: no time-to-target columns and no evaluations.csv)."""
+    before 4: no `mode` column and no steps.csv; before 5: no time-to-target columns and no evaluations.csv;
+    before 6: no `parallel_cells`)."""
     from suite.schema import columns_of
 
     for name, columns in {CELLS_CSV: CELL_COLUMNS, EPOCHS_CSV: EPOCH_COLUMNS, QUALITY_CSV: QUALITY_COLUMNS}.items():
@@ -167,7 +168,8 @@ def _as_version(out, version: int = 1):
         (out / name).write_text(frame.to_csv(index=False))
     if version < 4:
         (out / STEPS_CSV).unlink()
-    (out / EVALUATIONS_CSV).unlink()
+    if version < 5:
+        (out / EVALUATIONS_CSV).unlink()
 
 
 def test_a_version_1_folder_is_read_as_keras_auto_cells_refused_for_writing_and_upgraded(tmp_path):
@@ -206,23 +208,26 @@ def test_a_version_3_folder_is_read_as_independent_cells_and_upgraded(tmp_path):
     with pytest.raises(ResultsError, match="schema version 3 .*gvbench upgrade"):
         append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
     assert len(upgrade_folder(tmp_path)) == 3
-    assert set(pd.read_csv(tmp_path / EPOCHS_CSV).schema_version) == {5}
+    assert set(pd.read_csv(tmp_path / EPOCHS_CSV).schema_version) == {SCHEMA_VERSION}
     append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
     assert list(read_results(tmp_path)[0].run_id) == ["r1", "r2"]
 
 
-def test_a_version_4_folder_is_read_without_targets_and_upgraded(tmp_path):
-    """Version 5 added the time-to-target columns and evaluations.csv; an older folder's cells have no target."""
+@pytest.mark.parametrize(
+    ("version", "added"), [(4, ["target_step", "budget_s", "parallel_cells"]), (5, ["parallel_cells"])]
+)
+def test_a_folder_of_version_4_or_5_is_read_with_the_later_columns_empty_and_upgraded(tmp_path, version, added):
+    """Version 5 added the time-to-target columns and evaluations.csv, version 6 `parallel_cells`."""
     from suite.results import read_evaluations, upgrade_folder
 
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
-    _as_version(tmp_path, 4)
+    _as_version(tmp_path, version)
     cells, _ = read_results(tmp_path)
-    assert list(cells.columns) == list(CELL_COLUMNS) and cells.target_step.isna().all() and cells.budget_s.isna().all()
+    assert list(cells.columns) == list(CELL_COLUMNS) and cells[added].isna().all().all()
     assert read_evaluations(tmp_path).empty
-    with pytest.raises(ResultsError, match="schema version 4 .*gvbench upgrade"):
+    with pytest.raises(ResultsError, match=f"schema version {version} .*gvbench upgrade"):
         append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
-    assert len(upgrade_folder(tmp_path)) == 3  # steps.csv holds no row, so it is already version 5
+    assert len(upgrade_folder(tmp_path)) == 3  # steps.csv and evaluations.csv hold no row: already the current version
     append_cell(tmp_path, *rows("r2", CELL, fake_result(), "s", "l"))
     assert list(read_results(tmp_path)[0].run_id) == ["r1", "r2"]
 

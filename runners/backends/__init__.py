@@ -37,6 +37,11 @@ class Backend(Protocol):
         """The backend framework's version."""
         ...
 
+    def cache_compilations(self, folder: str) -> None:
+        """From now on keep what the backend compiles in `folder`, for later processes to load instead of compiling,
+        where the backend can; cells call it after training, so that no epoch's time depends on it."""
+        ...
+
 
 def load(name: str) -> Backend:
     """The module of backend `name`, checked against `Backend`."""
@@ -49,7 +54,8 @@ def load(name: str) -> Backend:
 
 def check(module: ModuleType) -> None:
     """Raise TypeError naming what `module` lacks of the `Backend` contract."""
-    missing = [name for name in ("TrainStep", "configure_threads", "version") if not hasattr(module, name)]
+    wanted = ("TrainStep", "configure_threads", "version", "cache_compilations")
+    missing = [name for name in wanted if not hasattr(module, name)]
     if not missing and not callable(getattr(module.TrainStep, "train_step", None)):
         missing.append("TrainStep.train_step")
     if missing or not isinstance(module, Backend):

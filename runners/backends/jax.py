@@ -44,9 +44,22 @@ class TrainStep:
         return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)
 
 
+CACHE_MAX_BYTES = 2**30
+"""The compilation cache's bound: far above what a grid's scoring compiles (a few MiB a model)."""
+
+
 def configure_threads(threads: int) -> str:
     return "CPU affinity only (XLA has no thread-count API)"
 
 
 def version() -> str:
     return f"{jax.__version__} (jaxlib {jax.lib.__version__})"
+
+
+def cache_compilations(folder: str) -> None:
+    """JAX's persistent compilation cache in `folder`, every program cached however quick its compile; bounded, so
+    that JAX locks the folder while it reads or writes an entry (cells running side by side share it)."""
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)

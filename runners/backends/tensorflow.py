@@ -29,3 +29,7 @@ def configure_threads(threads: int) -> str:
 
 def version() -> str:
     return tf.__version__
+
+
+def cache_compilations(folder: str) -> None:
+    """Nothing: TensorFlow keeps no compilation cache between processes (its scoring compiles little)."""

@@ -39,3 +39,7 @@ def configure_threads(threads: int) -> str:
 
 def version() -> str:
     return torch.__version__
+
+
+def cache_compilations(folder: str) -> None:
+    """Nothing: PyTorch keeps no compilation cache between processes (its scoring compiles little)."""

@@ -33,6 +33,7 @@ PROVENANCE_COLUMNS = [
     "python_version",
     "numpy_version",
     "threads",
+    "parallel_cells",
     "jit_compile",
     "cpu_model",
     "cpu_count",
@@ -179,10 +180,30 @@ def samples_blocks(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -
     return blocks
 
 
+def side_by_side(chosen: pd.DataFrame) -> list[Block]:
+    """A warning where cells ran beside other cells: their times are not those of a machine to themselves."""
+    at_once = pd.to_numeric(chosen.parallel_cells, errors="coerce").fillna(1)
+    if not (at_once > 1).any():
+        return []
+    return [
+        Text(
+            f"{(at_once > 1).sum()} of {len(chosen)} cells ran up to {int(at_once.max())} at once, each given "
+            "CPUs of its own (`parallel_cells`): they shared the machine's memory bandwidth and caches, so their "
+            "times check that everything runs; compare them only with cells run the same way, not with cells "
+            "that had the machine to themselves."
+        )
+    ]
+
+
 def glance(
-    summary: pd.DataFrame, effects: pd.DataFrame, grid: pd.DataFrame, apart: list[str], to_target: list[str] = ()
+    summary: pd.DataFrame,
+    effects: pd.DataFrame,
+    grid: pd.DataFrame,
+    apart: list[str],
+    to_target: list[str] = (),
+    caveats: list[Block] = (),
 ) -> list[Block]:
-    blocks: list[Block] = [Heading("At a glance", 3)]
+    blocks: list[Block] = [Heading("At a glance", 3), *caveats]
     if to_target:
         blocks += [Text("Time to target (training seconds to readable digits of every kind):"), Bullets(to_target)]
     blocks.append(Text("Which backend is fastest for each model, and by how much:"))
@@ -316,7 +337,9 @@ def profile_section(
     apart = lockstep.summary(parted, weights, qualities)
     blocks: list[Block] = [
         Heading(f"Profile `{profile}`"),
-        *glance(summary, effects, grid, lockstep.glance_lines(parted, weights), target.glance(chosen)),
+        *glance(
+            summary, effects, grid, lockstep.glance_lines(parted, weights), target.glance(chosen), side_by_side(chosen)
+        ),
     ]
     blocks += target.section(chosen, evaluations, quality.reference(profile), folder)
     blocks += speed_blocks(summary, chosen, profile, folder)
