@@ -73,7 +73,7 @@ class LocalExecutor:
     cell that was killed.
     """
 
-    def __init__(self, cell_timeout: float | None = None, jobs: int = 1, threads: int | None = None):
+    def __init__(self, cell_timeout: float | None = None, jobs: int = 1, threads: int = 1):
         self.cell_timeout, self.jobs = cell_timeout, jobs
         self.slots = cpu_slots(jobs, threads) if jobs > 1 else [None]
 
@@ -165,11 +165,10 @@ def training_flops(cell: Cell) -> int:
     return train_step_flops(get_spec(cell.model, cell.variant), cell.batch_size) * cell.epochs * steps
 
 
-def cpu_slots(jobs: int, threads: int | None) -> list[tuple[int, ...]]:
-    """`jobs` disjoint sets of `threads` CPUs (default: this process's CPUs shared out evenly), one per running cell."""
+def cpu_slots(jobs: int, threads: int) -> list[tuple[int, ...]]:
+    """`jobs` disjoint sets of `threads` of this process's CPUs, one per running cell."""
     cpus = sorted(os.sched_getaffinity(0))
-    threads = threads or len(cpus) // jobs
-    if threads < 1 or jobs * threads > len(cpus):
+    if jobs * threads > len(cpus):
         raise ValueError(f"{jobs} cells × {threads} threads need more than the {len(cpus)} CPUs this process may use")
     return [tuple(cpus[i * threads : (i + 1) * threads]) for i in range(jobs)]
 
