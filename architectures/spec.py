@@ -108,6 +108,8 @@ class ModelSpec:
     noise_rows: Any = None
     """Noise rows a training step draws: None for as many as the batch has images; a number for always
     that many, also for the short last batch of an epoch (the authors' GAN scripts draw BATCH_SIZE)."""
+    paper_lr: float = 1e-4
+    """The learning rate the authors ran the model at (their scripts' pairing of Table 3's rates)."""
     variant: str = ""
 
     @property
@@ -141,6 +143,7 @@ SPECS: dict[str, ModelSpec] = {
             family=GAN,
             noise_rows=Choice(paper=None, code=BATCH_SIZE),
             latent_dim=Choice(paper=10, code=100),
+            paper_lr=1e-5,
             first=NetworkSpec(
                 (dense(100), dense(300), dense(600), dense(784), reshape(*IMAGE_SHAPE)),
                 output_activation=Choice(paper="tanh", code="linear"),
@@ -152,6 +155,7 @@ SPECS: dict[str, ModelSpec] = {
             family=GAN,
             noise_rows=Choice(paper=None, code=BATCH_SIZE),
             latent_dim=Choice(paper=392, code=100),
+            paper_lr=1e-6,  # saved by the script as Adam(1e-6) under the comment "# 1e-5": a reading, see MODELS.md
             first=NetworkSpec(
                 tuple(dense(n) for n in (100, 200, 300, 400, 500, 600, 784)) + (reshape(*IMAGE_SHAPE),),
                 output_activation=Choice(paper="tanh", code="linear"),

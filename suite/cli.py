@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from architectures import MODELS, VARIANTS
+from architectures import MODELS, VARIANTS, get_spec
 from runners.backends import BACKENDS
 from suite.contract import MISSING, Cell, Status
 from suite.data import keras_cache_path, load_mnist
 from suite.errors import GvbenchError, UsageError
 from suite.executor import LocalExecutor
-from suite.grid import LEARNING_RATES, lockstep_problem, make_grid, target_problem
+from suite.grid import LEARNING_RATES, PAPER_LR, lockstep_problem, make_grid, target_problem
 from suite.profiles import PROFILES
 from suite.ray_executor import RayExecutor
 from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, check_header, upgrade_folder
@@ -45,6 +45,18 @@ def positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number (e.g. 1e-4)")
     return value
+
+
+def learning_rate(text: str) -> float | str:
+    """`--lrs`: a positive number, or `paper` for each model's own rate."""
+    if text == PAPER_LR:
+        return PAPER_LR
+    try:
+        return positive_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a positive number (e.g. 1e-4) or {PAPER_LR} (each model at its authors' rate)"
+        ) from None
 
 
 def positive_int(text: str) -> int:
@@ -111,10 +123,11 @@ def add_run_parser(commands) -> None:
     run.add_argument(
         "--lrs",
         nargs="+",
-        type=positive_float,
+        type=learning_rate,
         default=list(LEARNING_RATES),
         metavar="LR",
-        help="learning rates (default: 1e-4 1e-5 1e-6)",
+        help=f"learning rates (default: {' '.join(f'{lr:g}' for lr in LEARNING_RATES)}); {PAPER_LR}: each model "
+        f"at its authors' rate ({', '.join(f'{m} {get_spec(m).paper_lr:g}' for m in MODELS)})",
     )
     run.add_argument("--variant", choices=VARIANTS, default="paper")
     run.add_argument(

@@ -10,6 +10,8 @@ from suite.contract import Cell
 from suite.profiles import PROFILES
 
 LEARNING_RATES = (1e-4, 1e-5, 1e-6)
+PAPER_LR = "paper"
+"""`--lrs paper`: each model at the rate its authors ran it at (`ModelSpec.paper_lr`)."""
 FULL_TRAIN = 60000
 """Training images of MNIST: an epoch of a profile without `train_images`."""
 
@@ -17,7 +19,7 @@ FULL_TRAIN = 60000
 def make_grid(
     backend: str,
     models: list[str],
-    lrs: list[float],
+    lrs: list[float | str],
     variant: str,
     profile: str,
     seeds: list[int],
@@ -30,7 +32,8 @@ def make_grid(
 ) -> list[Cell]:
     """Every model × learning rate × seed × implementation × compile mode for one backend, in a stable order.
 
-    Each model trains the profile's epochs for it (`Profile.epochs_for`) unless `epochs` overrides them all.
+    Each model trains the profile's epochs for it (`Profile.epochs_for`) unless `epochs` overrides them all;
+    `PAPER_LR` among `lrs` stands for the model's own paper rate.
     """
     return [
         Cell(
@@ -47,8 +50,14 @@ def make_grid(
             mode,
             budget_s if PROFILES[profile].eval_every else None,
         )
-        for model, lr, seed, impl, jit in itertools.product(models, lrs, seeds, impls, jits)
+        for model in models
+        for lr, seed, impl, jit in itertools.product(model_lrs(model, lrs), seeds, impls, jits)
     ]
+
+
+def model_lrs(model: str, lrs: list[float | str]) -> list[float]:
+    """`lrs` for `model`, with `PAPER_LR` replaced by its paper rate, each rate once."""
+    return list(dict.fromkeys(get_spec(model).paper_lr if lr == PAPER_LR else lr for lr in lrs))
 
 
 def lockstep_problem(models: list[str], variant: str, profile: str, impls: tuple[str, ...]) -> str | None:

@@ -36,7 +36,7 @@ def fails_with(capsys, argv: list[str], *fragments: str) -> None:
         (["--backend", "jax", "--lrs", "-0.001"], ["'-0.001' is not a positive number"]),
         (["--backend", "jax", "--lrs=-1e-4"], ["'-1e-4' is not a positive number"]),
         (["--backend", "jax", "--lrs", "0"], ["'0' is not a positive number"]),
-        (["--backend", "jax", "--lrs", "fast"], ["'fast' is not a positive number"]),
+        (["--backend", "jax", "--lrs", "fast"], ["'fast' is not a positive number", "or paper"]),
         (["--backend", "jax", "--lrs", "nan"], ["'nan' is not a positive number"]),
         (["--backend", "jax", "--epochs", "0"], ["'0' is not an integer >= 1"]),
         (["--backend", "jax", "--threads", "0"], ["'0' is not an integer >= 1"]),
@@ -207,6 +207,22 @@ def test_seeds_run_every_cell_once_per_seed_and_seed_is_the_same_option():
     assert {c.epochs for c in cells if c.model == "CNNVAE"} == {5} and {
         c.epochs for c in cells if c.model == "DenseGAN"
     } == {40}
+
+
+def test_paper_lrs_give_each_model_its_authors_rate_once():
+    argv = ["run", "--backend", "tensorflow", "--models", "DenseGAN", "DenseGAN-Deep", "CNNVAE", "--lrs", "paper"]
+    cells = make_cells(build_parser().parse_args(argv))
+    assert [(c.model, c.lr) for c in cells] == [("DenseGAN", 1e-5), ("DenseGAN-Deep", 1e-6), ("CNNVAE", 1e-4)]
+    both = make_cells(build_parser().parse_args([*argv, "1e-4", "1e-5"]))
+    assert [(c.model, c.lr) for c in both] == [
+        ("DenseGAN", 1e-5),
+        ("DenseGAN", 1e-4),
+        ("DenseGAN-Deep", 1e-6),
+        ("DenseGAN-Deep", 1e-4),
+        ("DenseGAN-Deep", 1e-5),
+        ("CNNVAE", 1e-4),
+        ("CNNVAE", 1e-5),
+    ], "a rate named twice (paper and 1e-4 for CNNVAE, 1e-5 for DenseGAN) runs once"
 
 
 def test_lockstep_marks_every_cell_and_refuses_what_it_cannot_feed(capsys, tmp_path):
