@@ -22,7 +22,7 @@ class Loss:
 
 @dataclass(frozen=True)
 class Target:
-    """The sample quality a time-to-target cell trains until: bounds on the judge's metrics (suite/quality.py).
+    """The sample quality a time-to-target cell trains until: bounds on the judge's metrics (suite/sample_metrics.py).
 
     Justified against the judge's reference sets in results/README.md ("Time to target")."""
 
@@ -55,7 +55,7 @@ class Family:
     step_passes: tuple[int, int]
     """Forward-pass equivalents of the first and second network in one training step (architectures/flops.py)."""
     test_metrics: tuple[str, ...]
-    """Quality metrics computed on the test set besides the judge's (runners/quality.py)."""
+    """Quality metrics computed on the test set besides the judge's (runners/scoring.py)."""
     reconstructs: bool
     """Whether the model reconstructs its input (its samples then hold reconstructions of test images)."""
     target: Target

@@ -3,7 +3,7 @@
 Two 5×5 convolution + max-pool blocks and two dense layers, as LeNet-5, with wider layers
 (32 and 64 filters, 128 units) and ReLU so it passes 99% test accuracy. Its softmax gives
 p(y|x) for the classifier score, label coverage and readability; its 128-unit `features`
-layer gives the features of the Fréchet distance. Trained by `python -m runners.judge train`;
+layer gives the features of the Fréchet distance. Trained by `python -m runners.judge_training train`;
 the weights ship beside this file, with their measured accuracy in `judge.json`.
 """
 
@@ -18,9 +18,10 @@ WEIGHTS = Path(__file__).with_name("judge.weights.h5")
 CARD = Path(__file__).with_name("judge.json")
 """How the shipped weights were trained and what they scored on the MNIST test set."""
 REFERENCE = Path(__file__).with_name("judge-reference.csv")
-"""The metrics of real, noise and blank image sets (`python -m runners.judge reference`)."""
+"""The metrics of real, noise and blank image sets (`python -m runners.judge_training reference`)."""
 TEST_STATS = Path(__file__).with_name("judge-test-stats.npz")
-"""Mean and covariance of the judge's features of the 10,000 MNIST test images (`python -m runners.judge reference`):
+"""Mean and covariance of the judge's features of the 10,000 MNIST test images
+(`python -m runners.judge_training reference`):
 what every Fréchet distance compares with, computed once instead of in every cell."""
 FEATURES = "features"
 """Name of the penultimate layer, whose activations the Fréchet distance compares."""
@@ -54,7 +55,9 @@ class Judge:
 
     def __init__(self, weights: Path = WEIGHTS):
         if not weights.is_file():
-            raise FileNotFoundError(f"judge weights {weights} are missing; train them: python -m runners.judge train")
+            raise FileNotFoundError(
+                f"judge weights {weights} are missing; train them: python -m runners.judge_training train"
+            )
         import keras
 
         model = build_judge()

@@ -48,7 +48,7 @@ def main() -> None:
     from architectures import get_spec
     from architectures.inputs import preprocess
     from runners import backends
-    from suite.data import load_mnist
+    from suite.mnist import load_mnist
     from suite.profiles import PROFILES
 
     print(backends.current().configure_threads(args.threads))

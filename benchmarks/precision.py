@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from runners.backends import BACKENDS
-from suite.contract import Status
+from suite.choices import BACKENDS, Status
 from suite.report.data import label, load
 from suite.report.tables import epoch_frame
 

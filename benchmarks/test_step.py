@@ -17,7 +17,7 @@ from architectures import MODELS, get_spec
 from architectures.flops import train_step_flops
 from architectures.inputs import preprocess
 from benchmarks.conftest import THREAD_CONTROLS, THREADS
-from suite.schema import IMPLS
+from suite.choices import IMPLS
 
 BATCH = 128
 LR = 1e-4

@@ -22,7 +22,8 @@ from architectures.inputs import preprocess
 from runners import memory
 from runners.environment import machine_facts
 from runners.threads import pin
-from suite.contract import Facts, Result, Status, Task
+from suite.choices import Status
+from suite.contract import Facts, Result, Task
 from suite.files import atomic_write
 
 PARENT_PID_ENV = "GVBENCH_PARENT_PID"
@@ -40,7 +41,7 @@ def import_keras(backend: str) -> None:
     cell that uses none of them. Each is hidden while Keras is imported (its guarded imports find
     nothing) and visible again afterwards.
     """
-    from runners.backends import BACKENDS
+    from suite.choices import BACKENDS
 
     hidden = [name for name in (*BACKENDS, *UNUSED_IN_A_CELL) if name != backend and name not in sys.modules]
     for name in hidden:
@@ -143,7 +144,7 @@ def train(task: Task) -> Result:
     facts = Facts(started_at=datetime.now(UTC).isoformat(timespec="seconds"), thread_controls=pin(cell.threads))
     from architectures import get_spec
     from runners.timing import EpochRecorder
-    from suite.data import load_mnist
+    from suite.mnist import load_mnist
 
     record_environment(task, facts)
     set_random_seed(cell.seed)
@@ -156,7 +157,7 @@ def train(task: Task) -> Result:
     x = preprocess(spec, images)
     watch = None
     if cell.eval_every:
-        from runners.target import TargetWatch
+        from runners.target_watch import TargetWatch
 
         watch = TargetWatch(cell, arrays, recorder, result, -(-len(images) // cell.batch_size))
     facts.rss_before_train_mb = memory.rss_mb() if memory.reset_peak() else None
@@ -177,7 +178,7 @@ def train(task: Task) -> Result:
     if result.status == Status.OK:
         from runners import backends
         from runners.lockstep import final_weights
-        from runners.quality import sample_and_score
+        from runners.scoring import sample_and_score
 
         samples_file = Path(task.samples_file) if task.samples_file else None
         kept = final_weights(model) if cell.mode == "lockstep" else {}

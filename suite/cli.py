@@ -13,17 +13,17 @@ from pathlib import Path
 import pandas as pd
 
 from architectures import MODELS, VARIANTS, get_spec
-from runners.backends import BACKENDS
-from suite.contract import MISSING, Cell, Status
-from suite.data import keras_cache_path, load_mnist
+from suite.choices import BACKENDS, IMPLS, JIT_MODES, MISSING, Status
+from suite.contract import Cell
 from suite.errors import GvbenchError, UsageError
 from suite.executor import LocalExecutor
 from suite.grid import LEARNING_RATES, PAPER_LR, lockstep_problem, make_grid, target_problem
+from suite.mnist import keras_cache_path, load_mnist
 from suite.profiles import PROFILES
 from suite.ray_executor import RayExecutor
 from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, check_header, upgrade_folder
 from suite.run import new_run_id, pending, run_grid
-from suite.schema import CELL_COLUMNS, IMPLS, JIT_MODES, SCHEMA_VERSION
+from suite.schema import CELL_COLUMNS, SCHEMA_VERSION
 from suite.stop import StopRequest
 
 SEED_MAX = 2**32 - 1

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import mannwhitneyu
 
-from suite.contract import COMPLETED, MISSING
+from suite.choices import COMPLETED, MISSING
 from suite.report.data import LOSSES, latest, load
 from suite.report.tables import epoch_frame, steady_epochs
 from suite.uncertainty import epochs_to_detect

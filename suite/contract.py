@@ -11,45 +11,9 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 
+from suite.choices import Status
 from suite.profiles import PROFILES
-
-
-class Status(StrEnum):
-    """How a cell ended (the `status` column)."""
-
-    OK = "ok"
-    DIVERGED = "diverged"
-    """A non-finite epoch loss stopped training (`diverged_epoch`)."""
-    FAILED = "failed"
-    """The cell raised, or its process died (`error`)."""
-    TIMEOUT = "timeout"
-    """It ran past `--cell-timeout`; finished epochs kept."""
-    INTERRUPTED = "interrupted"
-    """SIGINT or SIGTERM stopped it; finished epochs kept."""
-    UNSUPPORTED = "unsupported"
-    """A compile mode other than `auto` failed before its first epoch finished (`error`)."""
-    BUDGET = "budget"
-    """A time-to-target cell trained its whole budget (seconds or epochs) without reaching its family's target."""
-
-    @property
-    def completed(self) -> bool:
-        """Whether the cell trained to its planned end: all its epochs, its target or its budget."""
-        return self in COMPLETED
-
-    @property
-    def acceptable(self) -> bool:
-        """Whether a grid with this cell still exits 0 (`unsupported` and `budget` are findings, not failures)."""
-        return self in (*COMPLETED, Status.UNSUPPORTED)
-
-
-COMPLETED = (Status.OK, Status.BUDGET)
-"""Statuses of cells that trained to their planned end and were scored: what timing and quality tables read."""
-
-
-MISSING = "missing"
-"""What reports and comparisons show for a cell of the grid that has no row; never a cell's own status."""
 
 
 @dataclass(frozen=True)

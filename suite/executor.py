@@ -16,7 +16,8 @@ from typing import Protocol
 from architectures import get_spec
 from architectures.flops import train_step_flops
 from runners.cell import PARENT_PID_ENV
-from suite.contract import Cell, Result, Status, Task
+from suite.choices import Status
+from suite.contract import Cell, Result, Task
 from suite.grid import FULL_TRAIN
 from suite.stop import StopRequest
 

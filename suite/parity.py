@@ -1,4 +1,4 @@
-"""Cross-backend parity: run `runners.parity` under each backend, compare, and keep golden references.
+"""Cross-backend parity: run `runners.parity_probe` under each backend, compare, and keep golden references.
 
 Keys of a probe are `MODEL/VARIANT/KIND/...` with KIND one of `forward`, `train`, `weights`.
 """
@@ -16,14 +16,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from runners.backends import BACKENDS
+from suite.choices import BACKENDS
 from suite.files import atomic_write
 
 Arrays = dict[str, np.ndarray]
 TRAIN_STEPS = 5
 LEARNING_RATE = 1e-4
 PERTURB_ENV = "GVBENCH_PARITY_PERTURB"
-"""Test-only: `MODEL=WEIGHT_KEY:DELTA` adds DELTA to the first entry of that weight (see `runners.parity.weights`)."""
+"""Test-only: `MODEL=WEIGHT_KEY:DELTA` adds DELTA to the first entry of that weight
+(see `runners.parity_probe.weights`)."""
 
 
 @dataclass(frozen=True)
@@ -155,12 +156,12 @@ def write_golden(results: dict[str, Arrays], folder: Path) -> list[Path]:
 
 
 def probe(backend: str, models: list[str], env: dict | None = None) -> Arrays:
-    """Run `runners.parity` in a fresh process of `backend`; return its arrays."""
+    """Run `runners.parity_probe` in a fresh process of `backend`; return its arrays."""
     with tempfile.TemporaryDirectory(prefix="gvbench-parity-") as tmp:
         out = Path(tmp) / f"{backend}.npz"
         env = (env or dict(os.environ)) | {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
         done = subprocess.run(
-            [sys.executable, "-m", "runners.parity", str(out), *models], env=env, capture_output=True, text=True
+            [sys.executable, "-m", "runners.parity_probe", str(out), *models], env=env, capture_output=True, text=True
         )
         if done.returncode != 0:
             raise RuntimeError(f"parity probe failed on {backend}:\n{done.stderr[-3000:]}")

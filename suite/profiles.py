@@ -19,7 +19,7 @@ class Profile:
     """Generated images (and VAE reconstructions of as many test images) saved at the end of each cell: what a
     report reads of a trained model, so it can be measured again without training again."""
     quality_images: int
-    """Generated images the judge scores at the end of each cell (see suite/quality.py); a VAE's test-set
+    """Generated images the judge scores at the end of each cell (see suite/sample_metrics.py); a VAE's test-set
     fit is measured on as many test images."""
     purpose: str
     dense_epochs: int | None = None

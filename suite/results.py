@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.contract import COMPLETED
+from suite.choices import COMPLETED
 from suite.errors import GvbenchError
 from suite.files import atomic_write
 from suite.schema import (

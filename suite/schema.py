@@ -77,17 +77,10 @@ Statuses are `suite.contract.Status`; the facts a cell records are `suite.contra
 STEP_COLUMNS = KEY_COLUMNS + ("step", "metric", "value")
 """Lockstep cells only: each loss of single training steps (1-based across epochs), see `runners.lockstep`."""
 EVALUATION_COLUMNS = KEY_COLUMNS + ("step", "epoch", "train_s", "metric", "value")
-"""Time-to-target cells only: each quality metric of each evaluation, `eval_s` and `target_met` (runners/target.py)."""
+"""Time-to-target cells only: each quality metric of each evaluation, `eval_s` and `target_met`
+(runners/target_watch.py)."""
 QUALITY_COLUMNS = KEY_COLUMNS + ("metric", "value")
-"""One row per ok cell × quality metric (see suite/quality.py and runners/quality.py)."""
-
-IMPLS = ("keras", "native")
-"""`keras`: the models of architectures/ trained by Keras' fit; `native`: runners/native/, no Keras."""
-JIT_MODES = ("auto", "on", "off")
-"""Compile mode asked for: the backend's default (`auto`), compiled (`on`) or not (`off`)."""
-MODES = ("independent", "lockstep")
-"""`independent`: weights, data order and noise from the backend's own generator, seeded; `lockstep`: all three
-made in NumPy from the seed, the same on every backend (`runners.lockstep`)."""
+"""One row per ok cell × quality metric (see suite/sample_metrics.py and runners/scoring.py)."""
 
 ADDED = {
     2: {

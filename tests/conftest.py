@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runners.backends import BACKENDS
-from suite.data import ARRAYS, CHECKSUMS_ENV, save_npz, sha256
+from suite.choices import BACKENDS
+from suite.mnist import ARRAYS, CHECKSUMS_ENV, save_npz, sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from architectures.judge import Judge  # noqa: E402
-from suite.data import load_mnist  # noqa: E402
+from suite.mnist import load_mnist  # noqa: E402
 
 arrays = load_mnist(log=lambda line: print(line, file=sys.stderr))
 probs, features = Judge()(arrays["x_test"])

@@ -20,10 +20,11 @@ from architectures import get_spec  # noqa: E402
 from architectures.family import Target  # noqa: E402
 from architectures.inputs import preprocess  # noqa: E402
 from runners.cell import train_keras  # noqa: E402
-from runners.target import TargetWatch  # noqa: E402
+from runners.target_watch import TargetWatch  # noqa: E402
 from runners.timing import EpochRecorder  # noqa: E402
 from suite import profiles  # noqa: E402
-from suite.contract import Cell, Result, Status, Task  # noqa: E402
+from suite.choices import Status  # noqa: E402
+from suite.contract import Cell, Result, Task  # noqa: E402
 
 EVERY, STEPS_PER_EPOCH = 3, 4
 profiles.PROFILES["target"] = dataclasses.replace(profiles.PROFILES["target"], eval_every=EVERY, quality_images=64)

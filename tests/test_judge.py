@@ -13,8 +13,8 @@ import pytest
 
 from architectures import judge
 from architectures.judge import REFERENCE, TEST_STATS, WEIGHTS, card
-from runners.backends import BACKENDS
-from suite.quality import feature_stats
+from suite.choices import BACKENDS
+from suite.sample_metrics import feature_stats
 from tests.conftest import ROOT
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from runners.backends import BACKENDS
 from runners.lockstep import PERTURB_ENV
+from suite.choices import BACKENDS
 from suite.results import read_results, read_steps
 from tests.test_smoke import smoke
 

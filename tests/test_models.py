@@ -7,7 +7,7 @@ import math
 import pytest
 
 from architectures import MODELS, VARIANTS, get_spec
-from runners.backends import BACKENDS
+from suite.choices import BACKENDS
 
 # Parameter totals counted by hand from the tables in MODELS.md (Dense: in·out + out; Conv 5×5:
 # 25·in·out + out; BatchNormalization: 4 per unit, 2 of them non-trainable), not from the code.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from architectures import MODELS, VARIANTS
-from runners.backends import BACKENDS
+from suite.choices import BACKENDS
 from tests.conftest import probe_every_backend
 
 # Both sides compute the same float32 math with differently ordered reductions (sums over up to

@@ -1,6 +1,6 @@
 """Cross-backend parity: the same weights, inputs and noise give the same numbers on every backend.
 
-Each backend runs `runners.parity` in a process of its own (tox -e parity). Tolerances and their
+Each backend runs `runners.parity_probe` in a process of its own (tox -e parity). Tolerances and their
 reasons are in `suite.parity.TOLERANCES`. Golden files: `gvbench parity --update-golden tests/golden`.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from architectures import MODELS, VARIANTS, get_spec
-from runners.backends import BACKENDS
+from suite.choices import BACKENDS
 from suite.parity import PERTURB_ENV, TRAIN_STEPS, compare, compare_backends, compare_golden, kind_of, probe
 
 pytestmark = pytest.mark.parity

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from runners.faults import FAULT_ENV
-from suite.data import CHECKSUMS_ENV
+from suite.mnist import CHECKSUMS_ENV
 from suite.schema import CELL_COLUMNS
 from tests.conftest import ROOT, run_gvbench
 

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from runners.backends import BACKENDS
+from suite.choices import BACKENDS, Status
 from suite.cli import main
-from suite.contract import Cell, EpochRecord, Facts, Result, Status
+from suite.contract import Cell, EpochRecord, Facts, Result
 from suite.files import atomic_write
 from suite.report import build_report, compile_lines, figures, tables
 from suite.report.data import latest, load

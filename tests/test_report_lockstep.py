@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from architectures import get_spec
-from runners.backends import BACKENDS
 from runners.native import init_weights
+from suite.choices import BACKENDS
 from suite.report import lockstep
 
 LABEL = "DenseGAN [lockstep]"

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from suite.quality import PAIRS, pair_name
 from suite.report import build_report, figures
 from suite.report.quality import CONTRADICTED, NO_DATA, SUPPORTED, claims
+from suite.sample_metrics import PAIRS, pair_name
 from tests.test_report import result, write_cell
 
 GOOD = {  # model: (readable share, haze, Fréchet distance)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from suite.contract import Cell, EpochRecord, Facts, Result, Status, StepRecord
+from suite.choices import Status
+from suite.contract import Cell, EpochRecord, Facts, Result, StepRecord
 from suite.results import (
     CELLS_CSV,
     EPOCHS_CSV,

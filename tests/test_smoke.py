@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from runners.backends import BACKENDS
+from suite.choices import BACKENDS
 from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, QUALITY_COLUMNS
 from tests.conftest import run_gvbench
 

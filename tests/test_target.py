@@ -12,7 +12,7 @@ import pytest
 from architectures import FAMILIES
 from architectures.family import READABLE_DIGITS
 from architectures.judge import REFERENCE
-from runners.backends import BACKENDS
+from suite.choices import BACKENDS
 from suite.cli import budget, build_parser, make_cells
 from suite.contract import EpochRecord
 from suite.report import target

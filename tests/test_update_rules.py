@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from runners.backends import BACKENDS
+from suite.choices import BACKENDS
 from tests.conftest import probe_every_backend
 
 STEPS = 3

@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 
     from architectures import ModelSpec
 
-BACKENDS = ("tensorflow", "torch", "jax")
-"""Keras backends gvbench measures; each has a module of this package by that name."""
+from suite.choices import BACKENDS
 
 
 @runtime_checkable

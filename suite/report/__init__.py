@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from architectures import FAMILIES, get_spec
-from runners.backends import BACKENDS
-from suite.contract import COMPLETED
+from suite.choices import BACKENDS, COMPLETED
 from suite.files import atomic_write
 from suite.report import figures, lockstep, quality, replicates, speed, tables, target
 from suite.report.data import expected, latest, load, load_evaluations, load_steps, model_order

@@ -8,8 +8,7 @@ import pandas as pd
 
 from architectures import MODELS, get_spec
 from architectures.family import LOSS_LABELS
-from runners.backends import BACKENDS
-from suite.contract import COMPLETED, MISSING
+from suite.choices import BACKENDS, COMPLETED, MISSING
 from suite.results import (
     CELLS_CSV,
     EPOCHS_CSV,

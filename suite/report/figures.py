@@ -14,8 +14,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from runners.backends import BACKENDS  # noqa: E402
-from suite.contract import COMPLETED, MISSING
+from suite.choices import (
+    BACKENDS,  # noqa: E402
+    COMPLETED,
+    MISSING,
+)
 from suite.report.data import LOSSES, loss_names, model_order  # noqa: E402
 from suite.report.tables import lr_label  # noqa: E402
 

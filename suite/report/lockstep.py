@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 
 from architectures import get_spec
-from runners.backends import BACKENDS
 from runners.native import init_weights
-from suite.contract import COMPLETED
+from suite.choices import BACKENDS, COMPLETED
 from suite.report.data import LOSSES, model_order
 from suite.report.quality import SHOWN
 from suite.report.tables import CELL_JOIN, in_order, lr_label

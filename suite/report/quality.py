@@ -8,14 +8,13 @@ import numpy as np
 import pandas as pd
 
 from architectures.judge import REFERENCE, card
-from runners.backends import BACKENDS
-from suite.contract import COMPLETED, Status
+from suite.choices import BACKENDS, COMPLETED, Status
 from suite.profiles import PROFILES
-from suite.quality import PAIRS, pair_name
 from suite.report import figures
 from suite.report.data import model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text, number
 from suite.report.tables import CELL_JOIN, lr_label
+from suite.sample_metrics import PAIRS, pair_name
 
 SHOWN = {
     "frechet_distance": "Fréchet distance ↓",
@@ -277,7 +276,7 @@ def judge_text() -> str:
         "Readable: top class p ≥ 0.9. Haze: share of pixels strictly between 10% and 90% intensity. VAEs also give "
         "the test set's single-sample negative ELBO and per-pixel squared reconstruction error. Reference rows: real "
         "training digits (about the best a generator can reach), uniform noise and blank images (the worst), scored "
-        "the same way (`python -m runners.judge reference`)."
+        "the same way (`python -m runners.judge_training reference`)."
     )
 
 

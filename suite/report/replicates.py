@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from runners.backends import BACKENDS
+from suite.choices import BACKENDS
 from suite.report.data import LOSSES, model_order
 from suite.report.quality import SHOWN
 from suite.report.tables import in_order, last_epochs, lr_label

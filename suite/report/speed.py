@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.contract import COMPLETED, Status
+from suite.choices import COMPLETED, JIT_MODES, Status
 from suite.report import figures
 from suite.report.data import label
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
 from suite.report.tables import in_order
-from suite.schema import JIT_MODES
 
 KEY = ["profile", "backend", "label", "impl", "jit"]
 MEASURES = ["steady_step_median_s", "train_step_gflop", "steady_gflop_per_s", "ceiling_gflop_per_s", "ceiling_share"]

@@ -6,8 +6,7 @@ import math
 
 import pandas as pd
 
-from runners.backends import BACKENDS
-from suite.contract import COMPLETED, Status
+from suite.choices import BACKENDS, COMPLETED, Status
 from suite.grid import FULL_TRAIN, LEARNING_RATES
 from suite.profiles import PROFILES
 from suite.report.data import LOSSES, expected, model_order, wide_epochs

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from architectures import get_spec
-from suite.contract import COMPLETED, Status
+from suite.choices import COMPLETED, Status
 from suite.report import figures
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text, number
 from suite.report.tables import CELL_JOIN, in_order, lr_label

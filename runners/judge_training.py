@@ -1,7 +1,7 @@
 """Train the judge and score the reference image sets.
 
-    python -m runners.judge train       # architectures/judge.weights.h5 and judge.json
-    python -m runners.judge reference   # architectures/judge-reference.csv and judge-test-stats.npz
+    python -m runners.judge_training train       # architectures/judge.weights.h5 and judge.json
+    python -m runners.judge_training reference   # architectures/judge-reference.csv and judge-test-stats.npz
 
 Both run under $KERAS_BACKEND (the shipped files came from `torch`) and read MNIST as
 `gvbench run` does (`--data` or $GVBENCH_DATA, else Keras' cache or a download).
@@ -47,7 +47,7 @@ def train(data: str | None) -> dict:
 
     from architectures import judge
     from runners.cell import set_random_seed
-    from suite.data import load_mnist
+    from suite.mnist import load_mnist
 
     set_random_seed(SEED)
     arrays = load_mnist(data)
@@ -82,7 +82,7 @@ def train(data: str | None) -> dict:
         "keras_version": keras.__version__,
         "train_seconds": round(seconds, 1),
         "weights_sha256": hashlib.sha256(judge.WEIGHTS.read_bytes()).hexdigest(),
-        "command": "python -m runners.judge train",
+        "command": "python -m runners.judge_training train",
     }
     with atomic_write(judge.CARD) as f:
         f.write((json.dumps(facts, indent=2) + "\n").encode())
@@ -111,9 +111,9 @@ def save_test_stats(stats: tuple[np.ndarray, np.ndarray]) -> None:
 def reference(data: str | None) -> pd.DataFrame:
     """The test images' feature statistics, and every image metric of the reference sets at each profile's size."""
     from architectures.judge import REFERENCE, Judge
-    from suite.data import load_mnist
+    from suite.mnist import load_mnist
     from suite.profiles import PROFILES
-    from suite.quality import feature_stats, score_images
+    from suite.sample_metrics import feature_stats, score_images
 
     arrays = load_mnist(data)
     judge = Judge()
@@ -134,7 +134,7 @@ def reference(data: str | None) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m runners.judge", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m runners.judge_training", description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["train", "reference"])
     parser.add_argument("--data", help="an mnist.npz (default: $GVBENCH_DATA, Keras' cache or a download)")
     args = parser.parse_args(argv)

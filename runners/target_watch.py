@@ -2,7 +2,7 @@
 
 The training clock runs from the start of `fit` (the first, compiling steps included) and pauses for
 each evaluation, as AlgoPerf and MLPerf Training time a run. Each evaluation generates the fixed-noise
-sample set and scores it with the judge (`runners.quality`); the cell stops at the first evaluation
+sample set and scores it with the judge (`runners.scoring`); the cell stops at the first evaluation
 that meets its family's `Target`, or after the first step past its budget of training seconds.
 """
 
@@ -12,7 +12,7 @@ import time
 
 import keras
 
-from runners import quality
+from runners import scoring
 from runners.timing import EpochRecorder
 from suite.contract import Cell, EvaluationRecord, Result
 
@@ -65,8 +65,8 @@ class TargetWatch(keras.callbacks.Callback):
         keras.ops.convert_to_numpy(self.model.trainable_variables[-1])  # waits for every dispatched step
         self._pause()
         start = time.perf_counter()
-        images = quality.generated_images(self.model, self.cell.quality_images)
-        scores = quality.evaluate(self.model, self.arrays, images)
+        images = scoring.generated_images(self.model, self.cell.quality_images)
+        scores = scoring.evaluate(self.model, self.arrays, images)
         met = self.model.spec.family.target.met(scores)
         epoch = (self.step - 1) // self.steps_per_epoch + 1
         eval_s = time.perf_counter() - start

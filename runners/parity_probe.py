@@ -1,6 +1,6 @@
 """What every model computes under this process's backend, from fixed weights and fixed NumPy inputs.
 
-`python -m runners.parity OUT.npz [MODEL ...]` (with KERAS_BACKEND set) writes one array per
+`python -m runners.parity_probe OUT.npz [MODEL ...]` (with KERAS_BACKEND set) writes one array per
 key: forward outputs of every network in inference and training mode, per-step losses of
 TRAIN_STEPS Adam steps on fixed batches and noise, and the weights after them. Nothing is
 drawn from a backend's random generator, so the three backends must agree up to float32

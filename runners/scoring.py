@@ -38,7 +38,7 @@ def evaluate(model, arrays: dict, images: np.ndarray) -> dict[str, float]:
     The images are scored against the shipped statistics of the test images' features, and a VAE's
     test-set fit is measured on as many test images as there are generated ones."""
     from architectures.judge import test_stats
-    from suite.quality import score_images
+    from suite.sample_metrics import score_images
 
     probs, features = judge()(images)
     scores = score_images(images, probs, features, test_stats()) | model.test_fit(arrays["x_test"][: len(images)])

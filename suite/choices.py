@@ -1,0 +1,53 @@
+"""The closed sets every layer names: backends, implementations, compile modes, training modes and cell statuses.
+
+Each is a value of a results column and, but for the statuses, a command-line choice. This module imports
+nothing of gvbench's, so the lowest module may name them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+BACKENDS = ("tensorflow", "torch", "jax")
+"""Keras backends gvbench measures; each has a module of `runners/backends/` by that name."""
+IMPLS = ("keras", "native")
+"""`keras`: the models of architectures/ trained by Keras' fit; `native`: runners/native/, no Keras."""
+JIT_MODES = ("auto", "on", "off")
+"""Compile mode asked for: the backend's default (`auto`), compiled (`on`) or not (`off`)."""
+MODES = ("independent", "lockstep")
+"""`independent`: weights, data order and noise from the backend's own generator, seeded; `lockstep`: all three
+made in NumPy from the seed, the same on every backend (`runners.lockstep`)."""
+
+
+class Status(StrEnum):
+    """How a cell ended (the `status` column)."""
+
+    OK = "ok"
+    DIVERGED = "diverged"
+    """A non-finite epoch loss stopped training (`diverged_epoch`)."""
+    FAILED = "failed"
+    """The cell raised, or its process died (`error`)."""
+    TIMEOUT = "timeout"
+    """It ran past `--cell-timeout`; finished epochs kept."""
+    INTERRUPTED = "interrupted"
+    """SIGINT or SIGTERM stopped it; finished epochs kept."""
+    UNSUPPORTED = "unsupported"
+    """A compile mode other than `auto` failed before its first epoch finished (`error`)."""
+    BUDGET = "budget"
+    """A time-to-target cell trained its whole budget (seconds or epochs) without reaching its family's target."""
+
+    @property
+    def completed(self) -> bool:
+        """Whether the cell trained to its planned end: all its epochs, its target or its budget."""
+        return self in COMPLETED
+
+    @property
+    def acceptable(self) -> bool:
+        """Whether a grid with this cell still exits 0 (`unsupported` and `budget` are findings, not failures)."""
+        return self in (*COMPLETED, Status.UNSUPPORTED)
+
+
+COMPLETED = (Status.OK, Status.BUDGET)
+"""Statuses of cells that trained to their planned end and were scored: what timing and quality tables read."""
+MISSING = "missing"
+"""What reports and comparisons show for a cell of the grid that has no row; never a cell's own status."""
