@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from suite.choices import BACKENDS, Status
-from suite.report.data import label, load
+from suite.report.loading import label, load
 from suite.report.tables import epoch_frame
 
 MODELS = ("DenseGAN-Deep", "CNNGAN")

@@ -21,7 +21,7 @@ from suite.grid import LEARNING_RATES, PAPER_LR, lockstep_problem, make_grid, ta
 from suite.mnist import keras_cache_path, load_mnist
 from suite.profiles import PROFILES
 from suite.ray_executor import RayExecutor
-from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, check_header, upgrade_folder
+from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, ResultsWriteError, check_header, upgrade_folder
 from suite.run import new_run_id, pending, run_grid
 from suite.schema import CELL_COLUMNS, SCHEMA_VERSION
 from suite.stop import StopRequest
@@ -57,6 +57,15 @@ def learning_rate(text: str) -> float | str:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a positive number (e.g. 1e-4) or {PAPER_LR} (each model at its authors' rate)"
         ) from None
+
+
+def path(text: str) -> Path:
+    """A path option: never empty or blank, which is an unset shell variable rather than a wish for `.`."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is an empty path (an unset shell variable?); name a folder or file, e.g. results"
+        )
+    return Path(text)
 
 
 def positive_int(text: str) -> int:
@@ -184,8 +193,10 @@ def add_run_parser(commands) -> None:
         help="cells the local executor runs at once, each pinned to --threads CPUs of its own (default: 1; "
         "--profile smoke: as many as the CPUs allow)",
     )
-    run.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: results/)")
-    run.add_argument("--data", help="an mnist.npz to use (default: $GVBENCH_DATA, Keras' cache, then download)")
+    run.add_argument("--out", type=path, default=Path("results"), help="results folder (default: results/)")
+    run.add_argument(
+        "--data", type=path, help="an mnist.npz to use (default: $GVBENCH_DATA, Keras' cache, then download)"
+    )
     run.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2, help="Keras progress: 0 none, 1 bar, 2 lines")
     run.add_argument("--force", action="store_true", help="rerun cells that already have an ok row in --out")
     run.add_argument("--cell-timeout", type=positive_float, metavar="SECONDS", help="stop a longer cell as timeout")
@@ -204,25 +215,25 @@ def add_parity_parser(commands) -> None:
     )
     parity.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS), metavar="BACKEND")
     parity.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), metavar="MODEL")
-    parity.add_argument("--golden", type=Path, metavar="DIR", help="also compare each backend with its file in DIR")
+    parity.add_argument("--golden", type=path, metavar="DIR", help="also compare each backend with its file in DIR")
     parity.add_argument(
-        "--update-golden", type=Path, metavar="DIR", help="write this run's numbers as the golden files in DIR"
+        "--update-golden", type=path, metavar="DIR", help="write this run's numbers as the golden files in DIR"
     )
 
 
 def add_result_parsers(commands) -> None:
     """`report`, `upgrade` and `compare`: the commands that read results folders."""
     report = commands.add_parser("report", help="figures, tables, report.md and report.html from results folders")
-    report.add_argument("dir", type=Path, help="a results folder, or a folder holding several")
-    report.add_argument("--out", type=Path, help="report folder (default: DIR/report)")
+    report.add_argument("dir", type=path, help="a results folder, or a folder holding several")
+    report.add_argument("--out", type=path, help="report folder (default: DIR/report)")
     report.add_argument(
         "--exclude", nargs="+", default=[], metavar="SUBDIR", help="folders under DIR to leave out (e.g. reference)"
     )
     upgrade = commands.add_parser("upgrade", help="rewrite a results folder of an earlier schema version as this one")
-    upgrade.add_argument("dir", type=Path, help="a results folder (the --out of a gvbench run)")
+    upgrade.add_argument("dir", type=path, help="a results folder (the --out of a gvbench run)")
     compare = commands.add_parser("compare", help="flag slowdowns and loss changes from BASE to NEW results")
-    compare.add_argument("base", type=Path, help="results folder of the baseline")
-    compare.add_argument("new", type=Path, help="results folder to check against it")
+    compare.add_argument("base", type=path, help="results folder of the baseline")
+    compare.add_argument("new", type=path, help="results folder to check against it")
     compare.add_argument("--time-factor", type=positive_float, default=1.10, help="flag NEW/BASE medians above (1.10)")
     compare.add_argument("--alpha", type=positive_float, default=0.05, help="significance level (0.05)")
     compare.add_argument("--loss-tol", type=positive_float, default=0.05, help="flag relative loss changes above")
@@ -319,7 +330,7 @@ def check_run(args: argparse.Namespace) -> str | None:
         raise UsageError(problem)
     check_out(args.out)
     load_mnist(args.data)
-    data = args.data or os.environ.get("GVBENCH_DATA")
+    data = str(args.data) if args.data else os.environ.get("GVBENCH_DATA")
     if on_cluster:
         return data  # a cluster's nodes each use their own Keras cache
     return str(Path(data or keras_cache_path()).resolve())
@@ -375,7 +386,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     from suite.report import build_report
 
     check_folder(args.dir, "the --out folder of a gvbench run")
-    out = build_report(args.dir, args.out, tuple(args.exclude))
+    try:
+        out = build_report(args.dir, args.out, tuple(args.exclude))
+    except OSError as e:
+        where = args.out or args.dir / "report"
+        raise ResultsWriteError(
+            f"could not write the report to {where} ({e.strerror or e}); the results it reads are untouched; "
+            "free space (or write access) there, or pass another --out"
+        ) from e
     print(f"gvbench report: {out / 'report.html'} (and report.md, summary.csv, figures)")
     return 0
 

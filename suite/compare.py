@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.stats import mannwhitneyu
 
 from suite.choices import COMPLETED, MISSING
-from suite.report.data import LOSSES, latest, load
+from suite.report.loading import LOSSES, latest, load
 from suite.report.tables import epoch_frame, steady_epochs
 from suite.uncertainty import epochs_to_detect
 

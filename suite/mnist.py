@@ -153,6 +153,8 @@ def load_mnist(path: str | os.PathLike | None = None, log: Callable[[str], None]
     path = path or os.environ.get("GVBENCH_DATA")
     if path:
         path = Path(path)
+        if path.is_dir():
+            raise DataError(f"data file {path} is a folder, not a file; pass an mnist.npz via --data or omit --data")
         if not path.is_file():
             raise DataError(f"data file {path} does not exist; pass an mnist.npz via --data or omit --data")
         return verify(read_npz(path), str(path))

@@ -18,7 +18,7 @@ import pandas as pd
 
 from suite.choices import COMPLETED
 from suite.errors import GvbenchError
-from suite.files import atomic_write
+from suite.files import atomic_write, replace_all
 from suite.schema import (
     ADDED,
     CELL_COLUMNS,
@@ -50,6 +50,13 @@ LOCK_FILE = ".gvbench.lock"
 
 class ResultsError(GvbenchError):
     """The output folder cannot hold results of this schema."""
+
+
+class ResultsWriteError(GvbenchError):
+    """Writing a finished cell's rows failed (no space, read-only, a quota): nothing of that write is kept, the rows
+    already there are untouched, and the grid stops, since every later cell would fail the same way."""
+
+    exit_code = 3
 
 
 @contextlib.contextmanager
@@ -173,13 +180,13 @@ def _drop_uncommitted(out: Path) -> None:
                 f.write("".join(keep).encode())
 
 
-def _append(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
+def _appended(path: Path, rows: list[dict], columns: tuple[str, ...]) -> bytes:
+    """The bytes of `path` with `rows` appended (and the header, where the file is new or empty)."""
     frame = pd.DataFrame(rows, columns=list(columns))
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, header=not path.exists() or path.stat().st_size == 0)
     old = path.read_bytes() if path.exists() else b""
-    with atomic_write(path) as f:
-        f.write(old + buffer.getvalue().encode())
+    return old + buffer.getvalue().encode()
 
 
 def append_cell(
@@ -193,20 +200,31 @@ def append_cell(
     """Write one finished cell: its epoch, quality, step and evaluation rows, then its cell row, each file replaced
     whole.
 
-    Every row is checked against its file's columns before anything is written."""
+    Every row is checked against its file's columns before anything is written, and every file's new bytes are on
+    disk before the first is replaced (`replace_all`), so a write that fails changes no file; it raises
+    `ResultsWriteError`."""
     children = dict(zip(CHILD_FILES, (epoch_rows, quality_rows, step_rows, evaluation_rows), strict=True))
     for name, new_rows in ((CELLS_CSV, [cell_row]), *children.items()):
         for row in new_rows:
             check_row(row, CHILD_FILES.get(name, CELL_COLUMNS), name)
-    with locked(out):
-        check_header(out / CELLS_CSV, CELL_COLUMNS)
-        for name, columns in CHILD_FILES.items():
-            check_header(out / name, columns)
-        _drop_uncommitted(out)
-        for name, new_rows in children.items():
-            if new_rows or not (out / name).exists():
-                _append(out / name, list(new_rows), CHILD_FILES[name])
-        _append(out / CELLS_CSV, [cell_row], CELL_COLUMNS)
+    try:
+        with locked(out):
+            check_header(out / CELLS_CSV, CELL_COLUMNS)
+            for name, columns in CHILD_FILES.items():
+                check_header(out / name, columns)
+            _drop_uncommitted(out)
+            contents = [
+                (out / name, _appended(out / name, list(new_rows), CHILD_FILES[name]))
+                for name, new_rows in children.items()
+                if new_rows or not (out / name).exists()
+            ]
+            replace_all([*contents, (out / CELLS_CSV, _appended(out / CELLS_CSV, [cell_row], CELL_COLUMNS))])
+    except OSError as e:
+        raise ResultsWriteError(
+            f"could not write results to {out} ({e.strerror or e}): the rows of cell {cell_row['cell_id']} were not "
+            "written and the rows already there are untouched; free space (or write access) there and run the same "
+            "command again to resume, or rerun into another --out"
+        ) from e
 
 
 def _committed_rows(cells: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -1,11 +1,18 @@
-"""Shared fixtures: a small synthetic MNIST-shaped dataset and one probe process per backend."""
+"""Shared fixtures (a small synthetic MNIST-shaped dataset, one probe process per backend) and the test tiers.
+
+Every test that starts a process or trains a model is marked `process` at collection, from the names its code,
+its fixtures and the module helpers it calls use (`STARTS_PROCESSES`). `pytest -m "not process"` (tox -e unit)
+runs the rest in a few minutes, and there a test that starts a process anyway fails and says to add its name.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +22,73 @@ from suite.choices import BACKENDS
 from suite.mnist import ARRAYS, CHECKSUMS_ENV, save_npz, sha256
 
 ROOT = Path(__file__).resolve().parent.parent
+STARTS_PROCESSES = frozenset(
+    {"subprocess", "Popen", "run_gvbench", "probe_every_backend", "LocalExecutor", "RayExecutor", "run_grid", "fit"}
+)
+"""Names whose use means a test starts a process (a cell, a probe, a grid) or trains a model."""
+UNIT_ENV = "GVBENCH_UNIT"
+"""Set by tox -e unit: starting a process fails the test, so an unmarked one cannot slip into the fast tier."""
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """Every global and attribute name a code object and the functions nested in it use."""
+    found = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found |= _names(const)
+    return found
+
+
+def _uses(function: object, module: types.ModuleType, seen: set) -> set[str]:
+    """The names `function` uses, and those of the test-module helpers it calls, followed to any depth."""
+    code = getattr(inspect.unwrap(function), "__code__", None)
+    if code is None or code in seen:
+        return set()
+    seen.add(code)
+    found = _names(code)
+    for name in list(found):
+        helper = getattr(module, name, None)
+        if inspect.isfunction(helper) and helper.__module__.startswith("tests"):
+            found |= _uses(helper, sys.modules[helper.__module__], seen)
+    return found
+
+
+def starts_processes(item: pytest.Item) -> bool:
+    """Whether a test, its fixtures or the helpers they call name anything in `STARTS_PROCESSES`."""
+    seen: set = set()
+    functions = [(item.function, item.module)]
+    for defs in item._fixtureinfo.name2fixturedefs.values():
+        ours = [d.func for d in defs if d.func.__module__.startswith("tests") and d.func is not _GUARD]
+        functions += [(f, sys.modules[f.__module__]) for f in ours]
+    return any(_uses(f, m, seen) & STARTS_PROCESSES for f, m in functions if m is not None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "process: starts a process or trains a model (marked at collection)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.Function) and starts_processes(item):
+            item.add_marker(pytest.mark.process)
+
+
+@pytest.fixture(autouse=True)
+def no_process_in_the_fast_tier(request, monkeypatch):
+    """In tox -e unit: a test not marked `process` that starts one fails, naming what to add."""
+    if not os.environ.get(UNIT_ENV) or request.node.get_closest_marker("process"):
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(
+            f"{request.node.nodeid} starts a process but is not marked `process`: add the name it calls to "
+            "tests/conftest.py STARTS_PROCESSES"
+        )
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+
+
+_GUARD = inspect.unwrap(no_process_in_the_fast_tier)
 
 
 def make_fixture(folder: Path, n_train: int = 512, n_test: int = 64) -> tuple[Path, Path, dict]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import socket
 import sys
@@ -9,7 +11,10 @@ import time
 
 import pytest
 
+from suite.choices import Status
 from suite.cli import build_parser, main, make_cells, share_cpus
+from suite.contract import EpochRecord, Facts, Result
+from suite.executor import LocalExecutor
 from suite.results import CELLS_CSV
 from tests.conftest import run_gvbench
 
@@ -52,6 +57,74 @@ def fails_with(capsys, argv: list[str], *fragments: str) -> None:
 )
 def test_bad_arguments(capsys, argv, fragments):
     fails_with(capsys, ["run", *argv], *fragments)
+
+
+@pytest.mark.parametrize("option", ["--out", "--data"])
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_an_empty_path_is_refused_before_anything_is_written(capsys, tmp_path, monkeypatch, option, empty):
+    monkeypatch.chdir(tmp_path)
+    fails_with(capsys, ["run", "--backend", "jax", option, empty], f"argument {option}: {empty!r} is an empty path")
+    assert not list(tmp_path.iterdir()), "nothing is written into the working folder"
+
+
+def test_a_folder_given_as_data_file_says_it_is_a_folder(capsys, tmp_path, fixture_env):
+    fails_with(
+        capsys,
+        ["run", "--backend", "jax", "--data", str(tmp_path), "--out", str(tmp_path / "r")],
+        f"data file {tmp_path} is a folder, not a file",
+    )
+    assert not (tmp_path / "r" / CELLS_CSV).exists()
+
+
+class FullDisk(io.RawIOBase):
+    """A file whose every write fails as a full disk's does."""
+
+    def __init__(self, fd: int):
+        super().__init__()
+        self.fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self.fd)
+        super().close()
+
+
+def test_a_full_disk_stops_the_grid_in_one_line_and_changes_no_file(
+    capsys, tmp_path, fixture_data, fixture_env, monkeypatch
+):
+    """The second cell's rows meet a full disk: one line, exit 3, the first cell's files byte for byte, no temp file."""
+    out, snapshot = tmp_path / "r", {}
+    real_fdopen = os.fdopen
+
+    def finished(self, jobs, workdir, stop):
+        for i, job in enumerate(jobs):
+            if i == 1:  # the first cell is written: remember its files, then fill the disk
+                snapshot.update({p.name: p.read_bytes() for p in out.iterdir() if p.is_file()})
+                monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: FullDisk(fd))
+            epochs = [EpochRecord(e, 1.0, 4, 512.0, {"loss": 1.0 / e}) for e in (1, 2)]
+            yield job, Result(Status.OK, facts=Facts(started_at="2026-01-01"), epochs=epochs)
+        monkeypatch.setattr(os, "fdopen", real_fdopen)
+
+    monkeypatch.setattr(LocalExecutor, "run_all", finished)
+    argv = ["run", "--backend", "jax", "--models", "DenseVAE", "CNNVAE", "--lrs", "1e-4", "--profile", "smoke"]
+    code = main([*argv, "--jobs", "1", "--threads", "1", "--data", str(fixture_data[0]), "--out", str(out)])
+    monkeypatch.setattr(os, "fdopen", real_fdopen)
+    assert code == 3
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"could not write results to {out} (No space left on device)" in lines[0]
+    assert "jax.CNNVAE.paper.lr0.0001.smoke.s0.e2" in lines[0] and "untouched" in lines[0], lines[0]
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == snapshot
+    assert not list(out.rglob("*.tmp")), "no temporary file is left"
 
 
 def test_missing_data_file(capsys, tmp_path):

@@ -16,9 +16,13 @@ from suite.choices import BACKENDS, Status
 from suite.cli import main
 from suite.contract import Cell, EpochRecord, Facts, Result
 from suite.files import atomic_write
-from suite.report import build_report, compile_lines, figures, tables
-from suite.report.data import latest, load
-from suite.report.page import Details, Figure, Heading, Table, Text, number, to_html, to_markdown
+from suite.report import build_report, figures, tables
+from suite.report.formatting import number
+from suite.report.loading import latest, load
+from suite.report.page import Details, Figure, Heading, Table, Text, to_html, to_markdown
+from suite.report.sections.first_epoch import compile_lines, first_epoch_excess
+from suite.report.sections.learning import NEUTRAL_DIVERGING, final_loss_heatmaps, loss_curves
+from suite.report.sections.speed import headline
 from suite.results import append_cell
 from suite.run import rows
 
@@ -203,7 +207,7 @@ def test_the_headline_labels_each_dot_with_its_median_and_ratio_on_plainly_ticke
             "ratio_ci_high": [np.nan, 4.5, np.nan],
         }
     )
-    ax = figures.headline(summary).axes[0]
+    ax = headline(summary).axes[0]
     assert [t.get_text() for t in ax.texts] == ["2 s · fastest", "8 s · 4.00× [3.50–4.50]", "0.5 s · fastest"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["DenseGAN", "CNNGAN"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.3", "1", "3", "10", "30"]
@@ -287,7 +291,7 @@ def test_the_first_epoch_figure_shows_the_excess_in_linear_seconds_in_backend_co
             "compile_overhead_s": [3.8, 0.0123, 4.6],
         }
     )
-    ax = figures.first_epoch_excess(summary).axes[0]
+    ax = first_epoch_excess(summary).axes[0]
     assert ax.get_xscale() == "linear"
     assert sorted(t.get_text() for t in ax.texts) == ["+0.0123 s", "+3.8 s", "+4.6 s"], "torch's tiny cost is labelled"
     bars = {round(p.get_width(), 4): p.get_facecolor()[:3] for p in ax.patches if p.get_width()}
@@ -297,7 +301,7 @@ def test_the_first_epoch_figure_shows_the_excess_in_linear_seconds_in_backend_co
 def test_loss_curves_have_a_column_per_learning_rate_and_a_line_per_backend(fixture_results):
     cells, epochs, _ = load(fixture_results, ("jax",))
     frame = tables.epoch_frame(latest(cells)[0], epochs)
-    grid = figures.loss_curves(frame)
+    grid = loss_curves(frame)
     axes = np.array(grid.axes).reshape(-1, 2)
     assert axes.shape == (3, 2), "rows: DenseGAN d and g loss, DenseVAE loss; columns: lr 1e-04 and 1e-05"
     assert [ax.get_title() for ax in axes[0]] == ["lr 1e-04", "lr 1e-05"]
@@ -318,10 +322,10 @@ def test_the_final_loss_heatmap_colours_each_cell_against_the_backends_at_its_ow
         [(b, "DenseVAE", lr, "loss", v) for lr, vs in values.items() for b, v in zip(BACKENDS, vs, strict=True)],
         columns=["backend", "label", "lr", "loss", "value"],
     )
-    fig = figures.final_loss_heatmaps(losses, grid)
+    fig = final_loss_heatmaps(losses, grid)
     colours = [np.asarray(ax.collections[0].get_array()).reshape(-1) for ax in fig.axes[: len(BACKENDS)]]
     assert [list(c) for c in colours] == [[0.0, 0.0], [0.0, 0.0], [0.0, 1.0]]
-    cmap, neutral = fig.axes[0].collections[0].get_cmap(), matplotlib.colormaps[figures.NEUTRAL_DIVERGING]
+    cmap, neutral = fig.axes[0].collections[0].get_cmap(), matplotlib.colormaps[NEUTRAL_DIVERGING]
     assert np.allclose(cmap(0.0), neutral(0.0)) and np.allclose(cmap(1.0), neutral(1.0))
 
 

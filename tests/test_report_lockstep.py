@@ -9,7 +9,7 @@ import pytest
 from architectures import get_spec
 from runners.native import init_weights
 from suite.choices import BACKENDS
-from suite.report import lockstep
+from suite.report.sections import lockstep_runs as lockstep
 
 LABEL = "DenseGAN [lockstep]"
 

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from suite.report import build_report, figures
-from suite.report.quality import CONTRADICTED, NO_DATA, SUPPORTED, claims
+from suite.report import build_report
+from suite.report.sections.claims import CONTRADICTED, NO_DATA, SUPPORTED, claims
+from suite.report.sections.sample_quality import toward_real
 from suite.sample_metrics import PAIRS, pair_name
 from tests.test_report import result, write_cell
 
@@ -202,8 +203,8 @@ def test_the_quality_heatmap_puts_noise_at_0_and_real_digits_at_1_whichever_way_
         {"frechet_distance": [3.0, 723.0, 900.0], "confident_share": [0.99, 0.09, 0.0]},
         index=["real", "noise", "blank"],
     )
-    fd = figures.toward_real(pd.DataFrame({"torch": [723.0, 3.0, 363.0, 800.0]}), "frechet_distance", ref)
+    fd = toward_real(pd.DataFrame({"torch": [723.0, 3.0, 363.0, 800.0]}), "frechet_distance", ref)
     assert fd.torch.tolist() == pytest.approx([0.0, 1.0, 0.5, -77 / 720])
-    readable = figures.toward_real(pd.DataFrame({"jax": [0.09, 0.99, 0.54]}), "confident_share", ref)
+    readable = toward_real(pd.DataFrame({"jax": [0.09, 0.99, 0.54]}), "confident_share", ref)
     assert readable.jax.tolist() == pytest.approx([0.0, 1.0, 0.5])
-    assert figures.toward_real(pd.DataFrame({"jax": [1.0]}), "classifier_score", ref) is None
+    assert toward_real(pd.DataFrame({"jax": [1.0]}), "classifier_score", ref) is None

@@ -15,7 +15,7 @@ from architectures.judge import REFERENCE
 from suite.choices import BACKENDS
 from suite.cli import budget, build_parser, make_cells
 from suite.contract import EpochRecord
-from suite.report import target
+from suite.report.sections import time_to_target as target
 from suite.results import CELLS_CSV, EVALUATIONS_CSV, QUALITY_CSV
 from suite.run import summarise_epochs
 from tests.conftest import probe_every_backend, run_gvbench

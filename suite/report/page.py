@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from suite.report.formatting import number
+
 
 @dataclass
 class Heading:
@@ -81,12 +83,6 @@ def _contents(blocks: list[Block]) -> list[tuple[int, str, str]]:
 
 SHORT_TEXT = 24
 """Text cells up to this many characters never wrap (an lr `1e-06` or `ok` must not break mid-token)."""
-
-
-def number(value: float, fmt: str = ".3g") -> str:
-    """`value` in `fmt`, but whole with thousands separators where `fmt` would use an exponent (1,582, not 1.58e+03)."""
-    text = format(value, fmt)
-    return f"{value:,.0f}" if "e+" in text else text
 
 
 def _cell(value: object, floatfmt: str) -> str:

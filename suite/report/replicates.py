@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from suite.choices import BACKENDS
-from suite.report.data import LOSSES, model_order
-from suite.report.quality import SHOWN
-from suite.report.tables import in_order, last_epochs, lr_label
+from suite.report.formatting import interval, lr_label, number, times
+from suite.report.loading import LOSSES, model_order
+from suite.report.sections.sample_quality import SHOWN
+from suite.report.tables import in_order, last_epochs
 from suite.uncertainty import backend_effect, paired_backend_effect, ratio_ci
 
 ALPHA = 0.05
@@ -89,16 +90,16 @@ def effects(long: pd.DataFrame) -> pd.DataFrame:
 def effect_size(row) -> str:
     """`ε² = 0.76` (Kruskal–Wallis) or `W = 1.00` (Friedman); empty where there is none."""
     if not np.isnan(row.kendalls_w):
-        return f"W = {row.kendalls_w:.2f}"
-    return "" if np.isnan(row.epsilon_squared) else f"ε² = {row.epsilon_squared:.2f}"
+        return f"W = {number(row.kendalls_w, '.2f')}"
+    return "" if np.isnan(row.epsilon_squared) else f"ε² = {number(row.epsilon_squared, '.2f')}"
 
 
 def _ratio_text(row) -> str:
     if row.highest == row.lowest:
         return "every backend's median the same"
-    text = f"{row.highest} {row.ratio:.3g}× {row.lowest}"
+    text = f"{row.highest} {times(row.ratio)} {row.lowest}"
     if not np.isnan(row.ratio_ci_low):
-        text += f" (95% CI {row.ratio_ci_low:.3g}–{row.ratio_ci_high:.3g})"
+        text += f" ({interval(row.ratio_ci_low, row.ratio_ci_high)})"
     return text
 
 
@@ -122,13 +123,14 @@ def glance_lines(found: pd.DataFrame) -> list[str]:
         how = "consistently across seeds" if (compared.test == PAIRED).all() else "beyond the spread between seeds"
         text = (
             f"{label}: the backends differ {how} in {len(differ)} of {len(compared)} measures "
-            f"({' / '.join(compared.test.unique())}, p < {ALPHA:g}, {int(compared.seeds.min())}+ seeds per backend)"
+            f"({' / '.join(compared.test.unique())}, p < {number(ALPHA, 'g')}, "
+            f"{int(compared.seeds.min())}+ seeds per backend)"
         )
         if len(differ):
             worst = differ.iloc[0]
             text += (
                 f"; largest: {measure_name(worst.measure)} at lr {lr_label(worst.lr)}, {_ratio_text(worst)}, "
-                f"p = {worst.p_value:.2g}, {effect_size(worst)}"
+                f"p = {number(worst.p_value, '.2g')}, {effect_size(worst)}"
             )
         lines.append(text)
     return lines

@@ -9,7 +9,8 @@ import pandas as pd
 from suite.choices import BACKENDS, COMPLETED, Status
 from suite.grid import FULL_TRAIN, LEARNING_RATES
 from suite.profiles import PROFILES
-from suite.report.data import LOSSES, expected, model_order, wide_epochs
+from suite.report.formatting import lr_label
+from suite.report.loading import LOSSES, expected, model_order, wide_epochs
 from suite.uncertainty import median_ci, ratio_ci
 
 CELL_JOIN = ["source", "run_id", "cell_id"]
@@ -31,10 +32,6 @@ TIMING_COLUMNS = [
     "train_memory_mb",
 ]
 """Summary columns after profile, model and backend; `final_<loss>_lr<lr>` columns follow."""
-
-
-def lr_label(lr: float) -> str:
-    return f"{lr:.0e}"
 
 
 def epoch_frame(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:

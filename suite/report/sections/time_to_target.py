@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from architectures import get_spec
 from suite.choices import COMPLETED, Status
 from suite.report import figures
-from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text, number
-from suite.report.tables import CELL_JOIN, in_order, lr_label
+from suite.report.formatting import bracketed, lr_label, number, times
+from suite.report.frames import ProfileFrames
+from suite.report.loading import model_order
+from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
+from suite.report.sections.sample_quality import reference
+from suite.report.tables import CELL_JOIN, in_order
 from suite.uncertainty import median_ci, ratio_ci
 
 KEY = ["label", "backend", "lr"]
@@ -75,39 +78,46 @@ def seconds_of(found: pd.DataFrame, row: pd.Series) -> np.ndarray:
 def described(row) -> str:
     """`123 s [110, 140] (1.00×)`, or `not reached within 50 epochs or 1800 s`: whichever ran out first."""
     if not np.isfinite(row.seconds_to_target):
-        limit = f"{row.epochs:g} epochs" + (f" or {row.budget_s:g} s" if pd.notna(row.budget_s) else "")
+        limit = f"{number(row.epochs, 'g')} epochs" + (
+            f" or {number(row.budget_s, 'g')} s" if pd.notna(row.budget_s) else ""
+        )
         return f"not reached within {limit} ({row.reached}/{row.seeds} seeds reached it)"
     text = f"{number(row.seconds_to_target)} s"
     if pd.notna(row.ci_low):
-        text += f" [{number(row.ci_low)}, {number(row.ci_high)}]"
-    text += f" ({row.x_fastest:.2f}×"
+        text += " " + bracketed(row.ci_low, row.ci_high, sep=", ")
+    text += f" ({times(row.x_fastest, '.2f')}"
     if pd.notna(row.x_low):
-        text += f" [{row.x_low:.2f}, {row.x_high:.2f}]"
+        text += " " + bracketed(row.x_low, row.x_high, ".2f", ", ")
     text += ")"
     if row.reached < row.seeds:
         text += f", {row.reached}/{row.seeds} seeds"
     return text
 
 
-def glance_lines(times: pd.DataFrame) -> list[str]:
+def glance_lines(found: pd.DataFrame) -> list[str]:
     """Per model and lr: each backend's time to target, fastest first, misses last."""
     lines = []
-    for (label, lr), group in times.groupby(["label", "lr"], sort=False):
+    for (label, lr), group in found.groupby(["label", "lr"], sort=False):
         group = group.sort_values("seconds_to_target")
         parts = "; ".join(f"{r.backend} {described(r)}" for r in group.itertuples())
         lines.append(f"{label} (lr {lr_label(lr)}): time to target — {parts}")
     return lines
 
 
-def glance(chosen: pd.DataFrame) -> list[str]:
-    """The "At a glance" lines of the time-to-target cells among `chosen` (none without them)."""
-    found = cells(chosen)
-    return glance_lines(table(found)) if len(found) else []
+def glance(frames: ProfileFrames) -> list[Block]:
+    """The "At a glance" lines of the profile's time-to-target cells (none without them)."""
+    found = cells(frames.chosen)
+    if found.empty:
+        return []
+    return [
+        Text("Time to target (training seconds to readable digits of every kind):"),
+        Bullets(glance_lines(table(found))),
+    ]
 
 
-def shown(times: pd.DataFrame) -> pd.DataFrame:
+def shown(found: pd.DataFrame) -> pd.DataFrame:
     """The table as the report shows it."""
-    frame = times.assign(lr=times.lr.map(lr_label), time_to_target=[described(r) for r in times.itertuples()]).rename(
+    frame = found.assign(lr=found.lr.map(lr_label), time_to_target=[described(r) for r in found.itertuples()]).rename(
         columns={"label": "model"}
     )
     return frame[["model", "backend", "lr", "seeds", "reached", "time_to_target", "steps_to_target"]]
@@ -125,9 +135,9 @@ def trajectories(found: pd.DataFrame, evaluations: pd.DataFrame) -> pd.DataFrame
 def target_text(found: pd.DataFrame) -> str:
     families = found.drop_duplicates("model")
     targets = sorted({get_spec(m).family.target.describe() for m in families.model})
-    seconds = ", ".join(sorted({f"{b:g} s" for b in found.budget_s.dropna()}))
+    seconds = ", ".join(sorted({f"{number(b, 'g')} s" for b in found.budget_s.dropna()}))
     budgets = f"{seconds} of training, within each cell's epochs" if seconds else "each cell's epochs"
-    every = ", ".join(sorted({f"{e:g}" for e in found.eval_every.dropna()}))
+    every = ", ".join(sorted({number(e, "g") for e in found.eval_every.dropna()}))
     return (
         "Training seconds until the first evaluation that met the model family's quality target ("
         + "; ".join(targets)
@@ -139,31 +149,81 @@ def target_text(found: pd.DataFrame) -> str:
     )
 
 
-def section(chosen: pd.DataFrame, evaluations: pd.DataFrame, ref: pd.DataFrame, folder: Path) -> list[Block]:
+TRAJECTORY_METRICS = {
+    "confident_share": "share readable (p ≥ 0.9) ↑",
+    "digits_covered": "digits drawn (≥ 1% each) ↑",
+    "frechet_distance": "Fréchet distance ↓",
+}
+
+
+def quality_trajectories(curves: pd.DataFrame, ref: pd.DataFrame, targets: dict) -> plt.Figure:
+    """Per model (columns): readable share and Fréchet distance (rows) against training seconds, a line per cell."""
+    title = "Sample quality against training seconds (a line per seed; solid grey: target, dashed: real, dotted: noise)"
+    if curves.empty:
+        return figures.nothing(title, "no time-to-target cell has evaluations")
+    labels = model_order(curves.label)
+    metrics = [m for m in TRAJECTORY_METRICS if m in curves.columns]
+    fig, axes = plt.subplots(
+        len(metrics), len(labels), figsize=(3.6 * len(labels) + 1.6, 3.0 * len(metrics)), squeeze=False, sharex="col"
+    )
+    for column, label in enumerate(labels):
+        rows = curves[curves.label == label]
+        for row, metric in enumerate(metrics):
+            ax = axes[row, column]
+            for _, cell in rows.sort_values("train_s").groupby(["backend", "lr", "seed"]):
+                color = figures.PALETTE[cell.backend.iloc[0]]
+                ax.plot(cell.train_s, cell[metric], color=color, marker=".", linewidth=1, alpha=0.8)
+            figures.reference_lines(ax, ref, metric)
+            target = targets[rows.model.iloc[0]]
+            for name, bound in target.at_least:
+                if name == metric:
+                    ax.axhline(bound, color="0.55", linewidth=1.5)
+            if metric == "frechet_distance":
+                ax.set_yscale("log")
+            ax.set_ylabel(TRAJECTORY_METRICS[metric] if column == 0 else "")
+            ax.set_xlabel("training seconds" if row == len(metrics) - 1 else "")
+            if row == 0:
+                ax.set_title(label, fontsize=10)
+    handles = [plt.Line2D([], [], color=figures.PALETTE[b], marker=".", label=b) for b in figures.backends_in(curves)]
+    handles += [
+        plt.Line2D([], [], color="0.55", linewidth=1.5, label="target"),
+        plt.Line2D([], [], color="0.3", linestyle="--", label="real digits"),
+        plt.Line2D([], [], color="0.3", linestyle=":", label="uniform noise"),
+    ]
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.95), fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def blocks(frames: ProfileFrames) -> list[Block]:
     """The report's time-to-target blocks of one profile (none where it has no such cells)."""
+    chosen, evaluations, ref, folder = frames.chosen, frames.evaluations, reference(frames.profile), frames.folder
     found = cells(chosen)
     if found.empty:
         return []
-    times = table(found)
+    to_target = table(found)
     curves = trajectories(found, evaluations)
     target = {m: get_spec(m).family.target for m in found.model.unique()}
-    fig = figures.quality_trajectories(curves, ref, target)
+    fig = quality_trajectories(curves, ref, target)
     missed = chosen[chosen.eval_every.notna() & ~chosen.status.isin(COMPLETED)]
-    blocks: list[Block] = [
+    page: list[Block] = [
         Heading("Time to target: which backend trains to readable digits soonest", 3),
         Text(target_text(found)),
-        Bullets(glance_lines(times)),
-        Table(shown(times), ".3g"),
+        Bullets(glance_lines(to_target)),
+        Table(shown(to_target), ".3g"),
         Figure(figures.save(fig, folder, "time-to-target"), "Sample quality against training seconds"),
     ]
     if len(missed):
-        blocks.append(Text(f"Cells that stopped before their target or budget: {', '.join(missed.cell_id)}."))
+        page.append(Text(f"Cells that stopped before their target or budget: {', '.join(missed.cell_id)}."))
     if len(curves):
         columns = [c for c in ("confident_share", "digits_covered", "frechet_distance", "test_nelbo") if c in curves]
         rows = curves.sort_values([*KEY, "seed", "step"])[
             ["label", "backend", "lr", "seed", "step", "train_s", *columns]
         ]
-        blocks.append(
-            Details(f"Every evaluation ({len(rows)})", [Table(rows.rename(columns={"label": "model"}), ".3g")])
-        )
-    return blocks
+        page.append(Details(f"Every evaluation ({len(rows)})", [Table(rows.rename(columns={"label": "model"}), ".3g")]))
+    return page
+
+
+def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
+    return {}

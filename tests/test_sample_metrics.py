@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from suite import quality
+from suite import sample_metrics
 
 
 def one_hot(labels) -> np.ndarray:
@@ -15,42 +15,42 @@ def one_hot(labels) -> np.ndarray:
 
 
 def test_classifier_score_of_a_certain_uniform_judge_is_10():
-    assert quality.classifier_score(one_hot(np.arange(1000) % 10)) == pytest.approx(10.0)
+    assert sample_metrics.classifier_score(one_hot(np.arange(1000) % 10)) == pytest.approx(10.0)
 
 
 def test_classifier_score_of_one_repeated_answer_or_of_no_opinion_is_1():
-    assert quality.classifier_score(one_hot([3] * 50)) == pytest.approx(1.0)
-    assert quality.classifier_score(np.full((50, 10), 0.1)) == pytest.approx(1.0)
+    assert sample_metrics.classifier_score(one_hot([3] * 50)) == pytest.approx(1.0)
+    assert sample_metrics.classifier_score(np.full((50, 10), 0.1)) == pytest.approx(1.0)
 
 
 def test_classifier_score_of_certain_answers_over_k_digits_is_k():
-    assert quality.classifier_score(one_hot(np.arange(400) % 4)) == pytest.approx(4.0)
+    assert sample_metrics.classifier_score(one_hot(np.arange(400) % 4)) == pytest.approx(4.0)
     # Two equally likely digits, each image 0.75 sure: exp(KL) = exp(log 2 - H(0.75))
     probs = np.zeros((2, 10))
     probs[0, :2] = [0.75, 0.25]
     probs[1, :2] = [0.25, 0.75]
     entropy = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
-    assert quality.classifier_score(probs) == pytest.approx(math.exp(math.log(2) - entropy))
+    assert sample_metrics.classifier_score(probs) == pytest.approx(math.exp(math.log(2) - entropy))
 
 
 def test_frechet_distance_of_a_set_with_itself_is_zero():
     features = np.random.default_rng(0).standard_normal((500, 16))
-    assert quality.frechet_distance(features, features) == pytest.approx(0.0, abs=1e-8)
+    assert sample_metrics.frechet_distance(features, features) == pytest.approx(0.0, abs=1e-8)
 
 
 def test_frechet_distance_of_shifted_features_is_the_squared_shift():
     features = np.random.default_rng(1).standard_normal((500, 16))
     shift = np.linspace(-1, 2, 16)
     expected = float(np.square(shift).sum())
-    assert quality.frechet_distance(features, features + shift) == pytest.approx(expected, rel=1e-9)
+    assert sample_metrics.frechet_distance(features, features + shift) == pytest.approx(expected, rel=1e-9)
 
 
 def test_frechet_distance_of_scaled_features_matches_the_closed_form():
     # Same mean; covariance Σ and 4Σ: tr(Σ + 4Σ - 2·(4Σ²)^½) = tr(Σ)·(1 + 4 - 4) = tr(Σ)
     features = np.random.default_rng(2).standard_normal((300, 8)) @ np.diag(np.arange(1, 9))
     centred = features - features.mean(axis=0)
-    _, cov = quality.feature_stats(features)
-    assert quality.frechet_distance(centred, 2 * centred) == pytest.approx(np.trace(cov), rel=1e-9)
+    _, cov = sample_metrics.feature_stats(features)
+    assert sample_metrics.frechet_distance(centred, 2 * centred) == pytest.approx(np.trace(cov), rel=1e-9)
 
 
 def test_frechet_distance_of_a_constant_set_is_finite():
@@ -58,22 +58,25 @@ def test_frechet_distance_of_a_constant_set_is_finite():
     rng = np.random.default_rng(3)
     test = rng.standard_normal((200, 8))
     blank = np.ones((200, 8))
-    mean, cov = quality.feature_stats(test)
+    mean, cov = sample_metrics.feature_stats(test)
     expected = float(np.square(mean - 1).sum() + np.trace(cov))
-    assert quality.frechet_distance(blank, test) == pytest.approx(expected, rel=1e-9)
+    assert sample_metrics.frechet_distance(blank, test) == pytest.approx(expected, rel=1e-9)
 
 
 def test_label_coverage_of_uniform_and_of_one_digit():
-    uniform = quality.label_shares(one_hot(np.arange(100) % 10))
+    uniform = sample_metrics.label_shares(one_hot(np.arange(100) % 10))
     assert np.allclose(uniform, 0.1)
-    assert quality.coverage(uniform) == {"digits_covered": 10.0, "label_kl_to_uniform": pytest.approx(0.0)}
-    only_sevens = quality.label_shares(one_hot([7] * 30))
-    assert quality.coverage(only_sevens) == {"digits_covered": 1.0, "label_kl_to_uniform": pytest.approx(math.log(10))}
+    assert sample_metrics.coverage(uniform) == {"digits_covered": 10.0, "label_kl_to_uniform": pytest.approx(0.0)}
+    only_sevens = sample_metrics.label_shares(one_hot([7] * 30))
+    assert sample_metrics.coverage(only_sevens) == {
+        "digits_covered": 1.0,
+        "label_kl_to_uniform": pytest.approx(math.log(10)),
+    }
 
 
 def test_a_digit_below_the_covered_share_is_not_covered():
     labels = [0] * 995 + [1] * 5  # digit 1 is 0.5% of the images
-    assert quality.coverage(quality.label_shares(one_hot(labels)))["digits_covered"] == 1.0
+    assert sample_metrics.coverage(sample_metrics.label_shares(one_hot(labels)))["digits_covered"] == 1.0
 
 
 def test_readability_counts_images_at_or_above_the_confidence_threshold():
@@ -82,7 +85,7 @@ def test_readability_counts_images_at_or_above_the_confidence_threshold():
     probs[1, :2] = [0.9, 0.1]
     probs[2, :2] = [0.6, 0.4]
     probs[3, :] = 0.1
-    assert quality.readability(probs) == {
+    assert sample_metrics.readability(probs) == {
         "mean_confidence": pytest.approx((1.0 + 0.9 + 0.6 + 0.1) / 4),
         "confident_share": pytest.approx(0.5),
     }
@@ -91,11 +94,11 @@ def test_readability_counts_images_at_or_above_the_confidence_threshold():
 def test_mid_tone_share_is_zero_for_ink_and_paper_and_one_for_grey():
     binary = np.zeros((2, 28, 28), dtype=np.uint8)
     binary[:, 10:20, 10:20] = 255
-    assert quality.mid_tone_share(binary) == 0.0
-    assert quality.mid_tone_share(np.full((2, 28, 28), 128, dtype=np.uint8)) == 1.0
+    assert sample_metrics.mid_tone_share(binary) == 0.0
+    assert sample_metrics.mid_tone_share(np.full((2, 28, 28), 128, dtype=np.uint8)) == 1.0
     quarter = binary.copy()
     quarter[:, :14, :14] = 100
-    assert quality.mid_tone_share(quarter) == pytest.approx(0.25)
+    assert sample_metrics.mid_tone_share(quarter) == pytest.approx(0.25)
 
 
 def test_confusions_count_unsure_images_by_their_two_top_digits():
@@ -105,7 +108,7 @@ def test_confusions_count_unsure_images_by_their_two_top_digits():
     probs[2, [4, 9, 1]] = [0.5, 0.3, 0.2]  # unsure between 4 and 9
     probs[3, [4, 9]] = [0.95, 0.05]  # sure: not a confusion
     probs[4, 7] = 1.0
-    pairs = quality.confusions(probs)
+    pairs = sample_metrics.confusions(probs)
     assert pairs[(2, 3)] == pytest.approx(2 / 5)
     assert pairs[(4, 9)] == pytest.approx(1 / 5)
     assert sum(pairs.values()) == pytest.approx(3 / 5)
@@ -115,11 +118,11 @@ def test_confusions_count_unsure_images_by_their_two_top_digits():
 def test_score_images_gives_every_metric_once():
     rng = np.random.default_rng(4)
     probs = rng.dirichlet(np.ones(10), 100)
-    scores = quality.score_images(
+    scores = sample_metrics.score_images(
         rng.integers(0, 256, (100, 28, 28), dtype=np.uint8),
         probs,
         rng.standard_normal((100, 8)),
-        quality.feature_stats(rng.standard_normal((80, 8))),
+        sample_metrics.feature_stats(rng.standard_normal((80, 8))),
     )
     assert sum(scores[f"label_share_{d}"] for d in range(10)) == pytest.approx(1.0)
     assert len([k for k in scores if k.startswith("confused_")]) == 45

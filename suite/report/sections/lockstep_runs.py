@@ -10,15 +10,22 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
 from architectures import get_spec
 from runners.native import init_weights
 from suite.choices import BACKENDS, COMPLETED
-from suite.report.data import LOSSES, model_order
-from suite.report.quality import SHOWN
-from suite.report.tables import CELL_JOIN, in_order, lr_label
+from suite.report import figures
+from suite.report.formatting import lr_label, number, span
+from suite.report.frames import ProfileFrames
+from suite.report.loading import LOSSES, model_order
+from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
+from suite.report.sections.sample_quality import SHOWN
+from suite.report.tables import CELL_JOIN, in_order
 
 GROUP = ["profile", "label", "lr", "seed"]
 """Cells that ran in lockstep with one another: one per backend."""
@@ -146,7 +153,7 @@ def summary(parted: pd.DataFrame, weights: pd.DataFrame, quality: pd.DataFrame) 
 def table(found: pd.DataFrame) -> pd.DataFrame:
     """`summary` as the page shows it."""
     shown = found
-    quality = shown.quality_metric.map(SHOWN) + " " + (100 * shown.quality_spread).map("{:.3g}%".format)
+    quality = shown.quality_metric.map(SHOWN) + " " + (100 * shown.quality_spread).map(lambda v: f"{number(v)}%")
     return pd.DataFrame(
         {
             "model": shown.label,
@@ -154,8 +161,8 @@ def table(found: pd.DataFrame) -> pd.DataFrame:
             "seed": shown.seed,
             "loss": shown.loss.map(LOSSES),
             "spread at step 1 (%)": 100 * shown.spread_step_1,
-            f"first step past {100 * PARTED:g}%": shown.parted_at_step.map(
-                lambda s: "never" if pd.isna(s) else f"{s:.0f}"
+            f"first step past {number(100 * PARTED, 'g')}%": shown.parted_at_step.map(
+                lambda s: "never" if pd.isna(s) else number(s, ".0f")
             ),
             "spread at the last step (%)": 100 * shown.spread_last_step,
             "last step": shown.last_step,
@@ -166,12 +173,6 @@ def table(found: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _span(low: float, high: float, fmt: str) -> str:
-    """`a–b`, or `a` where both ends are the same figure."""
-    a, b = format(low, fmt), format(high, fmt)
-    return a if a == b else f"{a}–{b}"
-
-
 def glance_lines(parted: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
     """Per lockstep model: when its backends' losses part, and how far apart their final weights are."""
     lines = []
@@ -179,15 +180,133 @@ def glance_lines(parted: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
         group = parted[parted.label == name]
         steps = group.parted_at_step.dropna()
         when = (
-            f"their losses part (spread > {100 * PARTED:g}%) at step {_span(steps.min(), steps.max(), '.0f')}"
+            f"their losses part (spread > {number(100 * PARTED, 'g')}%) at step "
+            f"{span(steps.min(), steps.max(), '.0f', collapse=True)}"
             if len(steps)
-            else f"their losses stay within {100 * PARTED:g}% of each other over all {group.last_step.max()} steps"
+            else f"their losses stay within {number(100 * PARTED, 'g')}% of each other over all "
+            f"{group.last_step.max()} steps"
         )
         if len(steps) and len(steps) < len(group):
             when += f" (in {len(steps)} of {len(group)} seed × loss runs; the others never do)"
         apart = weights[weights.label == name]
         if len(apart):
-            span = _span(100 * apart.weights_apart.min(), 100 * apart.weights_apart.max(), ".2g")
-            when += f"; final weights {span}% apart, against {100 * apart.moved.median():.2g}% moved by training"
+            apart_span = span(100 * apart.weights_apart.min(), 100 * apart.weights_apart.max(), ".2g", collapse=True)
+            moved = number(100 * apart.moved.median(), ".2g")
+            when += f"; final weights {apart_span}% apart, against {moved}% moved by training"
         lines.append(f"{name}: {when}")
     return lines
+
+
+def divergence_figure(div: pd.DataFrame, parted: float, floor: float) -> plt.Figure:
+    """Lockstep: the spread of the backends' per-step losses against the step, a line per seed, per model and loss."""
+    title = (
+        "Lockstep: how far apart the backends' losses are at each step ((largest − smallest) ÷ mean; "
+        f"identical values drawn at {number(100 * floor, 'g')}%)"
+    )
+    if div.empty:
+        return figures.nothing(title, "no lockstep group has two backends with recorded steps")
+    div = div.assign(
+        panel=div.label + ": " + div.loss.map(LOSSES) + ", lr " + div.lr.map(lr_label),
+        spread=div.spread.clip(lower=floor),
+        seed=div.seed.astype(str),
+    )
+    labels = model_order(div.label)
+    panels = div.drop_duplicates("panel")
+    rank = dict(zip(panels.panel, panels.label.map(labels.index), strict=True))
+    order = sorted(panels.panel, key=lambda p: (rank[p], p))
+    seeds = sorted(div.seed.unique(), key=int)
+    grid = sns.relplot(
+        div,
+        kind="line",
+        x="step",
+        y="spread",
+        hue="seed",
+        hue_order=seeds,
+        palette=sns.color_palette("dark:0.6", len(seeds)) if len(seeds) > 1 else ["0.3"],
+        col="panel",
+        col_order=order,
+        col_wrap=min(3, len(order)),
+        estimator=None,
+        height=2.6,
+        aspect=1.3,
+        facet_kws={"sharey": True, "sharex": False},
+    )
+    grid.set(xscale="log", yscale="log")
+    for ax in grid.axes.flat:
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: number(v, "g")))
+        ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator([1e-9, 1e-7, 1e-5, 1e-3, 1e-1]))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{number(100 * v, 'g')}%"))
+        ax.axhline(parted, color="0.3", linestyle=":", linewidth=1)
+        ax.text(
+            1, parted, f" {number(100 * parted, 'g')}%", transform=ax.get_yaxis_transform(), va="center", fontsize=7
+        )
+    grid.set_titles("{col_name}", size=8)
+    grid.set_axis_labels("training step", "spread across backends")
+    height = grid.figure.get_figheight()
+    sns.move_legend(grid, "upper center", bbox_to_anchor=(0.5, 1.0), ncol=len(seeds), frameon=False, title="seed")
+    grid.figure.suptitle(title, y=1.0, va="bottom", fontsize=11)
+    grid.figure.subplots_adjust(top=1 - 0.9 / height)
+    return grid.figure
+
+
+LOCKSTEP_TEXT = (
+    "Cells run with `--lockstep` start every backend from the same weights (NumPy, from the seed) and feed each the "
+    "same data order and per-step noise, so only floating-point arithmetic separates them. Below: the spread of "
+    "the backends' loss at each recorded step ((largest − smallest) ÷ mean of the single step's loss; every step "
+    "up to 100, then evenly spaced), when it first passes {parted}%, and how far apart the final weights are "
+    "(largest pairwise ‖a − b‖ ÷ ‖b‖ over every weight) beside how far training moved them from the start "
+    "(‖final − initial‖ ÷ ‖initial‖). Their timings include a loss fetch every step and are shown under their own "
+    "label."
+)
+
+
+def runs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
+    """The lockstep groups' per-step spreads, parting steps, final weights, quality spreads and their summary, once."""
+
+    def compute(f: ProfileFrames) -> dict[str, pd.DataFrame]:
+        div = divergence(f.chosen, f.steps)
+        parted, weights = parting(div), final_weights(f.root, f.chosen)
+        qualities = quality_spread(f.scored)
+        return {
+            "div": div,
+            "parted": parted,
+            "weights": weights,
+            "qualities": qualities,
+            "apart": summary(parted, weights, qualities),
+        }
+
+    return frames.once("lockstep", compute)
+
+
+def glance(frames: ProfileFrames) -> list[Block]:
+    found = runs(frames)
+    apart = glance_lines(found["parted"], found["weights"])
+    if not apart:
+        return []
+    return [
+        Text("In lockstep (every backend from the same weights, data order and noise), when their runs part:"),
+        Bullets(apart),
+    ]
+
+
+def blocks(frames: ProfileFrames) -> list[Block]:
+    found = runs(frames)
+    shown, qualities = found["apart"], found["qualities"]
+    if not len(shown):
+        return []
+    page: list[Block] = [Heading("In lockstep: when do the backends' runs part?", 3)]
+    page.append(Text(LOCKSTEP_TEXT.format(parted=number(100 * PARTED, "g"))))
+    fig = divergence_figure(found["div"], PARTED, FLOOR)
+    page.append(
+        Figure(figures.save(fig, frames.folder, "lockstep-divergence"), "Spread of the backends' loss per step")
+    )
+    page.append(Table(table(shown), ".3g"))
+    if len(qualities):
+        qualities = qualities.assign(metric=qualities.metric.map(SHOWN), spread=100 * qualities.spread)
+        qualities = qualities.rename(columns={"label": "model", "spread": "spread across backends (%)"})
+        page.append(Details("Every quality metric's spread across backends, in lockstep", [Table(qualities, ".3g")]))
+    return page
+
+
+def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
+    return {"lockstep.csv": runs(frames)["apart"].assign(profile=frames.profile)}

@@ -20,17 +20,21 @@ from suite.results import (
     read_results,
     read_steps,
 )
-from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, EPOCH_METRICS, QUALITY_COLUMNS
+from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, EPOCH_METRICS, KEY_COLUMNS, QUALITY_COLUMNS
 
-CELL_KEY = ["backend", "impl", "jit", "mode", "model", "variant", "lr", "profile", "seed", "epochs"]
-"""What makes two rows the same cell; a rerun of a cell is a new row with the same key."""
+CELL_KEY = [*(c for c in KEY_COLUMNS if c not in ("schema_version", "run_id", "cell_id")), "epochs"]
+"""What makes two rows the same cell (a `Cell`'s fields but its threads and budget); a rerun of a cell is a new row
+with the same key."""
 LOSSES = LOSS_LABELS
 """Each model's epoch-mean losses, as recorded in epochs.csv, and how figures name them."""
+MODEL_OF: dict[str, str] = {model: model for model in MODELS}
+"""Each label `label` has made, and each model's own name, to its model: how a label is ordered and which losses
+it has, looked up rather than read back out of the label."""
 
 
 def loss_names(label: str) -> list[str]:
     """The losses a model records: a GAN's two, a VAE's one."""
-    return list(get_spec(label.split(" ")[0], "paper").family.loss_names)
+    return list(get_spec(MODEL_OF[label], "paper").family.loss_names)
 
 
 def result_folders(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
@@ -82,13 +86,15 @@ def label(frame: pd.DataFrame) -> pd.Series:
     named = frame.model.where(frame.variant == "paper", frame.model + " (" + frame.variant + ")")
     named = named.where(frame.impl == "keras", named + " [" + frame.impl + "]")
     named = named.where(frame.jit == "auto", named + " [jit " + frame.jit.astype(str) + "]")
-    return named.where(frame["mode"] == "independent", named + " [" + frame["mode"] + "]")
+    named = named.where(frame["mode"] == "independent", named + " [" + frame["mode"] + "]")
+    MODEL_OF.update(zip(named, frame.model, strict=True))
+    return named
 
 
 def model_order(labels: pd.Series) -> list[str]:
     """Labels in the paper's model order, variants after their model."""
     rank = {model: i for i, model in enumerate(MODELS)}
-    return sorted(labels.unique(), key=lambda name: (rank.get(name.split(" ")[0], len(rank)), name))
+    return sorted(labels.unique(), key=lambda name: (rank.get(MODEL_OF.get(name), len(rank)), name))
 
 
 def latest(cells: pd.DataFrame) -> tuple[pd.DataFrame, int]:

@@ -1,0 +1,54 @@
+"""How the report prints a number: values, learning rates, ratios, spans and intervals, in one place.
+
+Every sentence, table and figure label of the report formats its numbers through these functions, so a
+spelling (an interval's level, a ratio's digits) changes here or nowhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+CI_LEVEL = "95% CI"
+"""How an interval from `suite.uncertainty` is labelled."""
+
+
+def number(value: float, fmt: str = ".3g") -> str:
+    """`value` in `fmt`, but whole with thousands separators where `fmt` would use an exponent (1,582, not 1.58e+03)."""
+    text = format(value, fmt)
+    return f"{value:,.0f}" if "e+" in text else text
+
+
+def lr_label(lr: float) -> str:
+    """A learning rate as the report names it: `1e-04`."""
+    return f"{lr:.0e}"
+
+
+def signed(value: float, fmt: str = ".3g") -> str:
+    """`+4.39` or `-0.364`: a difference that may go either way."""
+    return format(value, "+" + fmt)
+
+
+def times(ratio: float, fmt: str = ".3g") -> str:
+    """A ratio: `1.47×`."""
+    return f"{number(ratio, fmt)}×"
+
+
+def span(low: float, high: float, fmt: str = ".3g", collapse: bool = False) -> str:
+    """`a–b`; with `collapse`, just `a` where both ends print the same."""
+    a, b = number(low, fmt), number(high, fmt)
+    return a if collapse and a == b else f"{a}–{b}"
+
+
+def interval(low: float, high: float, fmt: str = ".3g") -> str:
+    """`95% CI a–b`."""
+    return f"{CI_LEVEL} {span(low, high, fmt)}"
+
+
+def bracketed(low: float, high: float, fmt: str = ".3g", sep: str = "–") -> str:
+    """An interval after its estimate, as figure labels and compact tables print it: `[a–b]` or `[a, b]`."""
+    return f"[{number(low, fmt)}{sep}{number(high, fmt)}]"
+
+
+def has_interval(low: float) -> bool:
+    """Whether an interval was computed (its low end is not NaN)."""
+    return not (low is None or (isinstance(low, float) and math.isnan(low)))

@@ -1,0 +1,37 @@
+"""Cost: what the `paper` grid would take, estimated from this profile's measured step times."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from suite.report import tables
+from suite.report.formatting import number
+from suite.report.frames import ProfileFrames
+from suite.report.page import Block, Heading, Table, Text
+
+
+def cost_text(cost: pd.DataFrame) -> str:
+    """Per backend: estimated cell-hours of the paper grid (5 models × 3 learning rates)."""
+    totals = cost.groupby("backend", sort=False).paper_model_cell_h.sum()
+    parts = ", ".join(f"{backend} {number(hours)}" for backend, hours in totals.items())
+    return (
+        "Estimated from this profile's steady-state seconds per step, scaled to 50 epochs × 469 steps, plus the "
+        "measured first-epoch excess and time outside epochs (`paper-cost.csv`). Cell-hours of the whole grid "
+        f"(every model × 3 learning rates) per backend: {parts}. With one cell per node, N nodes need about "
+        "max(longest cell, total ÷ N)."
+    )
+
+
+def glance(frames: ProfileFrames) -> list[Block]:
+    return []
+
+
+def blocks(frames: ProfileFrames) -> list[Block]:
+    cost = tables.paper_cost(frames.chosen, frames.all_epochs, frames.summary.assign(profile=frames.profile))
+    if not len(cost) or frames.profile == "paper":
+        return []
+    return [Heading("What the `paper` grid would take", 3), Text(cost_text(cost)), Table(cost.drop(columns="profile"))]
+
+
+def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
+    return {}

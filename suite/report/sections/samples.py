@@ -1,0 +1,127 @@
+"""Samples: each cell's generated digits side by side across backends, and the VAEs' reconstructions of test images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from architectures import FAMILIES, get_spec
+from suite.choices import BACKENDS, COMPLETED, MISSING
+from suite.report import figures
+from suite.report.formatting import lr_label
+from suite.report.frames import ProfileFrames
+from suite.report.loading import MODEL_OF, model_order
+from suite.report.page import Block, Details, Figure, Heading
+
+TILE = 4
+"""Sample panels show the first TILE × TILE images of a cell."""
+SAMPLES_DPI = 80
+"""Image grids: about one screen pixel per image pixel (a tile is 112 pixels square)."""
+
+
+def _tile(images: np.ndarray) -> np.ndarray:
+    """The first TILE × TILE images as one square picture."""
+    count = TILE * TILE
+    images = images[:count]
+    if len(images) < count:
+        images = np.concatenate([images, np.zeros((count - len(images), *images.shape[1:]), images.dtype)])
+    rows = [np.concatenate(list(images[r * TILE : (r + 1) * TILE]), axis=1) for r in range(TILE)]
+    return np.concatenate(rows, axis=0)
+
+
+def image_grid(title: str, rows: list[str], columns: list[str], panels: dict, notes: dict) -> plt.Figure:
+    """A grid of sample tiles; `panels[(row, column)]` an image array, else `notes[(row, column)]` says why not."""
+    fig, axes = plt.subplots(
+        len(rows), len(columns), figsize=(1.7 * len(columns), 1.7 * len(rows) + 0.6), squeeze=False
+    )
+    for i, row in enumerate(rows):
+        for j, column in enumerate(columns):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            if (row, column) in panels:
+                ax.imshow(_tile(panels[(row, column)]), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            else:
+                ax.set_facecolor("#f3f3f3")
+                ax.text(0.5, 0.5, notes.get((row, column), MISSING), ha="center", va="center", transform=ax.transAxes)
+            if i == 0:
+                ax.set_title(column, fontsize=10)
+            if j == 0:
+                ax.set_ylabel(row, fontsize=9)
+    fig.suptitle(title, y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def _samples(root: Path, row: pd.Series) -> dict | None:
+    if row.status not in COMPLETED or pd.isna(row.samples_file):
+        return None
+    try:
+        with np.load(root / row.source / row.samples_file) as arrays:
+            return {name: arrays[name] for name in arrays.files}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -> list[list[Figure]]:
+    """Per learning rate, highest first: generated samples (models × backends) and VAE reconstructions."""
+    found = []
+    seed = grid.seed.min()
+    for lr in sorted(grid.lr.unique(), reverse=True):
+        cells = grid[(grid.lr == lr) & (grid.seed == seed)]
+        at_lr = []
+        for family in FAMILIES.values():
+            labels = [m for m in model_order(cells.label) if get_spec(MODEL_OF[m]).family == family]
+            if not labels:
+                continue
+            panels, notes, inputs, recon = {}, {}, {}, {}
+            for row in cells[cells.label.isin(labels)].itertuples():
+                arrays = _samples(root, pd.Series(row._asdict()))
+                if arrays is None:
+                    notes[(row.label, row.backend)] = row.status if row.status not in COMPLETED else "no samples file"
+                    continue
+                panels[(row.label, row.backend)] = arrays["generated"]
+                if "inputs" in arrays:
+                    inputs[row.label] = arrays["inputs"]
+                    recon[(row.label, row.backend)] = arrays["reconstructed"]
+            lr_text = lr_label(lr)
+            title = f"{family.name.upper()} samples, lr {lr_text}, profile {profile} (same noise on every backend)"
+            fig = image_grid(title, labels, list(BACKENDS), panels, notes)
+            name = f"samples-{family.name}-lr{lr_text}"
+            at_lr.append(Figure(figures.save(fig, folder, name, SAMPLES_DPI), title))
+            if family.reconstructs:
+                panels = {(m, "input"): images for m, images in inputs.items()}
+                panels |= recon
+                title = f"VAE reconstructions of the first test images, lr {lr_text}, profile {profile}"
+                fig = image_grid(title, labels, ["input", *BACKENDS], panels, notes)
+                name = f"reconstructions-lr{lr_text}"
+                at_lr.append(Figure(figures.save(fig, folder, name, SAMPLES_DPI), title))
+        found.append(at_lr)
+    return found
+
+
+def blocks(frames: ProfileFrames) -> list[Block]:
+    """The highest learning rate's sample grids on the page; the other learning rates' folded away."""
+    grid = frames.grid
+    per_lr = sample_figures(frames.root, grid, frames.folder, frames.profile)
+    if not per_lr:
+        return []
+    lrs = [lr_label(lr) for lr in sorted(grid.lr.unique(), reverse=True)]
+    page: list[Block] = [Heading("Samples", 3), *per_lr[0]]
+    page += [
+        Details(f"Samples at lr {lr} ({len(shown)} grids)", shown)
+        for lr, shown in zip(lrs[1:], per_lr[1:], strict=True)
+    ]
+    return page
+
+
+def glance(frames: ProfileFrames) -> list[Block]:
+    return []
+
+
+def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
+    return {}

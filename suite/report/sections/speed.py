@@ -1,0 +1,128 @@
+"""Speed: which backend trains each model fastest, in steady-state seconds per epoch, and by how much."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from suite.report import figures, tables
+from suite.report.formatting import bracketed, has_interval, interval, number, times
+from suite.report.frames import ProfileFrames
+from suite.report.loading import model_order
+from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
+
+SUMMARY_TEXT = (
+    "Per model and backend: median of steady-state epoch seconds (epochs 2..N of every ok cell) with its 95% "
+    "bootstrap interval, and IQR; ratio to the fastest backend with its 95% bootstrap interval (none for the fastest "
+    "itself); median first-epoch seconds and its excess over steady state; median training images per second; the "
+    "memory training adds to its process; each learning rate's status. `summary.csv` also holds the final losses."
+)
+
+
+def interval_text(low: float, high: float, fmt: str = ".3g") -> str:
+    """`95% CI a–b`, or a note that there were too few epochs for one."""
+    if not has_interval(low):
+        return "no CI: fewer than 2 steady epochs"
+    return interval(low, high, fmt)
+
+
+def slower_text(row) -> str:
+    """`torch 1.60× slower (95% CI 1.41–1.83)`, or that the difference is within the noise."""
+    text = f"{row.backend} {times(row.ratio_to_fastest, '.2f')}"
+    if not has_interval(row.ratio_ci_low):
+        return f"{text} slower (no CI: fewer than 2 steady epochs)"
+    ci = interval_text(row.ratio_ci_low, row.ratio_ci_high, ".2f")
+    if row.ratio_ci_low <= 1:
+        return f"{text} ({ci}: not told apart from the fastest)"
+    return f"{text} slower ({ci})"
+
+
+def fastest_lines(summary: pd.DataFrame) -> list[str]:
+    lines = []
+    for model, group in summary.dropna(subset=["steady_epoch_median_s"]).groupby("model", sort=False):
+        ranked = group.sort_values("steady_epoch_median_s")
+        best = ranked.iloc[0]
+        others = ", ".join(slower_text(r) for r in ranked.iloc[1:].itertuples())
+        ci = interval_text(best.steady_epoch_ci_low_s, best.steady_epoch_ci_high_s)
+        line = f"{model}: {best.backend} is fastest ({number(best.steady_epoch_median_s)} s/epoch, {ci})"
+        lines.append(line + (f"; {others}" if others else "; no other backend has a timing"))
+    return lines
+
+
+def ratio_label(row) -> str:
+    """A point's label: `fastest`, or its ratio to the fastest with the ratio's 95% bootstrap interval."""
+    if pd.isna(row.ratio_to_fastest):
+        return ""
+    if row.ratio_to_fastest == 1:
+        return "fastest"
+    if not has_interval(row.ratio_ci_low):
+        return times(row.ratio_to_fastest, ".2f")
+    return f"{times(row.ratio_to_fastest, '.2f')}\n{bracketed(row.ratio_ci_low, row.ratio_ci_high, '.2f')}"
+
+
+def headline(summary: pd.DataFrame) -> plt.Figure:
+    """Median steady-state epoch time per model and backend: a dot, its 95% CI and its ratio to the fastest."""
+    title = "Steady-state seconds per epoch (median of epochs 2..N over learning rates and seeds; line: 95% CI)"
+    timed = summary.dropna(subset=["steady_epoch_median_s"])
+    if timed.empty:
+        return figures.nothing(title, "no cell finished ok with two or more epochs")
+    models, backends = model_order(timed.model), figures.backends_in(timed)
+    fig, ax = plt.subplots(figsize=(9, 0.9 * len(models) + 1.4))
+    offsets = dict(zip(backends, np.linspace(-0.25, 0.25, len(backends)) if len(backends) > 1 else [0.0], strict=True))
+    for row in timed.itertuples():
+        y = models.index(row.model) + offsets[row.backend]
+        low = row.steady_epoch_median_s - row.steady_epoch_ci_low_s if pd.notna(row.steady_epoch_ci_low_s) else 0
+        high = row.steady_epoch_ci_high_s - row.steady_epoch_median_s if pd.notna(row.steady_epoch_ci_high_s) else 0
+        ax.errorbar(
+            row.steady_epoch_median_s,
+            y,
+            xerr=[[low], [high]],
+            fmt="o",
+            color=figures.PALETTE[row.backend],
+            markersize=6,
+            capsize=2,
+        )
+        label = f"{number(row.steady_epoch_median_s)} s · " + ratio_label(row).replace("\n", " ")
+        right = row.steady_epoch_ci_high_s if pd.notna(row.steady_epoch_ci_high_s) else row.steady_epoch_median_s
+        ax.annotate(label, (right, y), xytext=(5, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(range(len(models)), models)
+    ax.set_ylim(len(models) - 0.5, -0.5)
+    span = timed.steady_epoch_ci_high_s.fillna(timed.steady_epoch_median_s)
+    low = timed.steady_epoch_ci_low_s.fillna(timed.steady_epoch_median_s).min() / 1.5
+    figures.log_seconds_axis(ax, low, span.max() * 6)
+    ax.set(title=title, xlabel="seconds per steady-state epoch (log scale)", ylabel="")
+    ax.title.set_fontsize(10)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=figures.PALETTE[b], label=b) for b in backends]
+    ax.legend(
+        handles=handles,
+        title="backend\n(label: median, time ÷ fastest\n[95% CI])",
+        fontsize=8,
+        title_fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+    )
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+def glance(frames: ProfileFrames) -> list[Block]:
+    return [
+        Text("Which backend is fastest for each model, and by how much:"),
+        Bullets(fastest_lines(frames.summary) or ["no model has a steady-state timing"]),
+    ]
+
+
+def blocks(frames: ProfileFrames) -> list[Block]:
+    summary = frames.summary
+    found: list[Block] = [Heading("Speed", 3)]
+    found.append(Figure(figures.save(headline(summary), frames.folder, "headline"), "Steady-state epoch time"))
+    table = Table(summary[["model", "backend", *tables.TIMING_COLUMNS]])
+    found.append(
+        Details(f"The numbers behind it, and every timing column ({len(summary)} rows)", [Text(SUMMARY_TEXT), table])
+    )
+    return found
+
+
+def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
+    return {}
