@@ -23,6 +23,9 @@ TEST_STATS = Path(__file__).with_name("judge-test-stats.npz")
 """Mean and covariance of the judge's features of the 10,000 MNIST test images
 (`python -m runners.judge_training reference`):
 what every Fréchet distance compares with, computed once instead of in every cell."""
+MANIFOLD = Path(__file__).with_name("digit-manifold.npz")
+"""The digit manifold of the training images and its threshold (`suite.sample_metrics.fit_manifold`; made by
+`python -m runners.judge_training reference`): where a readable sample must lie."""
 FEATURES = "features"
 """Name of the penultimate layer, whose activations the Fréchet distance compares."""
 BATCH = 500
@@ -74,6 +77,12 @@ class Judge:
             probs.append(softmax(logits.astype(np.float64), axis=-1))
             features.append(feats)
         return np.concatenate(probs), np.concatenate(features).astype(np.float64)
+
+
+def digit_manifold() -> dict[str, np.ndarray]:
+    """The shipped digit manifold: `mean`, `basis` and `threshold` (`suite.sample_metrics.manifold_residuals`)."""
+    with np.load(MANIFOLD) as manifold:
+        return {name: manifold[name] for name in manifold.files}
 
 
 def test_stats() -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,7 @@
 """Train the judge and score the reference image sets.
 
     python -m runners.judge_training train       # architectures/judge.weights.h5 and judge.json
-    python -m runners.judge_training reference   # architectures/judge-reference.csv and judge-test-stats.npz
+    python -m runners.judge_training reference   # judge-reference.csv, judge-test-stats.npz and digit-manifold.npz
 
 Both run under $KERAS_BACKEND (the shipped files came from `torch`) and read MNIST as
 `gvbench run` does (`--data` or $GVBENCH_DATA, else Keras' cache or a download).
@@ -110,20 +110,23 @@ def save_test_stats(stats: tuple[np.ndarray, np.ndarray]) -> None:
 
 def reference(data: str | None) -> pd.DataFrame:
     """The test images' feature statistics, and every image metric of the reference sets at each profile's size."""
-    from architectures.judge import REFERENCE, Judge
+    from architectures.judge import MANIFOLD, REFERENCE, Judge
     from suite.mnist import load_mnist
     from suite.profiles import PROFILES
-    from suite.sample_metrics import feature_stats, score_images
+    from suite.sample_metrics import feature_stats, fit_manifold, score_images
 
     arrays = load_mnist(data)
     judge = Judge()
     test_stats = feature_stats(judge(arrays["x_test"])[1])
     save_test_stats(test_stats)
+    manifold = fit_manifold(arrays["x_train"], arrays["x_test"])
+    with atomic_write(MANIFOLD) as f:
+        np.savez_compressed(f, **manifold)
     rows = []
     for n in sorted({p.quality_images for p in PROFILES.values()}):
         for source, images in reference_sets(arrays, n).items():
             probs, features = judge(images)
-            for metric, value in score_images(images, probs, features, test_stats).items():
+            for metric, value in score_images(images, probs, features, test_stats, manifold).items():
                 rows.append({"source": source, "images": n, "metric": metric, "value": value})
     frame = pd.DataFrame(rows)
     buffer = io.StringIO()

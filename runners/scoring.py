@@ -37,11 +37,12 @@ def evaluate(model, arrays: dict, images: np.ndarray) -> dict[str, float]:
 
     The images are scored against the shipped statistics of the test images' features, and a VAE's
     test-set fit is measured on as many test images as there are generated ones."""
-    from architectures.judge import test_stats
+    from architectures.judge import digit_manifold, test_stats
     from suite.sample_metrics import score_images
 
     probs, features = judge()(images)
-    scores = score_images(images, probs, features, test_stats()) | model.test_fit(arrays["x_test"][: len(images)])
+    scores = score_images(images, probs, features, test_stats(), digit_manifold())
+    scores |= model.test_fit(arrays["x_test"][: len(images)])
     scores["quality_images"] = float(len(images))
     return scores
 
@@ -55,11 +56,24 @@ def sample_and_score(
     Returns the quality metrics with `quality_eval_s`, the seconds all of it took (after training)."""
     start = time.perf_counter()
     images = generated_images(model, max(samples, scored))
+    saved = model.sample_arrays(images[:samples], arrays["x_test"])
     if samples_file is not None:
         with atomic_write(samples_file) as f:
-            np.savez_compressed(f, **model.sample_arrays(images[:samples], arrays["x_test"]), **(kept or {}))
+            np.savez_compressed(f, **saved, **(kept or {}))
     if not scored:
         return {}
-    scores = evaluate(model, arrays, images[:scored])
+    scores = evaluate(model, arrays, images[:scored]) | reading_of_reconstructions(saved, arrays["y_test"])
     scores["quality_eval_s"] = time.perf_counter() - start
     return scores
+
+
+def reading_of_reconstructions(saved: dict[str, np.ndarray], labels: np.ndarray) -> dict[str, float]:
+    """The judge's reading of the saved reconstructions of the first test images against their labels (VAEs);
+    nothing for a model without reconstructions."""
+    from suite.sample_metrics import reconstruction_reading
+
+    if "reconstructed" not in saved:
+        return {}
+    reconstructed = saved["reconstructed"]
+    scores = reconstruction_reading(labels[: len(reconstructed)], judge()(reconstructed)[0])
+    return scores | {"recon_images": float(len(reconstructed))}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -231,6 +232,12 @@ def add_result_parsers(commands) -> None:
     )
     upgrade = commands.add_parser("upgrade", help="rewrite a results folder of an earlier schema version as this one")
     upgrade.add_argument("dir", type=path, help="a results folder (the --out of a gvbench run)")
+    rescore = commands.add_parser(
+        "rescore", help="add today's quality metrics to a results folder's cells, measured on their saved samples"
+    )
+    rescore.add_argument("dir", type=path, help="a results folder (the --out of a gvbench run)")
+    rescore.add_argument("--backend", choices=BACKENDS, default="tensorflow", help="the backend the judge runs on")
+    rescore.add_argument("--data", type=path, help="an mnist.npz, for the test labels (default: as gvbench run)")
     compare = commands.add_parser("compare", help="flag slowdowns and loss changes from BASE to NEW results")
     compare.add_argument("base", type=path, help="results folder of the baseline")
     compare.add_argument("new", type=path, help="results folder to check against it")
@@ -476,7 +483,25 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "report": cmd_report, "parity": cmd_parity, "compare": cmd_compare, "upgrade": cmd_upgrade}
+def cmd_rescore(args: argparse.Namespace) -> int:
+    """Score the folder's saved samples in a process of the judge's backend (`runners.rescore`)."""
+    if not (args.dir / CELLS_CSV).is_file():
+        raise UsageError(f"{args.dir} holds no {CELLS_CSV}; pass the --out folder of a gvbench run")
+    check_out(args.dir)
+    load_mnist(args.data)
+    env = os.environ | {"KERAS_BACKEND": args.backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "runners.rescore", str(args.dir), *([str(args.data)] if args.data else [])]
+    return subprocess.run(command, env=env).returncode
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "report": cmd_report,
+    "parity": cmd_parity,
+    "compare": cmd_compare,
+    "upgrade": cmd_upgrade,
+    "rescore": cmd_rescore,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -227,6 +227,21 @@ def append_cell(
         ) from e
 
 
+def append_quality(out: Path, rows: list[dict]) -> None:
+    """Append quality rows of cells already committed (a rescoring), staged like `append_cell`."""
+    for row in rows:
+        check_row(row, QUALITY_COLUMNS, QUALITY_CSV)
+    try:
+        with locked(out):
+            check_header(out / QUALITY_CSV, QUALITY_COLUMNS)
+            replace_all([(out / QUALITY_CSV, _appended(out / QUALITY_CSV, rows, QUALITY_COLUMNS))])
+    except OSError as e:
+        raise ResultsWriteError(
+            f"could not write quality rows to {out} ({e.strerror or e}); the rows already there are untouched; "
+            "free space (or write access) there and run the same command again"
+        ) from e
+
+
 def _committed_rows(cells: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     frame = read_csv(path, columns)
     committed = frame.set_index(["run_id", "cell_id"]).index.isin(cells.set_index(["run_id", "cell_id"]).index)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from scipy.ndimage import median_filter
 from scipy.special import xlogy
 
 DIGITS = 10
@@ -20,6 +21,12 @@ COVERED_SHARE = 0.01
 MID_TONE = (0.1, 0.9)
 """Pixel intensities (of 1) strictly between these are neither ink nor paper: the haze of an image."""
 PAIRS = list(itertools.combinations(range(DIGITS), 2))
+MANIFOLD_COMPONENTS = 50
+"""Principal components of the training digits that span the digit manifold (`fit_manifold`)."""
+ON_MANIFOLD_QUANTILE = 0.99
+"""An image is on the digit manifold when its residual off it is at most this quantile of the test digits'."""
+SPECKLE = 0.25
+"""A pixel is speckle when it differs from the median of its 3 × 3 neighbourhood by more than this (of 1)."""
 
 
 def classifier_score(probs: np.ndarray) -> float:
@@ -74,16 +81,60 @@ def coverage(shares: np.ndarray) -> dict[str, float]:
     }
 
 
-def readability(probs: np.ndarray) -> dict[str, float]:
-    """Mean top-class probability, and the share of images with a top class at or above CONFIDENT."""
+def fit_manifold(train_images: np.ndarray, test_images: np.ndarray) -> dict[str, np.ndarray]:
+    """The digit manifold: the mean and first `MANIFOLD_COMPONENTS` principal directions of the training images
+    (pixels in [0, 1]), and the residual off it that `ON_MANIFOLD_QUANTILE` of the test images stay within."""
+    x = train_images.reshape(len(train_images), -1).astype(np.float64) / 255.0
+    mean = x.mean(axis=0)
+    basis = np.linalg.svd(x - mean, full_matrices=False)[2][:MANIFOLD_COMPONENTS]
+    manifold = {"mean": mean, "basis": basis}
+    threshold = np.quantile(manifold_residuals(test_images, manifold), ON_MANIFOLD_QUANTILE)
+    return manifold | {"threshold": np.array(threshold)}
+
+
+def manifold_residuals(images: np.ndarray, manifold: dict[str, np.ndarray]) -> np.ndarray:
+    """Each image's distance (pixels in [0, 1]) from its projection onto the digit manifold: small for digits,
+    sharp or blurred, large for noise and for digits drawn on speckle."""
+    x = images.reshape(len(images), -1).astype(np.float64) / 255.0 - manifold["mean"]
+    basis = manifold["basis"]
+    return np.sqrt(np.square(x - (x @ basis.T) @ basis).sum(axis=1))
+
+
+def readability(probs: np.ndarray, on_manifold: np.ndarray | None = None) -> dict[str, float]:
+    """Mean top-class probability; the share of images with a top class at or above CONFIDENT; and, given which
+    images lie on the digit manifold, the share both confident and on it (`readable_share`)."""
     top = probs.max(axis=1)
-    return {"mean_confidence": float(top.mean()), "confident_share": float((top >= CONFIDENT).mean())}
+    scores = {"mean_confidence": float(top.mean()), "confident_share": float((top >= CONFIDENT).mean())}
+    if on_manifold is not None:
+        scores["on_manifold_share"] = float(on_manifold.mean())
+        scores["readable_share"] = float(((top >= CONFIDENT) & on_manifold).mean())
+    return scores
 
 
 def mid_tone_share(images: np.ndarray) -> float:
-    """Share of pixels that are neither ink nor paper: 0 for a binary image, higher for hazier ones."""
+    """Share of pixels that are neither ink nor paper: 0 for a binary image, higher for hazier and noisier ones."""
     x = images.astype(np.float64) / 255.0
     return float(((x > MID_TONE[0]) & (x < MID_TONE[1])).mean())
+
+
+def _off_median(images: np.ndarray) -> np.ndarray:
+    """Each pixel's distance (of 1) from the median of its 3 × 3 neighbourhood."""
+    x = images.astype(np.float64) / 255.0
+    return np.abs(x - median_filter(x, size=(1, 3, 3), mode="nearest"))
+
+
+def haze_share(images: np.ndarray) -> float:
+    """Share of pixels that are mid-tone and smooth (within `SPECKLE` of their neighbourhood's median): the haze
+    of blur, which speckle does not add to."""
+    x = images.astype(np.float64) / 255.0
+    mid = (x > MID_TONE[0]) & (x < MID_TONE[1])
+    return float((mid & (_off_median(images) <= SPECKLE)).mean())
+
+
+def speckle_share(images: np.ndarray) -> float:
+    """Share of pixels that stand out from their 3 × 3 neighbourhood's median by more than `SPECKLE`: salt and
+    pepper, which blur does not add to."""
+    return float((_off_median(images) > SPECKLE).mean())
 
 
 def confusions(probs: np.ndarray) -> dict[tuple[int, int], float]:
@@ -101,19 +152,43 @@ def pair_name(a: int, b: int) -> str:
     return f"confused_{a}_{b}"
 
 
+def recon_pair_name(a: int, b: int) -> str:
+    return f"recon_confused_{a}_{b}"
+
+
+def reconstruction_reading(labels: np.ndarray, probs: np.ndarray) -> dict[str, float]:
+    """How the judge reads a VAE's reconstructions of labelled test images: the share it reads as their own digit
+    (`recon_accuracy`), and for each digit pair the share of reconstructions of one it reads as the other, either
+    way (the paper's "confuses 2 with 3", seen as the paper saw it: in reconstructions)."""
+    read = probs.argmax(axis=1)
+    wrong = read != labels
+    counts = np.zeros((DIGITS, DIGITS))
+    np.add.at(counts, (np.minimum(labels[wrong], read[wrong]), np.maximum(labels[wrong], read[wrong])), 1)
+    scores = {"recon_accuracy": float((~wrong).mean())}
+    return scores | {recon_pair_name(a, b): float(counts[a, b] / len(labels)) for a, b in PAIRS}
+
+
 def score_images(
-    images: np.ndarray, probs: np.ndarray, features: np.ndarray, test_stats: tuple[np.ndarray, np.ndarray]
+    images: np.ndarray,
+    probs: np.ndarray,
+    features: np.ndarray,
+    test_stats: tuple[np.ndarray, np.ndarray],
+    manifold: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Every image metric of one set of images, as metric name → value (the rows of `quality.csv`).
 
-    `test_stats`: mean and covariance of the judge's features of the test images (`feature_stats`)."""
+    `test_stats`: mean and covariance of the judge's features of the test images (`feature_stats`); `manifold`:
+    the digit manifold (`fit_manifold`), without which the readable share is not measured."""
     shares = label_shares(probs)
+    on = None if manifold is None else manifold_residuals(images, manifold) <= manifold["threshold"]
     scores = {
         "classifier_score": classifier_score(probs),
         "frechet_distance": frechet_distance_to(features, test_stats),
-        **readability(probs),
+        **readability(probs, on),
         **coverage(shares),
         "mid_tone_share": mid_tone_share(images),
+        "haze_share": haze_share(images),
+        "speckle_share": speckle_share(images),
     }
     scores |= {f"label_share_{digit}": float(share) for digit, share in enumerate(shares)}
     scores |= {pair_name(a, b): share for (a, b), share in confusions(probs).items()}

@@ -23,9 +23,19 @@ from suite.mnist import ARRAYS, CHECKSUMS_ENV, save_npz, sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTS_PROCESSES = frozenset(
-    {"subprocess", "Popen", "run_gvbench", "probe_every_backend", "LocalExecutor", "RayExecutor", "run_grid", "fit"}
+    {
+        "subprocess",
+        "Popen",
+        "run_gvbench",
+        "probe_every_backend",
+        "LocalExecutor",
+        "RayExecutor",
+        "run_grid",
+        "fit",
+        "sync_playwright",
+    }
 )
-"""Names whose use means a test starts a process (a cell, a probe, a grid) or trains a model."""
+"""Names whose use means a test starts a process (a cell, a probe, a grid, a browser) or trains a model."""
 UNIT_ENV = "GVBENCH_UNIT"
 """Set by tox -e unit: starting a process fails the test, so an unmarked one cannot slip into the fast tier."""
 

@@ -1,4 +1,9 @@
-"""Run the shipped judge on the MNIST test set under $KERAS_BACKEND: `python tests/judge_probe.py OUT.npz`."""
+"""Run the shipped judge under $KERAS_BACKEND: `python tests/judge_probe.py OUT.npz`.
+
+On the MNIST test set (probs, features, labels), and on the image sets `tests/test_judge.py` reads readability
+from: the first test digits as they are, with speckle and blurred (`real`, `speckled`, `blurred`), and each of the
+paper's own 4 × 4 figures (`paper/<file>`), where they are beside the checkout.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from architectures.judge import Judge  # noqa: E402
 from suite.mnist import load_mnist  # noqa: E402
+from suite.paper_figures import FIGURES, digit_tiles  # noqa: E402
+from tests.image_sets import blurred, speckled  # noqa: E402
+
+PAPER_GRIDS = (
+    "GAN_Dense_GenImage.png",
+    "GAN_Dense_GenImage_Deep.png",
+    "GAN_CNN_GenImage.png",
+    "VAE_Dense_GenImage.png",
+)
 
 arrays = load_mnist(log=lambda line: print(line, file=sys.stderr))
-probs, features = Judge()(arrays["x_test"])
-np.savez(sys.argv[1], probs=probs, features=features, labels=arrays["y_test"])
+judge = Judge()
+probs, features = judge(arrays["x_test"])
+found = {"probs": probs, "features": features, "labels": arrays["y_test"]}
+first = arrays["x_test"][:1000]
+sets = {"real": first, "speckled": speckled(first), "blurred": blurred(first)}
+if FIGURES.is_dir():
+    sets |= {f"paper/{name}": digit_tiles(FIGURES / name) for name in PAPER_GRIDS}
+for name, images in sets.items():
+    found[f"{name}/images"], found[f"{name}/probs"] = images, judge(images)[0]
+np.savez(sys.argv[1], **found)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from suite import sample_metrics
+from tests.image_sets import blurred, speckled, strokes
 
 
 def one_hot(labels) -> np.ndarray:
@@ -127,3 +128,49 @@ def test_score_images_gives_every_metric_once():
     assert sum(scores[f"label_share_{d}"] for d in range(10)) == pytest.approx(1.0)
     assert len([k for k in scores if k.startswith("confused_")]) == 45
     assert all(np.isfinite(v) for v in scores.values())
+
+
+@pytest.fixture(scope="module")
+def manifold() -> dict[str, np.ndarray]:
+    """A digit manifold of 2,000 stroke images, its threshold from 500 others."""
+    return sample_metrics.fit_manifold(strokes(2000, seed=1), strokes(500, seed=2))
+
+
+def on_manifold(images: np.ndarray, manifold: dict) -> float:
+    return float((sample_metrics.manifold_residuals(images, manifold) <= manifold["threshold"]).mean())
+
+
+def test_digits_sharp_or_blurred_lie_on_the_manifold_and_noise_and_speckle_do_not(manifold):
+    digits = strokes(500, seed=3)
+    assert on_manifold(digits, manifold) >= 0.95, "held-out digits of the same kind"
+    assert on_manifold(blurred(digits), manifold) >= 0.95, "blur keeps a digit a digit"
+    assert on_manifold(speckled(digits), manifold) <= 0.05, "a digit on salt and pepper is not one"
+    noise = np.random.default_rng(4).integers(0, 256, (500, 28, 28), dtype=np.uint8)
+    assert on_manifold(noise, manifold) == 0.0
+
+
+def test_readable_needs_a_confident_judge_and_an_image_on_the_manifold(manifold):
+    digits, confident = strokes(4, seed=5), one_hot([1, 2, 3, 4])
+    images = np.concatenate([digits, speckled(digits)])
+    on = sample_metrics.manifold_residuals(images, manifold) <= manifold["threshold"]
+    found = sample_metrics.readability(np.concatenate([confident, confident]), on)
+    assert found["confident_share"] == 1.0, "the judge is sure of every image, the speckled ones too"
+    assert found["readable_share"] == 0.5, "only the clean ones are readable"
+    unsure = sample_metrics.readability(np.full((8, 10), 0.1), on)
+    assert unsure["readable_share"] == 0.0 and unsure["on_manifold_share"] == 0.5
+
+
+def test_blur_reads_as_haze_and_speckle_as_speckle_not_haze():
+    digits = strokes(500, seed=6)
+    clean, soft, spotted = (
+        {
+            name: measure(images)
+            for name, measure in (("haze", sample_metrics.haze_share), ("speckle", sample_metrics.speckle_share))
+        }
+        for images in (digits, blurred(digits), speckled(digits))
+    )
+    gained = soft["haze"] - clean["haze"]
+    assert gained > 0.05, "a blurred digit is hazier than the digit"
+    assert spotted["haze"] - clean["haze"] < 0.25 * gained, "speckle adds far less haze than blur does"
+    assert spotted["speckle"] > clean["speckle"] + 0.05, "a speckled digit reads speckled"
+    assert soft["speckle"] <= clean["speckle"] + 0.01, "blur adds no speckle"

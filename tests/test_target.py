@@ -63,7 +63,9 @@ def test_the_target_separates_real_digits_from_noise_and_blank_images():
         assert READABLE_DIGITS.met(by_source["real"]), images
         assert not READABLE_DIGITS.met(by_source["noise"]) and not READABLE_DIGITS.met(by_source["blank"]), images
     # A collapsed generator drawing one digit perfectly is not at the target.
-    assert not READABLE_DIGITS.met({"confident_share": 1.0, "digits_covered": 1.0})
+    assert not READABLE_DIGITS.met({"readable_share": 1.0, "digits_covered": 1.0})
+    # Nor one whose every digit the judge is sure of but that lies off the digit manifold (blobs on speckle).
+    assert not READABLE_DIGITS.met({"readable_share": 0.0, "confident_share": 1.0, "digits_covered": 10.0})
     assert all(family.target is READABLE_DIGITS for family in FAMILIES.values())
 
 

@@ -23,13 +23,18 @@ from suite.report.tables import CELL_JOIN
 SHOWN = {
     "frechet_distance": "Fréchet distance ↓",
     "classifier_score": "classifier score ↑",
-    "confident_share": "share readable (p ≥ 0.9) ↑",
+    "readable_share": "share readable (p ≥ 0.9, on the digit manifold) ↑",
+    "confident_share": "share the judge is sure of (p ≥ 0.9)",
+    "on_manifold_share": "share on the digit manifold ↑",
     "mean_confidence": "mean confidence ↑",
     "digits_covered": "digits covered ↑",
     "label_kl_to_uniform": "label KL to uniform ↓",
-    "mid_tone_share": "mid-tone pixel share (haze)",
+    "haze_share": "haze (smooth mid-tone pixels)",
+    "speckle_share": "speckle (pixels off their neighbourhood)",
+    "mid_tone_share": "mid-tone pixel share",
     "test_nelbo": "test −ELBO (nats/image) ↓",
     "test_reconstruction_mse": "test reconstruction MSE ↓",
+    "recon_accuracy": "reconstructions read as their digit ↑",
 }
 """The metrics the report's tables show, in order, with their direction of better."""
 
@@ -107,8 +112,14 @@ def judge_text() -> str:
         "of images (same noise on every backend) at its end. Fréchet distance: between Gaussians fitted to the judge's "
         "128 penultimate features of those images and of the MNIST test set (comparable only at the same number of "
         "images, i.e. within a profile). Classifier score: exp of the mean KL between p(y|x) and p(y) (10 at best). "
-        "Readable: top class p ≥ 0.9. Haze: share of pixels strictly between 10% and 90% intensity. VAEs also give "
-        "the test set's single-sample negative ELBO and per-pixel squared reconstruction error. Reference rows: real "
+        "Readable: top class p ≥ 0.9 and on the digit manifold (within the distance from the first 50 principal "
+        "directions of the training digits that 99% of test digits keep), so that a blob on salt and pepper the "
+        "judge alone is sure of does not count; the judge alone: p ≥ 0.9. Haze: share of pixels strictly between 10% "
+        "and 90% intensity and within 25% of their 3 × 3 neighbourhood's median (blur); speckle: share of pixels "
+        "farther than that from it (salt and pepper); the mid-tone share counts both. VAEs also give the test set's "
+        "single-sample negative ELBO and per-pixel squared reconstruction error, and how the judge reads their "
+        "reconstructions of the first test images. Metrics measured again on a cell's saved samples by "
+        "`gvbench rescore` count `rescored_images` images. Reference rows: real "
         "training digits (about the best a generator can reach), uniform noise and blank images (the worst), scored "
         "the same way (`python -m runners.judge_training reference`)."
     )
@@ -146,7 +157,8 @@ def at_noise(frame: pd.DataFrame, ref: pd.DataFrame) -> bool:
 QUALITY_FIGURE_METRICS = {
     "frechet_distance": "Fréchet distance ↓",
     "classifier_score": "classifier score ↑",
-    "confident_share": "share readable (p ≥ 0.9) ↑",
+    "readable_share": "share readable (p ≥ 0.9, on the digit manifold) ↑",
+    "confident_share": "share the judge is sure of (p ≥ 0.9)",
 }
 
 

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from architectures import get_spec
+from architectures.family import TARGETS
 from suite.choices import COMPLETED, Status
 from suite.report import figures
 from suite.report.formatting import bracketed, lr_label, number, times
@@ -133,8 +133,7 @@ def trajectories(found: pd.DataFrame, evaluations: pd.DataFrame) -> pd.DataFrame
 
 
 def target_text(found: pd.DataFrame) -> str:
-    families = found.drop_duplicates("model")
-    targets = sorted({get_spec(m).family.target.describe() for m in families.model})
+    targets = sorted(set(found.target.dropna()))
     seconds = ", ".join(sorted({f"{number(b, 'g')} s" for b in found.budget_s.dropna()}))
     budgets = f"{seconds} of training, within each cell's epochs" if seconds else "each cell's epochs"
     every = ", ".join(sorted({number(e, "g") for e in found.eval_every.dropna()}))
@@ -150,7 +149,8 @@ def target_text(found: pd.DataFrame) -> str:
 
 
 TRAJECTORY_METRICS = {
-    "confident_share": "share readable (p ≥ 0.9) ↑",
+    "readable_share": "share readable (p ≥ 0.9, on the digit manifold) ↑",
+    "confident_share": "share the judge is sure of (p ≥ 0.9)",
     "digits_covered": "digits drawn (≥ 1% each) ↑",
     "frechet_distance": "Fréchet distance ↓",
 }
@@ -204,7 +204,7 @@ def blocks(frames: ProfileFrames) -> list[Block]:
         return []
     to_target = table(found)
     curves = trajectories(found, evaluations)
-    target = {m: get_spec(m).family.target for m in found.model.unique()}
+    target = {m: TARGETS[text] for m, text in zip(found.model, found.target, strict=True)}
     fig = quality_trajectories(curves, ref, target)
     missed = chosen[chosen.eval_every.notna() & ~chosen.status.isin(COMPLETED)]
     page: list[Block] = [
