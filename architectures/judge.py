@@ -26,6 +26,8 @@ what every Fréchet distance compares with, computed once instead of in every ce
 MANIFOLD = Path(__file__).with_name("digit-manifold.npz")
 """The digit manifold of the training images and its threshold (`suite.sample_metrics.fit_manifold`; made by
 `python -m runners.judge_training reference`): where a readable sample must lie."""
+PAPER_SCORES = Path(__file__).with_name("judge-paper-figures.csv")
+"""The judge's metrics of the paper's own 4 × 4 figures (`python -m runners.judge_training paper`)."""
 FEATURES = "features"
 """Name of the penultimate layer, whose activations the Fréchet distance compares."""
 BATCH = 500

@@ -2,6 +2,7 @@
 
     python -m runners.judge_training train       # architectures/judge.weights.h5 and judge.json
     python -m runners.judge_training reference   # judge-reference.csv, judge-test-stats.npz and digit-manifold.npz
+    python -m runners.judge_training paper       # judge-paper-figures.csv: the paper's own 4 × 4 figures scored
 
 Both run under $KERAS_BACKEND (the shipped files came from `torch`) and read MNIST as
 `gvbench run` does (`--data` or $GVBENCH_DATA, else Keras' cache or a download).
@@ -136,13 +137,36 @@ def reference(data: str | None) -> pd.DataFrame:
     return frame
 
 
+def paper_figures() -> pd.DataFrame:
+    """The judge's metrics of each of the paper's own 4 × 4 figures (its 16 digits), from shared/paper/figures/."""
+    from architectures.judge import PAPER_SCORES, Judge, digit_manifold
+    from suite.paper_figures import FIGURES, GRIDS, digit_tiles
+    from suite.sample_metrics import CONFIDENT, haze_share, manifold_residuals, readability, speckle_share
+
+    judge, manifold, rows = Judge(), digit_manifold(), []
+    for name in GRIDS:
+        tiles = digit_tiles(FIGURES / name)
+        probs = judge(tiles)[0]
+        on = manifold_residuals(tiles, manifold) <= manifold["threshold"]
+        readable = (probs.max(axis=1) >= CONFIDENT) & on
+        scores = readability(probs, on) | {"haze_share": haze_share(tiles), "speckle_share": speckle_share(tiles)}
+        scores["digits_read"] = float(len(set(probs.argmax(axis=1)[readable].tolist())))
+        rows += [{"figure": name, "metric": metric, "value": value} for metric, value in scores.items()]
+    frame = pd.DataFrame(rows)
+    with atomic_write(PAPER_SCORES) as f:
+        f.write(frame.to_csv(index=False).encode())
+    return frame
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runners.judge_training", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["train", "reference"])
+    parser.add_argument("what", choices=["train", "reference", "paper"])
     parser.add_argument("--data", help="an mnist.npz (default: $GVBENCH_DATA, Keras' cache or a download)")
     args = parser.parse_args(argv)
     if args.what == "train":
         print(json.dumps(train(args.data), indent=2))
+    elif args.what == "paper":
+        print(paper_figures().pivot_table(index="metric", columns="figure", values="value").to_string())
     else:
         frame = reference(args.data)
         print(frame.pivot_table(index=["images", "metric"], columns="source", values="value").to_string())

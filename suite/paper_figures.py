@@ -9,6 +9,16 @@ import numpy as np
 
 FIGURES = Path(__file__).resolve().parent.parent.parent / "shared" / "paper" / "figures"
 """Where the paper's figure images are: `shared/paper/figures/` beside the checkout."""
+GRIDS = (
+    "GAN_Dense_GenImage.png",
+    "GAN_Dense_GenImage_Deep.png",
+    "GAN_CNN_GenImage.png",
+    "VAE_Dense_RealImage.png",
+    "VAE_Dense_GenImage.png",
+    "VAE_CNN_RealImage.png",
+    "VAE_CNN_GenImage.png",
+)
+"""The paper's figures that are 4 × 4 digits (shared/paper/figures/README.md says which panel each is)."""
 GRID = 4
 """The paper's sample figures are 4 × 4 digits."""
 BACKGROUND = 250

@@ -22,6 +22,7 @@ from suite.report.sections import (
     first_epoch,
     learning,
     lockstep_runs,
+    paper_side_by_side,
     sample_quality,
     samples,
     speed,
@@ -50,8 +51,10 @@ SECTIONS: tuple[ModuleType, ...] = (
     baselines,
     learning,
     lockstep_runs,
+    paper_side_by_side,
     sample_quality,
     claims,
+    paper_side_by_side,
     samples,
     cost,
 )

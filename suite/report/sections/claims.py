@@ -157,12 +157,18 @@ def _pair_in_top(pair: str) -> Callable[[dict, float], bool | None]:
     return holds
 
 
+def _listed(values: dict, models: tuple[str, ...], metric: str, fmt: str = ".3f") -> str:
+    """`DenseVAE 0.900, CNNVAE not run`: each model's value of `metric`."""
+    found = {m: _value(values, m, metric) for m in models}
+    return ", ".join(f"{m} {'not run' if np.isnan(v) else number(v, fmt)}" for m, v in found.items())
+
+
 def _shares(values: dict, models: tuple[str, ...]) -> str:
-    return ", ".join(f"{m} {number(_readable(values, m), '.3f')}" for m in models)
+    return _listed(values, models, "readable_share")
 
 
 def _haze(values: dict, models: tuple[str, ...]) -> str:
-    return ", ".join(f"{m} {number(_value(values, m, 'haze_share'), '.3f')}" for m in models)
+    return _listed(values, models, "haze_share")
 
 
 def _pair_evidence(pair: str) -> Callable[[dict], str]:
@@ -238,7 +244,7 @@ def parts(real_haze: float) -> list[Part]:
             "their Fréchet distances are alike",
             SAME_FD,
             _alike_fd,
-            lambda v: "Fréchet distance " + ", ".join(f"{m} {number(_value(v, m, 'frechet_distance'))}" for m in VAES),
+            lambda v: f"Fréchet distance {_listed(v, VAES, 'frechet_distance', '.3g')}",
         ),
         Part(
             three,
@@ -277,14 +283,13 @@ def sensitivity(part: Part, values: dict) -> tuple[str, str]:
 
 
 def claim_verdict(verdicts: list[str]) -> str:
-    """A claim's verdict from its parts': all supported, none supported, or some; undecided while none is decided,
-    or while the undecided parts could still turn a contradiction."""
-    decided = [v for v in verdicts if v != UNDECIDED]
-    if not decided:
-        return UNDECIDED
-    if SUPPORTED not in decided:
-        return CONTRADICTED if len(decided) == len(verdicts) else UNDECIDED
-    return SUPPORTED if len(decided) == len(verdicts) and CONTRADICTED not in decided else PARTLY
+    """A claim's verdict from its parts': all supported, all contradicted, some of each (partly supported), or
+    undecided while an undecided part could still turn it."""
+    if all(v == SUPPORTED for v in verdicts):
+        return SUPPORTED
+    if all(v == CONTRADICTED for v in verdicts):
+        return CONTRADICTED
+    return PARTLY if SUPPORTED in verdicts and CONTRADICTED in verdicts else UNDECIDED
 
 
 def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame:

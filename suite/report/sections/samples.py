@@ -22,7 +22,7 @@ SAMPLES_DPI = 80
 """Image grids: about one screen pixel per image pixel (a tile is 112 pixels square)."""
 
 
-def _tile(images: np.ndarray) -> np.ndarray:
+def tile(images: np.ndarray) -> np.ndarray:
     """The first TILE × TILE images as one square picture."""
     count = TILE * TILE
     images = images[:count]
@@ -44,7 +44,7 @@ def image_grid(title: str, rows: list[str], columns: list[str], panels: dict, no
             ax.set_yticks([])
             ax.grid(False)
             if (row, column) in panels:
-                ax.imshow(_tile(panels[(row, column)]), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+                ax.imshow(tile(panels[(row, column)]), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
             else:
                 ax.set_facecolor("#f3f3f3")
                 ax.text(0.5, 0.5, notes.get((row, column), MISSING), ha="center", va="center", transform=ax.transAxes)
@@ -57,7 +57,7 @@ def image_grid(title: str, rows: list[str], columns: list[str], panels: dict, no
     return fig
 
 
-def _samples(root: Path, row: pd.Series) -> dict | None:
+def saved_samples(root: Path, row: pd.Series) -> dict | None:
     if row.status not in COMPLETED or pd.isna(row.samples_file):
         return None
     try:
@@ -80,7 +80,7 @@ def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -
                 continue
             panels, notes, inputs, recon = {}, {}, {}, {}
             for row in cells[cells.label.isin(labels)].itertuples():
-                arrays = _samples(root, pd.Series(row._asdict()))
+                arrays = saved_samples(root, pd.Series(row._asdict()))
                 if arrays is None:
                     notes[(row.label, row.backend)] = row.status if row.status not in COMPLETED else "no samples file"
                     continue
