@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-import pytest
+from runners.threads import pin
 
-from architectures import MODELS, get_spec
-from architectures.flops import train_step_flops
-from architectures.inputs import preprocess
-from benchmarks.conftest import THREAD_CONTROLS, THREADS
-from suite.choices import IMPLS
+THREADS = int(os.environ.get("GVBENCH_THREADS", os.cpu_count() or 1))
+THREAD_CONTROLS = pin(THREADS)
+"""The threads are pinned before any backend is imported, as a cell does."""
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from architectures import MODELS, get_spec  # noqa: E402
+from architectures.flops import train_step_flops  # noqa: E402
+from architectures.inputs import preprocess  # noqa: E402
+from suite.choices import IMPLS  # noqa: E402
 
 BATCH = 128
 LR = 1e-4
