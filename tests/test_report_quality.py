@@ -151,7 +151,7 @@ def test_report_shows_quality_metrics_claims_and_figures(scored_results):
     assert "reference: real" in text, "the reference sets are shown beside the cells"
     claims_csv = pd.read_csv(report / "claims.csv", keep_default_na=False)
     assert len(claims_csv) == 4 + 10 and (claims_csv.verdict == UNDECIDED).all(), "a smoke run decides no claim"
-    assert "decided only at the end of the paper's protocol" in claims_csv.evidence.iloc[0]
+    assert "Claims are decided only at the end of the paper's protocol" in claims_csv.evidence.iloc[0]
     quality = pd.read_csv(report / "quality.csv")
     assert len(quality) == 10, "ok cells only: 5 models × 2 backends"
     cnngan = quality[(quality.model == "CNNGAN") & (quality.backend == "tensorflow")].iloc[0]

@@ -73,7 +73,7 @@ def protocol_values(scored: pd.DataFrame, variant: str) -> tuple[dict, str | Non
     profiles = set(cells.profile)
     if profiles != {PROTOCOL}:
         return {}, (
-            f"decided only at the end of the paper's protocol (--profile {PROTOCOL}: 50 epochs on all 60,000 images, "
+            f"Claims are decided only at the end of the paper's protocol (--profile {PROTOCOL}: 50 epochs on all 60,000 images, "
             f"each model at its authors' learning rate); these are {', '.join(sorted(profiles))} cells"
         )
     values = {}
@@ -300,7 +300,7 @@ def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame
         found = []
         for part in (p for p in parts(real_haze) if p.claim == claim):
             if why:
-                verdict, range_text, evidence = UNDECIDED, "", why
+                verdict, range_text, evidence = UNDECIDED, "", ""
             else:
                 verdict, range_text = sensitivity(part, values)
                 evidence = part.evidence(values)
