@@ -38,9 +38,18 @@ def result(times: list[float], losses: dict[str, list[float]], status: str = "ok
 
 
 def write_cell(
-    out: Path, run_id: str, backend: str, model: str, lr: float, res: dict, seed: int = 0, mode: str = "independent"
+    out: Path,
+    run_id: str,
+    backend: str,
+    model: str,
+    lr: float,
+    res: dict,
+    seed: int = 0,
+    mode: str = "independent",
+    profile: str = "smoke",
+    variant: str = "paper",
 ) -> None:
-    cell = Cell(backend, model, "paper", lr, "smoke", seed, 2, 3, mode=mode)
+    cell = Cell(backend, model, variant, lr, profile, seed, 2, 3, mode=mode)
     samples = f"samples/{run_id}/{cell.cell_id}.npz"
     if res.status == Status.OK:
         rng = np.random.default_rng(len(cell.cell_id))

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from architectures import get_spec
+from suite.paper_figures import FIGURES
 from suite.report import build_report
 from suite.report.sections.claims import CONTRADICTED, PARTLY, SUPPORTED, UNDECIDED, claims
 from suite.report.sections.sample_quality import toward_real
@@ -190,3 +191,23 @@ def test_the_quality_heatmap_puts_noise_at_0_and_real_digits_at_1_whichever_way_
     readable = toward_real(pd.DataFrame({"jax": [0.09, 0.99, 0.54]}), "confident_share", ref)
     assert readable.jax.tolist() == pytest.approx([0.0, 1.0, 0.5])
     assert toward_real(pd.DataFrame({"jax": [1.0]}), "classifier_score", ref) is None
+
+
+@pytest.mark.skipif(not FIGURES.is_dir(), reason="the paper's figures are not beside the checkout (shared/paper/)")
+def test_a_protocol_run_redraws_the_papers_four_figures_beside_them_and_decides_the_claims(tmp_path):
+    for model, (readable, haze, fd) in GOOD.items():
+        losses = {"d_loss": [1.0, 0.9], "g_loss": [1.0, 0.8]} if "GAN" in model else {"loss": [300.0, 200.0]}
+        scores = metrics(readable, haze, fd, model.endswith("VAE"), VAE_PAIRS)
+        lr = get_spec(model).paper_lr
+        write_cell(tmp_path, "r1", "tensorflow", model, lr, result([2.0, 1.0], losses, quality=scores), profile="paper")
+    build_report(tmp_path)
+    report = tmp_path / "report"
+    text = (report / "report.md").read_text()
+    assert text.count("### The paper's figures, re-drawn") == 1
+    for number_ in range(1, 5):
+        with Image.open(report / "paper" / f"paper-figure-{number_}.png") as image:
+            image.verify()
+        assert f"The paper's Figure {number_}:" in text
+    assert (report / "paper-figures-LICENSE").read_text() == (FIGURES / "LICENSE").read_text()
+    claims_csv = pd.read_csv(report / "claims.csv", keep_default_na=False)
+    assert list(claims_csv[claims_csv.part == ""].verdict) == [SUPPORTED] * 4

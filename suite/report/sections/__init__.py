@@ -51,7 +51,6 @@ SECTIONS: tuple[ModuleType, ...] = (
     baselines,
     learning,
     lockstep_runs,
-    paper_side_by_side,
     sample_quality,
     claims,
     paper_side_by_side,
@@ -60,6 +59,8 @@ SECTIONS: tuple[ModuleType, ...] = (
 )
 """Every section, in page order (their glance lines keep the same order)."""
 
+if len(set(SECTIONS)) != len(SECTIONS):
+    raise TypeError("a section is listed twice in SECTIONS")
 for _section in SECTIONS:
     if not isinstance(_section, Section):
         raise TypeError(f"{_section.__name__} does not provide glance, blocks and csvs (suite.report.sections.Section)")

@@ -73,8 +73,8 @@ def protocol_values(scored: pd.DataFrame, variant: str) -> tuple[dict, str | Non
     profiles = set(cells.profile)
     if profiles != {PROTOCOL}:
         return {}, (
-            f"Claims are decided only at the end of the paper's protocol (--profile {PROTOCOL}: 50 epochs on all 60,000 images, "
-            f"each model at its authors' learning rate); these are {', '.join(sorted(profiles))} cells"
+            f"Claims are decided only at the end of the paper's protocol (--profile {PROTOCOL}: 50 epochs on all "
+            f"60,000 images, each model at its authors' learning rate); these are {', '.join(sorted(profiles))} cells"
         )
     values = {}
     for model, group in cells.groupby("model"):
