@@ -1,15 +1,26 @@
-"""How sure a timing is: bootstrap confidence intervals of medians and of their ratios, and the epochs a test needs.
+"""How sure a number is: intervals of medians and of ratios that cover at the level they state, tests of a backend
+effect, and the epochs a test needs.
 
-Epoch times are skewed and few (a `quick` cell has two steady epochs), so intervals come from
-scipy's percentile bootstrap of the median, with a fixed seed so that a report is reproducible.
+gvbench's samples are small: 3–10 seeds, 1–40 steady epochs, 1–5 processes. A percentile bootstrap of a median of
+three can only return data points, and its "95%" interval is the range of the three, which covers the median 75% of
+the time. So every interval here states the confidence it has:
+
+- `median_interval`: the distribution-free order-statistic interval of a median (the binomial count of values
+  below it); where n is too small for 95% (n ≤ 5) it is the range, with its real level (75% for 3 values).
+- `shift_interval`: the ratio of two samples' typical values as the Hodges–Lehmann shift of their logs, with the
+  exact Mann–Whitney interval around it (distribution-free for a change of scale; 90% for 3 against 3).
+- `log_t_interval`: the ratio of geometric means from Welch's t on log values (seeds or processes, which are
+  independent replicates whose log times are near normal): 95% at any n ≥ 2 per side.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
-from scipy.stats import bootstrap, kruskal, mannwhitneyu, norm, permutation_test, rankdata
+from scipy.stats import binom, bootstrap, kruskal, mannwhitneyu, norm, permutation_test, rankdata, ttest_ind, ttest_rel
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000
@@ -18,6 +29,87 @@ PERMUTATIONS = 9999
 """Orderings a paired test draws; with no more than this many in all (3 backends: up to 5 seeds) it counts each once."""
 MANN_WHITNEY_EFFICIENCY = 3 / math.pi
 """Asymptotic relative efficiency of the Mann–Whitney U test against the t test for normal data (0.955)."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An interval, the confidence it really has, and how it was made."""
+
+    low: float
+    high: float
+    level: float
+    method: str
+
+    @property
+    def found(self) -> bool:
+        return not math.isnan(self.low)
+
+
+NO_INTERVAL = Interval(math.nan, math.nan, math.nan, "none: fewer than two values")
+
+
+def median_interval(values) -> Interval:
+    """The order-statistic interval of the median: the narrowest (x_(k), x_(n+1-k)) whose binomial coverage is at
+    least `CONFIDENCE`; for n ≤ 5, where none is, the range, at its real level (1 − 2 · 0.5^n)."""
+    x = np.sort(np.asarray(values, float))
+    n = len(x)
+    if n < 2:
+        return NO_INTERVAL
+    level = [(k, 1 - 2 * binom.cdf(k - 1, n, 0.5)) for k in range(1, n // 2 + 1)]
+    k, achieved = max(((k, c) for k, c in level if c >= CONFIDENCE), default=level[0])
+    return Interval(float(x[k - 1]), float(x[n - k]), float(achieved), "order statistics")
+
+
+@cache
+def _u_null(n: int, m: int) -> tuple[float, ...]:
+    """The exact null distribution of the Mann–Whitney U for samples of n and m: P(U = u), u = 0..n·m."""
+    counts = np.zeros((n + 1, m + 1, n * m + 1))
+    counts[0, :, 0] = counts[:, 0, 0] = 1
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            counts[i, j, j:] += counts[i - 1, j, : n * m + 1 - j]  # the largest value is one of the first sample's
+            counts[i, j] += counts[i, j - 1]
+    return tuple(counts[n, m] / math.comb(n + m, n))
+
+
+EXACT_PAIRS = 400
+"""Up to this many pairs (n · m) the Mann–Whitney interval is exact; beyond, its normal approximation."""
+
+
+def shift_interval(values, reference) -> Interval:
+    """median(values) ÷ median(reference) as exp of the Hodges–Lehmann shift of the logs, with the exact
+    Mann–Whitney interval of that shift: order statistics of the n · m differences of logs, at the largest depth
+    whose coverage is at least `CONFIDENCE`, or the full range of differences at its real level."""
+    a, b = np.log(np.asarray(values, float)), np.log(np.asarray(reference, float))
+    if len(a) < 2 or len(b) < 2 or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return NO_INTERVAL
+    n, m = len(a), len(b)
+    diffs = np.sort(np.subtract.outer(a, b).ravel())
+    if n * m <= EXACT_PAIRS:
+        tail = np.cumsum(_u_null(n, m))  # P(U ≤ u)
+        depths = [(k, 1 - 2 * tail[k - 1]) for k in range(1, n * m // 2 + 1)]
+    else:
+        sd = math.sqrt(n * m * (n + m + 1) / 12)
+        depths = [(k, 1 - 2 * norm.cdf((k - 0.5 - n * m / 2) / sd)) for k in range(1, n * m // 2 + 1)]
+    k, achieved = max(((k, c) for k, c in depths if c >= CONFIDENCE), default=depths[0])
+    low, high = math.exp(diffs[k - 1]), math.exp(diffs[n * m - k])
+    return Interval(low, high, float(achieved), "Hodges–Lehmann shift of logs, exact Mann–Whitney")
+
+
+def log_t_interval(values, reference, paired: bool = False) -> Interval:
+    """The ratio of geometric means with Welch's t interval of the difference of log means (`paired`: the t
+    interval of the mean log ratio of pairs, as lockstep seeds give)."""
+    a, b = np.log(np.asarray(values, float)), np.log(np.asarray(reference, float))
+    if len(a) < 2 or len(b) < 2 or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return NO_INTERVAL
+    found = ttest_rel(a, b) if paired else ttest_ind(a, b, equal_var=False)
+    if np.ptp(a) == 0 and np.ptp(b) == 0:
+        ratio = math.exp(a.mean() - b.mean())
+        return Interval(ratio, ratio, CONFIDENCE, "all values equal")
+    ci = found.confidence_interval(CONFIDENCE)
+    return Interval(
+        math.exp(ci.low), math.exp(ci.high), CONFIDENCE, "paired t on logs" if paired else "Welch t on logs"
+    )
 
 
 def _interval(samples: tuple[np.ndarray, ...], statistic, paired: bool = False) -> tuple[float, float]:

@@ -7,7 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from suite.uncertainty import backend_effect, epochs_to_detect, median_ci, paired_backend_effect, ratio_ci
+from suite.uncertainty import (
+    backend_effect,
+    epochs_to_detect,
+    log_t_interval,
+    median_ci,
+    median_interval,
+    paired_backend_effect,
+    ratio_ci,
+    shift_interval,
+)
 
 
 def test_median_interval_holds_the_median_and_narrows_with_more_epochs():
@@ -91,3 +100,51 @@ def test_a_paired_ratio_interval_resamples_whole_seeds():
     assert ratio_ci(values * 1.05, values, paired=True) == pytest.approx((1.05, 1.05))
     low, high = ratio_ci(values * 1.05, values)
     assert low < 0.8 and high > 1.3
+
+
+def coverage(draw, interval, truth: float, runs: int) -> tuple[float, float]:
+    """Share of simulated samples whose interval holds `truth`, and the level the method states."""
+    rng = np.random.default_rng(11)
+    found = [interval(*draw(rng)) for _ in range(runs)]
+    return float(np.mean([f.low <= truth <= f.high for f in found])), float(np.mean([f.level for f in found]))
+
+
+def within_simulation_error(observed: float, level: float, runs: int) -> bool:
+    """Whether an observed coverage is the stated level, within 3.5 binomial standard errors of `runs` draws."""
+    return abs(observed - level) <= 3.5 * math.sqrt(level * (1 - level) / runs) + 1e-9
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_the_median_interval_covers_the_median_at_its_stated_level(n):
+    runs = 4000
+    observed, level = coverage(lambda rng: (rng.lognormal(0.0, 0.3, n),), median_interval, 1.0, runs)
+    assert within_simulation_error(observed, level, runs), (n, observed, level)
+    assert level == pytest.approx({3: 0.75, 5: 0.9375, 10: 0.978515625}[n]), "a small n says what it can give"
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_the_shift_interval_covers_a_ratio_of_medians_at_its_stated_level(n):
+    runs = 3000
+    observed, level = coverage(
+        lambda rng: (rng.lognormal(math.log(1.3), 0.2, n), rng.lognormal(0.0, 0.2, n)), shift_interval, 1.3, runs
+    )
+    assert within_simulation_error(observed, level, runs), (n, observed, level)
+    assert level >= 0.9, "3 against 3 gives 90%, more values at least 95%"
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_the_log_t_interval_covers_a_ratio_of_geometric_means_at_95_percent(n):
+    runs = 3000
+    observed, level = coverage(
+        lambda rng: (rng.lognormal(math.log(1.3), 0.15, n), rng.lognormal(0.0, 0.3, n)), log_t_interval, 1.3, runs
+    )
+    assert level == pytest.approx(0.95) and within_simulation_error(observed, 0.95, runs), (n, observed)
+
+
+def test_a_percentile_bootstrap_of_three_medians_does_not_cover_at_its_95_percent():
+    """The interval the report used to label 95%: over three values it is their range and covers the median ~75%."""
+    runs = 400
+    rng = np.random.default_rng(12)
+    covered = np.mean([median_ci(v)[0] <= 1.0 <= median_ci(v)[1] for v in rng.lognormal(0.0, 0.3, (runs, 3))])
+    assert not within_simulation_error(covered, 0.95, runs), covered
+    assert within_simulation_error(covered, 0.75, runs), covered
