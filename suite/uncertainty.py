@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from scipy.stats import binom, bootstrap, kruskal, mannwhitneyu, norm, permutation_test, rankdata, ttest_ind, ttest_rel
+from scipy.stats import binom, kruskal, mannwhitneyu, norm, permutation_test, rankdata, ttest_ind, ttest_rel
 
 CONFIDENCE = 0.95
-RESAMPLES = 2000
 SEED = 0
 PERMUTATIONS = 9999
 """Orderings a paired test draws; with no more than this many in all (3 backends: up to 5 seeds) it counts each once."""
@@ -112,22 +111,6 @@ def log_t_interval(values, reference, paired: bool = False) -> Interval:
     )
 
 
-def _interval(samples: tuple[np.ndarray, ...], statistic, paired: bool = False) -> tuple[float, float]:
-    if any(len(s) < 2 for s in samples):
-        return math.nan, math.nan
-    found = bootstrap(
-        samples,
-        statistic,
-        confidence_level=CONFIDENCE,
-        n_resamples=RESAMPLES,
-        method="percentile",
-        vectorized=True,
-        paired=paired,
-        random_state=np.random.default_rng(SEED),
-    )
-    return float(found.confidence_interval.low), float(found.confidence_interval.high)
-
-
 def backend_effect(samples: list) -> tuple[float, float]:
     """Kruskal–Wallis H test across groups (backends, seeds as replicates): its p-value and epsilon².
 
@@ -176,19 +159,6 @@ def paired_backend_effect(table) -> tuple[float, float]:
         random_state=np.random.default_rng(SEED),
     )
     return float(found.pvalue), kendalls_w(table)
-
-
-def median_ci(values) -> tuple[float, float]:
-    """95% bootstrap interval of the median of `values` (NaN with fewer than two)."""
-    return _interval((np.asarray(values, float),), lambda a, axis: np.median(a, axis=axis))
-
-
-def ratio_ci(values, reference, paired: bool = False) -> tuple[float, float]:
-    """95% bootstrap interval of median(values) / median(reference), the two samples drawn independently, or
-    pairs drawn together (`paired`: the i-th of each belong together, as a lockstep seed's values do)."""
-    samples = (np.asarray(values, float), np.asarray(reference, float))
-    with np.errstate(divide="ignore", invalid="ignore"):  # a resample whose reference median is 0: an unbounded end
-        return _interval(samples, lambda a, b, axis: np.median(a, axis=axis) / np.median(b, axis=axis), paired)
 
 
 def detection_power(n: int, sigma: float, slowdown: float, alpha: float, simulations: int = 1000) -> float:

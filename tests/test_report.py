@@ -214,10 +214,11 @@ def test_the_headline_labels_each_dot_with_its_median_and_ratio_on_plainly_ticke
             "ratio_to_fastest": [1.0, 4.0, 1.0],
             "ratio_ci_low": [np.nan, 3.5, np.nan],
             "ratio_ci_high": [np.nan, 4.5, np.nan],
+            "ratio_ci_level": [np.nan, 0.9, np.nan],
         }
     )
     ax = headline(summary).axes[0]
-    assert [t.get_text() for t in ax.texts] == ["2 s · fastest", "8 s · 4.00× [3.50–4.50]", "0.5 s · fastest"]
+    assert [t.get_text() for t in ax.texts] == ["2 s · fastest", "8 s · 4.00× [3.50–4.50] 90%", "0.5 s · fastest"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["DenseGAN", "CNNGAN"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.3", "1", "3", "10", "30"]
     assert ax.get_xscale() == "log"

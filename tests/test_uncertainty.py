@@ -6,15 +6,15 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import bootstrap
 
 from suite.uncertainty import (
+    Interval,
     backend_effect,
     epochs_to_detect,
     log_t_interval,
-    median_ci,
     median_interval,
     paired_backend_effect,
-    ratio_ci,
     shift_interval,
 )
 
@@ -23,25 +23,26 @@ def test_median_interval_holds_the_median_and_narrows_with_more_epochs():
     rng = np.random.default_rng(1)
     few, many = rng.lognormal(0.0, 0.1, 6), rng.lognormal(0.0, 0.1, 200)
     for values in (few, many):
-        low, high = median_ci(values)
-        assert low <= np.median(values) <= high
-    assert np.subtract(*median_ci(many)[::-1]) < np.subtract(*median_ci(few)[::-1]) / 2
-    low, high = median_ci(many)
-    assert low < 1.0 < high, "the true median of lognormal(0, 0.1) is 1"
+        found = median_interval(values)
+        assert found.low <= np.median(values) <= found.high
+    width = {len(v): median_interval(v).high - median_interval(v).low for v in (few, many)}
+    assert width[200] < width[6] / 2
+    found = median_interval(many)
+    assert found.low < 1.0 < found.high and found.level >= 0.95, "the true median of lognormal(0, 0.1) is 1"
 
 
-def test_two_epochs_give_the_range_of_their_medians_and_one_gives_none():
-    assert median_ci([1.0, 2.0]) == (1.0, 2.0)  # resampled medians are 1, 1.5 or 2
-    assert all(math.isnan(v) for v in median_ci([1.0]))
+def test_two_epochs_give_their_range_at_50_percent_and_one_gives_none():
+    assert median_interval([1.0, 2.0]) == Interval(1.0, 2.0, 0.5, "order statistics")
+    assert not median_interval([1.0]).found
 
 
 def test_ratio_interval_tells_a_real_difference_from_noise():
     rng = np.random.default_rng(2)
     fast, slow, same = rng.normal(1.0, 0.03, 12), rng.normal(1.3, 0.04, 12), rng.normal(1.0, 0.03, 12)
-    low, high = ratio_ci(slow, fast)
-    assert 1.2 < low < 1.3 < high < 1.4
-    low, high = ratio_ci(same, fast)
-    assert low < 1 < high
+    found = shift_interval(slow, fast)
+    assert 1.2 < found.low < 1.3 < found.high < 1.4 and found.level >= 0.95
+    found = shift_interval(same, fast)
+    assert found.low < 1 < found.high
 
 
 def test_epochs_to_detect_a_slowdown_starts_from_a_hand_computation():
@@ -93,13 +94,14 @@ def test_lockstep_seeds_are_blocks_so_a_backend_effect_smaller_than_the_seed_spr
     assert all(math.isnan(v) for v in paired_backend_effect([[1.0, 4, 7]])), "one seed decides nothing"
 
 
-def test_a_paired_ratio_interval_resamples_whole_seeds():
-    # The second backend is the first's seeds times 1.05: every resampled pair keeps that ratio exactly,
-    # while resampling each backend's seeds apart spreads it over the seeds' 3× range.
+def test_a_paired_ratio_interval_compares_within_seeds():
+    # The second backend is the first's seeds times 1.05 (give or take 0.1%): paired, the interval is that ratio;
+    # taken apart, each backend's seeds spread it over their 3× range.
     values = np.array([10.0, 20, 30, 15, 25])
-    assert ratio_ci(values * 1.05, values, paired=True) == pytest.approx((1.05, 1.05))
-    low, high = ratio_ci(values * 1.05, values)
-    assert low < 0.8 and high > 1.3
+    paired = log_t_interval(values * 1.05 * np.array([1.001, 0.999, 1.0, 1.0005, 0.9995]), values, paired=True)
+    assert 1.04 < paired.low < 1.05 < paired.high < 1.06
+    apart = log_t_interval(values * 1.05, values)
+    assert apart.low < 0.8 and apart.high > 1.3
 
 
 def coverage(draw, interval, truth: float, runs: int) -> tuple[float, float]:
@@ -141,10 +143,17 @@ def test_the_log_t_interval_covers_a_ratio_of_geometric_means_at_95_percent(n):
     assert level == pytest.approx(0.95) and within_simulation_error(observed, 0.95, runs), (n, observed)
 
 
+def percentile_bootstrap(values) -> tuple[float, float]:
+    """The interval the report used to label 95%: scipy's percentile bootstrap of the median."""
+    found = bootstrap((values,), np.median, method="percentile", n_resamples=2000, random_state=0)
+    return found.confidence_interval.low, found.confidence_interval.high
+
+
 def test_a_percentile_bootstrap_of_three_medians_does_not_cover_at_its_95_percent():
-    """The interval the report used to label 95%: over three values it is their range and covers the median ~75%."""
+    """Over three values it is their range, and covers the median about 75% of the time."""
     runs = 400
     rng = np.random.default_rng(12)
-    covered = np.mean([median_ci(v)[0] <= 1.0 <= median_ci(v)[1] for v in rng.lognormal(0.0, 0.3, (runs, 3))])
+    intervals = [percentile_bootstrap(v) for v in rng.lognormal(0.0, 0.3, (runs, 3))]
+    covered = np.mean([low <= 1.0 <= high for low, high in intervals])
     assert not within_simulation_error(covered, 0.95, runs), covered
     assert within_simulation_error(covered, 0.75, runs), covered

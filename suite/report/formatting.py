@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import math
 
-CI_LEVEL = "95% CI"
-"""How an interval from `suite.uncertainty` is labelled."""
-
 
 def number(value: float, fmt: str = ".3g") -> str:
     """`value` in `fmt`, but whole with thousands separators where `fmt` would use an exponent (1,582, not 1.58e+03)."""
@@ -39,9 +36,14 @@ def span(low: float, high: float, fmt: str = ".3g", collapse: bool = False) -> s
     return a if collapse and a == b else f"{a}–{b}"
 
 
-def interval(low: float, high: float, fmt: str = ".3g") -> str:
-    """`95% CI a–b`."""
-    return f"{CI_LEVEL} {span(low, high, fmt)}"
+def level(confidence: float) -> str:
+    """An interval's real confidence: `95%`, `75%`, `97.9%`."""
+    return f"{number(100 * confidence, '.3g')}%"
+
+
+def interval(low: float, high: float, confidence: float, fmt: str = ".3g") -> str:
+    """`95% CI a–b`, at the interval's own confidence."""
+    return f"{level(confidence)} CI {span(low, high, fmt)}"
 
 
 def bracketed(low: float, high: float, fmt: str = ".3g", sep: str = "–") -> str:

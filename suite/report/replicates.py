@@ -13,7 +13,7 @@ from suite.report.formatting import interval, lr_label, number, times
 from suite.report.loading import LOSSES, model_order
 from suite.report.sections.sample_quality import SHOWN
 from suite.report.tables import in_order, last_epochs
-from suite.uncertainty import backend_effect, paired_backend_effect, ratio_ci
+from suite.uncertainty import NO_INTERVAL, backend_effect, log_t_interval, paired_backend_effect, shift_interval
 
 ALPHA = 0.05
 """A backend effect is claimed when the test's p-value is below this."""
@@ -66,8 +66,11 @@ def _effect(group: pd.DataFrame) -> dict:
         "lowest": low,
         "ratio": medians[high] / medians[low] if medians[low] > 0 else math.nan,
     }
-    ci = ratio_ci(values[high], values[low], paired) if medians[low] > 0 and high != low else (math.nan, math.nan)
-    row["ratio_ci_low"], row["ratio_ci_high"] = ci
+    if medians[low] > 0 and high != low:
+        ci = log_t_interval(values[high], values[low], paired) if paired else shift_interval(values[high], values[low])
+    else:
+        ci = NO_INTERVAL
+    row["ratio_ci_low"], row["ratio_ci_high"], row["ratio_ci_level"] = ci.low, ci.high, ci.level
     if len(values) < 2:
         row["verdict"] = ALONE
     elif row["seeds"] < 2:
@@ -80,7 +83,7 @@ def _effect(group: pd.DataFrame) -> dict:
 def effects(long: pd.DataFrame) -> pd.DataFrame:
     """Per profile, model, lr and measure: Kruskal–Wallis across backends with seeds as replicates and its epsilon²
     (lockstep cells: Friedman's test with each seed a block, and Kendall's W), and the highest backend median over
-    the lowest with its 95% bootstrap interval."""
+    the lowest with its interval at its real confidence (`shift_interval`; lockstep: `log_t_interval`, paired)."""
     if long.empty:
         return pd.DataFrame(columns=[*KEYS, "verdict"])
     rows = [{**dict(zip(KEYS, key, strict=True)), **_effect(g)} for key, g in long.groupby(KEYS, sort=False)]
@@ -99,7 +102,7 @@ def _ratio_text(row) -> str:
         return "every backend's median the same"
     text = f"{row.highest} {times(row.ratio)} {row.lowest}"
     if not np.isnan(row.ratio_ci_low):
-        text += f" ({interval(row.ratio_ci_low, row.ratio_ci_high)})"
+        text += f" ({interval(row.ratio_ci_low, row.ratio_ci_high, row.ratio_ci_level)})"
     return text
 
 

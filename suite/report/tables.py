@@ -11,7 +11,7 @@ from suite.grid import FULL_TRAIN, LEARNING_RATES
 from suite.profiles import PROFILES
 from suite.report.formatting import lr_label
 from suite.report.loading import LOSSES, expected, model_order, wide_epochs
-from suite.uncertainty import median_ci, ratio_ci
+from suite.uncertainty import NO_INTERVAL, median_interval, shift_interval
 
 CELL_JOIN = ["source", "run_id", "cell_id"]
 TIMING_COLUMNS = [
@@ -21,11 +21,13 @@ TIMING_COLUMNS = [
     "steady_epoch_median_s",
     "steady_epoch_ci_low_s",
     "steady_epoch_ci_high_s",
+    "steady_epoch_ci_level",
     "steady_epoch_iqr_s",
     "steady_epochs",
     "ratio_to_fastest",
     "ratio_ci_low",
     "ratio_ci_high",
+    "ratio_ci_level",
     "first_epoch_s",
     "compile_overhead_s",
     "samples_per_s",
@@ -116,25 +118,36 @@ def summary(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
 
 
 def intervals(steady: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """95% bootstrap intervals of each steady-state median and of its ratio to the fastest backend's.
+    """Each steady-state median's order-statistic interval, and its ratio to the fastest backend's with the exact
+    Mann–Whitney interval of the shift of log epoch times, each with the confidence it really has.
 
-    The fastest backend's own ratio has no interval: it is 1 by definition; the next one's tells
-    whether the two can be told apart.
+    The epochs are treated as replicates: the interval covers the noise between epochs of the cells run, not the
+    noise between processes, which only more processes (seeds, reruns) measure. The fastest backend's own ratio
+    has no interval: it is 1 by definition; the next one's tells whether the two can be told apart.
     """
     times = steady.groupby(["profile", "label", "backend"]).epoch_time_s.apply(lambda s: s.to_numpy())
     rows = {}
     for key, values in times.items():
         profile, label, _ = key
         fastest = table.loc[(profile, label)].steady_epoch_median_s.idxmin()
-        low, high = median_ci(values)
-        ratio = (math.nan, math.nan) if key[2] == fastest else ratio_ci(values, times[(profile, label, fastest)])
+        median = median_interval(values)
+        ratio = NO_INTERVAL if key[2] == fastest else shift_interval(values, times[(profile, label, fastest)])
         rows[key] = {
-            "steady_epoch_ci_low_s": low,
-            "steady_epoch_ci_high_s": high,
-            "ratio_ci_low": ratio[0],
-            "ratio_ci_high": ratio[1],
+            "steady_epoch_ci_low_s": median.low,
+            "steady_epoch_ci_high_s": median.high,
+            "steady_epoch_ci_level": median.level,
+            "ratio_ci_low": ratio.low,
+            "ratio_ci_high": ratio.high,
+            "ratio_ci_level": ratio.level,
         }
-    columns = ["steady_epoch_ci_low_s", "steady_epoch_ci_high_s", "ratio_ci_low", "ratio_ci_high"]
+    columns = [
+        "steady_epoch_ci_low_s",
+        "steady_epoch_ci_high_s",
+        "steady_epoch_ci_level",
+        "ratio_ci_low",
+        "ratio_ci_high",
+        "ratio_ci_level",
+    ]
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["profile", "label", "backend"])
     return frame

@@ -227,9 +227,9 @@ def blocks(frames: ProfileFrames) -> list[Block]:
             "start shared by every backend, are compared within each seed instead (Friedman's test, its p exact "
             "over the backends' orderings within the seeds; with 3 seeds and 3 backends the smallest is 0.028, "
             "when every seed ranks the backends alike); Kendall's W (0..1) says how alike the seeds rank them. "
-            "The ratio of the highest backend median to the lowest carries a 95% bootstrap interval (seeds "
-            "resampled within each backend; lockstep: whole seeds resampled). With one seed per backend the "
-            "question is undecided."
+            "The ratio of the highest backend median to the lowest carries the exact Mann–Whitney interval of the "
+            "shift of log values (90% for 3 seeds against 3; lockstep: the paired t interval of log ratios, 95%), "
+            "each at its real confidence. With one seed per backend the question is undecided."
         )
     )
     fig = replicates_figure(long)

@@ -49,7 +49,10 @@ def protocol_cells(frames: ProfileFrames) -> pd.DataFrame:
     (what the authors' figures show), TensorFlow where it ran (the paper's framework), the lowest seed."""
     chosen = frames.chosen
     ok = chosen[chosen.status.isin(COMPLETED) & (chosen.impl == "keras") & (chosen.jit == "auto")]
-    ok = ok[(ok.profile == PROTOCOL) & np.isclose(ok.lr, ok.model.map(lambda m: get_spec(m).paper_lr))]
+    ok = ok[ok.profile == PROTOCOL]
+    if ok.empty:
+        return ok
+    ok = ok[np.isclose(ok.lr, ok.model.map(lambda m: get_spec(m).paper_lr).astype(float))]
     if ok.empty:
         return ok
     rank = ok.assign(

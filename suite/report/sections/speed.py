@@ -7,32 +7,35 @@ import numpy as np
 import pandas as pd
 
 from suite.report import figures, tables
-from suite.report.formatting import bracketed, has_interval, interval, number, times
+from suite.report.formatting import bracketed, has_interval, interval, level, number, times
 from suite.report.frames import ProfileFrames
 from suite.report.loading import model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
 
 SUMMARY_TEXT = (
-    "Per model and backend: median of steady-state epoch seconds (epochs 2..N of every ok cell) with its 95% "
-    "bootstrap interval, and IQR; ratio to the fastest backend with its 95% bootstrap interval (none for the fastest "
-    "itself); median first-epoch seconds and its excess over steady state; median training images per second; the "
-    "memory training adds to its process; each learning rate's status. `summary.csv` also holds the final losses."
+    "Per model and backend: median of steady-state epoch seconds (epochs 2..N of every ok cell) with its "
+    "order-statistic interval, and IQR; ratio to the fastest backend (none for the fastest itself) with the exact "
+    "Mann–Whitney interval of the shift of log epoch times; each interval's real confidence in its `_level` column "
+    "(95% or more where the epochs allow; fewer epochs give less, and say so). The epochs of the cells run are the "
+    "replicates: the intervals leave out the noise between processes, which only more processes measure. Also: "
+    "median first-epoch seconds and its excess over steady state; median training images per second; the memory "
+    "training adds to its process; each learning rate's status. `summary.csv` also holds the final losses."
 )
 
 
-def interval_text(low: float, high: float, fmt: str = ".3g") -> str:
-    """`95% CI a–b`, or a note that there were too few epochs for one."""
+def interval_text(low: float, high: float, confidence: float, fmt: str = ".3g") -> str:
+    """`95% CI a–b` at its real confidence, or a note that there were too few epochs for one."""
     if not has_interval(low):
         return "no CI: fewer than 2 steady epochs"
-    return interval(low, high, fmt)
+    return interval(low, high, confidence, fmt)
 
 
 def slower_text(row) -> str:
-    """`torch 1.60× slower (95% CI 1.41–1.83)`, or that the difference is within the noise."""
+    """`torch 1.60× slower (95.1% CI 1.41–1.83)`, or that the difference is within the noise."""
     text = f"{row.backend} {times(row.ratio_to_fastest, '.2f')}"
     if not has_interval(row.ratio_ci_low):
         return f"{text} slower (no CI: fewer than 2 steady epochs)"
-    ci = interval_text(row.ratio_ci_low, row.ratio_ci_high, ".2f")
+    ci = interval_text(row.ratio_ci_low, row.ratio_ci_high, row.ratio_ci_level, ".2f")
     if row.ratio_ci_low <= 1:
         return f"{text} ({ci}: not told apart from the fastest)"
     return f"{text} slower ({ci})"
@@ -44,26 +47,27 @@ def fastest_lines(summary: pd.DataFrame) -> list[str]:
         ranked = group.sort_values("steady_epoch_median_s")
         best = ranked.iloc[0]
         others = ", ".join(slower_text(r) for r in ranked.iloc[1:].itertuples())
-        ci = interval_text(best.steady_epoch_ci_low_s, best.steady_epoch_ci_high_s)
+        ci = interval_text(best.steady_epoch_ci_low_s, best.steady_epoch_ci_high_s, best.steady_epoch_ci_level)
         line = f"{model}: {best.backend} is fastest ({number(best.steady_epoch_median_s)} s/epoch, {ci})"
         lines.append(line + (f"; {others}" if others else "; no other backend has a timing"))
     return lines
 
 
 def ratio_label(row) -> str:
-    """A point's label: `fastest`, or its ratio to the fastest with the ratio's 95% bootstrap interval."""
+    """A point's label: `fastest`, or its ratio to the fastest with the ratio's interval and its confidence."""
     if pd.isna(row.ratio_to_fastest):
         return ""
     if row.ratio_to_fastest == 1:
         return "fastest"
     if not has_interval(row.ratio_ci_low):
         return times(row.ratio_to_fastest, ".2f")
-    return f"{times(row.ratio_to_fastest, '.2f')}\n{bracketed(row.ratio_ci_low, row.ratio_ci_high, '.2f')}"
+    ci = bracketed(row.ratio_ci_low, row.ratio_ci_high, ".2f")
+    return f"{times(row.ratio_to_fastest, '.2f')}\n{ci} {level(row.ratio_ci_level)}"
 
 
 def headline(summary: pd.DataFrame) -> plt.Figure:
-    """Median steady-state epoch time per model and backend: a dot, its 95% CI and its ratio to the fastest."""
-    title = "Steady-state seconds per epoch (median of epochs 2..N over learning rates and seeds; line: 95% CI)"
+    """Median steady-state epoch time per model and backend: a dot, its interval and its ratio to the fastest."""
+    title = "Steady-state seconds per epoch (median of epochs 2..N over learning rates and seeds; line: its CI)"
     timed = summary.dropna(subset=["steady_epoch_median_s"])
     if timed.empty:
         return figures.nothing(title, "no cell finished ok with two or more epochs")
@@ -96,7 +100,7 @@ def headline(summary: pd.DataFrame) -> plt.Figure:
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=figures.PALETTE[b], label=b) for b in backends]
     ax.legend(
         handles=handles,
-        title="backend\n(label: median, time ÷ fastest\n[95% CI])",
+        title="backend\n(label: median, time ÷ fastest\n[CI] and its confidence)",
         fontsize=8,
         title_fontsize=8,
         loc="upper left",

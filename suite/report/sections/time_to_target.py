@@ -9,13 +9,13 @@ import pandas as pd
 from architectures.family import TARGETS
 from suite.choices import COMPLETED, Status
 from suite.report import figures
-from suite.report.formatting import bracketed, lr_label, number, times
+from suite.report.formatting import bracketed, level, lr_label, number, times
 from suite.report.frames import ProfileFrames
 from suite.report.loading import model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
 from suite.report.sections.sample_quality import reference
 from suite.report.tables import CELL_JOIN, in_order
-from suite.uncertainty import median_ci, ratio_ci
+from suite.uncertainty import NO_INTERVAL, log_t_interval, median_interval
 
 KEY = ["label", "backend", "lr"]
 
@@ -27,14 +27,15 @@ def cells(chosen: pd.DataFrame) -> pd.DataFrame:
 
 
 def table(found: pd.DataFrame) -> pd.DataFrame:
-    """Per model × backend × lr: seeds reaching the target, median seconds to it (95% CI) and ratio to the fastest.
+    """Per model × backend × lr: seeds reaching the target, median seconds to it (order-statistic interval) and ratio
+    to the fastest (Welch's t interval of log seconds).
 
     A seed that missed counts as slower than any that reached it; a median that falls on a miss is no time."""
     rows = []
     for (profile, label, backend, lr), group in found.groupby(["profile", *KEY]):
         seconds = group.seconds.to_numpy(float)
         median = float(np.median(seconds)) if len(seconds) else np.nan
-        low, high = median_ci(seconds) if np.isfinite(seconds).all() else (np.nan, np.nan)
+        median_iv = median_interval(seconds) if np.isfinite(seconds).all() else NO_INTERVAL
         rows.append(
             {
                 "profile": profile,
@@ -44,8 +45,9 @@ def table(found: pd.DataFrame) -> pd.DataFrame:
                 "seeds": len(seconds),
                 "reached": int(np.isfinite(seconds).sum()),
                 "seconds_to_target": median,
-                "ci_low": low,
-                "ci_high": high,
+                "ci_low": median_iv.low,
+                "ci_high": median_iv.high,
+                "ci_level": median_iv.level,
                 "steps_to_target": group.target_step.median(),
                 "budget_s": group.budget_s.max(),
                 "epochs": group.epochs.max(),
@@ -54,7 +56,7 @@ def table(found: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    frame["x_fastest"], frame["x_low"], frame["x_high"] = np.nan, np.nan, np.nan
+    frame["x_fastest"], frame["x_low"], frame["x_high"], frame["x_level"] = np.nan, np.nan, np.nan, np.nan
     for _, group in frame.groupby(["profile", "label", "lr"]):
         reached = group[np.isfinite(group.seconds_to_target)]
         if reached.empty:
@@ -64,8 +66,9 @@ def table(found: pd.DataFrame) -> pd.DataFrame:
         for i, row in reached.iterrows():
             mine = seconds_of(found, row)
             frame.loc[i, "x_fastest"] = row.seconds_to_target / fastest.seconds_to_target
-            if np.isfinite(mine).all() and np.isfinite(best).all():
-                frame.loc[i, ["x_low", "x_high"]] = ratio_ci(mine, best)
+            if row.backend != fastest.backend and np.isfinite(mine).all() and np.isfinite(best).all():
+                ratio = log_t_interval(mine, best)
+                frame.loc[i, ["x_low", "x_high", "x_level"]] = [ratio.low, ratio.high, ratio.level]
     return in_order(frame)
 
 
@@ -76,7 +79,7 @@ def seconds_of(found: pd.DataFrame, row: pd.Series) -> np.ndarray:
 
 
 def described(row) -> str:
-    """`123 s [110, 140] (1.00×)`, or `not reached within 50 epochs or 1800 s`: whichever ran out first."""
+    """`123 s [110, 140] 75% (1.00×)`, or `not reached within 50 epochs or 1800 s`: whichever ran out first."""
     if not np.isfinite(row.seconds_to_target):
         limit = f"{number(row.epochs, 'g')} epochs" + (
             f" or {number(row.budget_s, 'g')} s" if pd.notna(row.budget_s) else ""
@@ -84,10 +87,10 @@ def described(row) -> str:
         return f"not reached within {limit} ({row.reached}/{row.seeds} seeds reached it)"
     text = f"{number(row.seconds_to_target)} s"
     if pd.notna(row.ci_low):
-        text += " " + bracketed(row.ci_low, row.ci_high, sep=", ")
+        text += f" {bracketed(row.ci_low, row.ci_high, sep=', ')} {level(row.ci_level)}"
     text += f" ({times(row.x_fastest, '.2f')}"
     if pd.notna(row.x_low):
-        text += " " + bracketed(row.x_low, row.x_high, ".2f", ", ")
+        text += f" {bracketed(row.x_low, row.x_high, '.2f', ', ')} {level(row.x_level)}"
     text += ")"
     if row.reached < row.seeds:
         text += f", {row.reached}/{row.seeds} seeds"
@@ -142,9 +145,10 @@ def target_text(found: pd.DataFrame) -> str:
         + "; ".join(targets)
         + f"), evaluated every {every} steps on a fixed-noise sample set; the clock includes the first, compiling "
         f"epoch and leaves out every evaluation (as AlgoPerf and MLPerf Training time a run). Budget: {budgets}. "
-        "Median over seeds with its 95% bootstrap interval; × fastest: against the fastest backend of that model and "
-        "learning rate, with its bootstrap interval. The target is reached somewhere between the evaluation before "
-        "and the one that met it."
+        "Median over seeds with its order-statistic interval at its real confidence (three seeds give their range, "
+        "75%); × fastest: against the fastest backend of that model and learning rate, the ratio of geometric means "
+        "with Welch's t interval of log seconds (95%, the seeds as replicates). The target is reached somewhere "
+        "between the evaluation before and the one that met it."
     )
 
 
