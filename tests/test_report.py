@@ -94,8 +94,8 @@ def test_summary_numbers_equal_a_hand_computation(fixture_results):
     assert tf_gan.steady_epoch_median_s == pytest.approx(1.5)
     assert tf_gan.steady_epoch_iqr_s == pytest.approx(1.75 - 1.25)
     assert tf_gan.first_epoch_s == pytest.approx(5.0)
-    # Steady epochs 1.0 and 2.0: their resampled medians are 1, 1.5 or 2, so the 95% interval is [1, 2].
-    assert (tf_gan.steady_epoch_ci_low_s, tf_gan.steady_epoch_ci_high_s) == (1.0, 2.0)
+    # Steady epochs 1.0 and 2.0: the order-statistic interval of two values is their range, at 50% confidence.
+    assert (tf_gan.steady_epoch_ci_low_s, tf_gan.steady_epoch_ci_high_s, tf_gan.steady_epoch_ci_level) == (1, 2, 0.5)
     assert tf_gan.cells == 2 and tf_gan.cells_ok == 1
     assert tf_gan.statuses == "1e-04 ok · 1e-05 diverged@2"
     jax_gan = summary_row(fixture_results, "DenseGAN", "jax")
@@ -112,6 +112,11 @@ def test_summary_numbers_equal_a_hand_computation(fixture_results):
     )
     assert tf_gan["final_g_loss_lr1e-04"] == pytest.approx(0.7) and np.isnan(tf_gan["final_g_loss_lr1e-05"])
     assert jax_gan["final_d_loss_lr1e-05"] == pytest.approx(1.1)
+    # Across processes: JAX's two DenseGAN cells have medians 0.6 and 0.5, TensorFlow one ok cell, so no interval.
+    assert jax_gan.processes == 2 and jax_gan.between_process_cv == pytest.approx(np.std([0.6, 0.5], ddof=1) / 0.55)
+    assert tf_gan.processes == 1 and np.isnan(tf_gan.ratio_process_ci_low)
+    tf_vae = summary_row(fixture_results, "DenseVAE", "tensorflow")  # medians 1.0 and 2.0 against JAX's one cell
+    assert tf_vae.processes == 2 and np.isnan(tf_vae.ratio_process_ci_low), "one process of the fastest: no interval"
     jax_vae = summary_row(fixture_results, "DenseVAE", "jax")
     assert jax_vae.statuses == "1e-04 ok · 1e-05 failed", "the ok rerun stands in for the earlier failure"
     assert jax_vae.steady_epoch_median_s == pytest.approx(0.25)
@@ -218,7 +223,8 @@ def test_the_headline_labels_each_dot_with_its_median_and_ratio_on_plainly_ticke
         }
     )
     ax = headline(summary).axes[0]
-    assert [t.get_text() for t in ax.texts] == ["2 s · fastest", "8 s · 4.00× [3.50–4.50] 90%", "0.5 s · fastest"]
+    labels = ["2 s · fastest", "8 s · 4.00× [3.50–4.50] 90% (epochs)", "0.5 s · fastest"]
+    assert [t.get_text() for t in ax.texts] == labels
     assert [t.get_text() for t in ax.get_yticklabels()] == ["DenseGAN", "CNNGAN"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.3", "1", "3", "10", "30"]
     assert ax.get_xscale() == "log"

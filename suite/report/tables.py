@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from suite.choices import BACKENDS, COMPLETED, Status
@@ -11,7 +12,7 @@ from suite.grid import FULL_TRAIN, LEARNING_RATES
 from suite.profiles import PROFILES
 from suite.report.formatting import lr_label
 from suite.report.loading import LOSSES, expected, model_order, wide_epochs
-from suite.uncertainty import NO_INTERVAL, median_interval, shift_interval
+from suite.uncertainty import NO_INTERVAL, log_t_interval, median_interval, shift_interval
 
 CELL_JOIN = ["source", "run_id", "cell_id"]
 TIMING_COLUMNS = [
@@ -28,6 +29,11 @@ TIMING_COLUMNS = [
     "ratio_ci_low",
     "ratio_ci_high",
     "ratio_ci_level",
+    "processes",
+    "between_process_cv",
+    "ratio_process_ci_low",
+    "ratio_process_ci_high",
+    "ratio_process_ci_level",
     "first_epoch_s",
     "compile_overhead_s",
     "samples_per_s",
@@ -104,7 +110,7 @@ def summary(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     table["ratio_to_fastest"] = table.steady_epoch_median_s / table.groupby(
         ["profile", "label"]
     ).steady_epoch_median_s.transform("min")
-    table = table.join(intervals(steady, table))
+    table = table.join(intervals(steady, table)).join(process_intervals(steady, table))
     table["compile_overhead_s"] = table.first_epoch_s - table.steady_epoch_median_s
     table["statuses"] = statuses(grid)
     losses = final_losses(chosen, frame)
@@ -149,6 +155,32 @@ def intervals(steady: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         "ratio_ci_level",
     ]
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    frame.index = pd.MultiIndex.from_tuples(frame.index, names=["profile", "label", "backend"])
+    return frame
+
+
+def process_intervals(steady: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Across processes: each cell (a process of its own) one median steady epoch, and per model × backend how many
+    processes, their coefficient of variation, and the ratio to the fastest backend's with Welch's t interval of
+    the processes' log medians (95%; it holds the noise between processes, which the epochs' interval leaves out).
+    The learning rates and seeds of a model do not change what its step computes, so their cells are replicates."""
+    per_cell = steady.groupby(["profile", "label", "backend", *CELL_JOIN]).epoch_time_s.median()
+    medians = per_cell.groupby(["profile", "label", "backend"]).apply(lambda s: s.to_numpy())
+    rows = {}
+    for key, values in medians.items():
+        profile, label, backend = key
+        fastest = table.loc[(profile, label)].steady_epoch_median_s.idxmin()
+        ratio = NO_INTERVAL if backend == fastest else log_t_interval(values, medians[(profile, label, fastest)])
+        cv = float(np.std(values, ddof=1) / np.mean(values)) if len(values) > 1 else math.nan
+        rows[key] = {
+            "processes": len(values),
+            "between_process_cv": cv,
+            "ratio_process_ci_low": ratio.low,
+            "ratio_process_ci_high": ratio.high,
+            "ratio_process_ci_level": ratio.level,
+        }
+    columns = ["processes", "between_process_cv", "ratio_process_ci_low", "ratio_process_ci_high"]
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=[*columns, "ratio_process_ci_level"])
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["profile", "label", "backend"])
     return frame
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -19,7 +21,10 @@ SUMMARY_TEXT = (
     "(95% or more where the epochs allow; fewer epochs give less, and say so). The epochs of the cells run are the "
     "replicates: the intervals leave out the noise between processes, which only more processes measure. Also: "
     "median first-epoch seconds and its excess over steady state; median training images per second; the memory "
-    "training adds to its process; each learning rate's status. `summary.csv` also holds the final losses."
+    "training adds to its process; each learning rate's status. Where a model has two or more cells per backend "
+    "(learning rates and seeds do not change what a step computes), each cell is a process of its own: "
+    "`between_process_cv` is the spread of their medians, and `ratio_process_ci_*` Welch's t interval of the ratio "
+    'across them (95%), which the "At a glance" lines use. `summary.csv` also holds the final losses.'
 )
 
 
@@ -31,14 +36,23 @@ def interval_text(low: float, high: float, confidence: float, fmt: str = ".3g") 
 
 
 def slower_text(row) -> str:
-    """`torch 1.60× slower (95.1% CI 1.41–1.83)`, or that the difference is within the noise."""
+    """`torch 1.60× slower (95% CI 1.41–1.83 over 5 processes each)`, or that the difference is within the noise.
+
+    Across processes where each backend has two or more (the interval then holds the noise between processes), else
+    across the epochs of one process, which says so."""
     text = f"{row.backend} {times(row.ratio_to_fastest, '.2f')}"
-    if not has_interval(row.ratio_ci_low):
+    if has_interval(row.ratio_process_ci_low):
+        low, high = row.ratio_process_ci_low, row.ratio_process_ci_high
+        ci = interval(low, high, row.ratio_process_ci_level, ".2f")
+        ci += f" across processes, {row.processes:.0f} of this backend"
+    elif has_interval(row.ratio_ci_low):
+        low, high = row.ratio_ci_low, row.ratio_ci_high
+        ci = f"{interval(low, high, row.ratio_ci_level, '.2f')} across one process's epochs, not its reruns"
+    else:
         return f"{text} slower (no CI: fewer than 2 steady epochs)"
-    ci = interval_text(row.ratio_ci_low, row.ratio_ci_high, row.ratio_ci_level, ".2f")
-    if row.ratio_ci_low <= 1:
+    if low <= 1 <= high:
         return f"{text} ({ci}: not told apart from the fastest)"
-    return f"{text} slower ({ci})"
+    return f"{text} {'slower' if low > 1 else 'faster'} ({ci})"
 
 
 def fastest_lines(summary: pd.DataFrame) -> list[str]:
@@ -59,10 +73,13 @@ def ratio_label(row) -> str:
         return ""
     if row.ratio_to_fastest == 1:
         return "fastest"
+    if has_interval(getattr(row, "ratio_process_ci_low", math.nan)):
+        ci = bracketed(row.ratio_process_ci_low, row.ratio_process_ci_high, ".2f")
+        return f"{times(row.ratio_to_fastest, '.2f')}\n{ci} {level(row.ratio_process_ci_level)} (processes)"
     if not has_interval(row.ratio_ci_low):
         return times(row.ratio_to_fastest, ".2f")
     ci = bracketed(row.ratio_ci_low, row.ratio_ci_high, ".2f")
-    return f"{times(row.ratio_to_fastest, '.2f')}\n{ci} {level(row.ratio_ci_level)}"
+    return f"{times(row.ratio_to_fastest, '.2f')}\n{ci} {level(row.ratio_ci_level)} (epochs)"
 
 
 def headline(summary: pd.DataFrame) -> plt.Figure:
