@@ -129,6 +129,15 @@ def glance_lines(found: pd.DataFrame) -> list[str]:
             f"({' / '.join(compared.test.unique())}, p < {number(ALPHA, 'g')}, "
             f"{int(compared.seeds.min())}+ seeds per backend)"
         )
+        alike = compared[(compared.verdict == ALIKE) & compared.ratio_ci_low.gt(0)]
+        if len(alike):
+            unseen = np.maximum(alike.ratio_ci_high, 1 / alike.ratio_ci_low)
+            widest = measure_name(alike.loc[unseen.idxmax()].measure)
+            text += (
+                f"; where not told apart, a difference of up to {times(float(unseen.max()))} between backend medians "
+                f"could not have been seen (the far end of the widest ratio interval, {widest}), "
+                f"{times(float(unseen.median()))} for the median measure"
+            )
         if len(differ):
             worst = differ.iloc[0]
             text += (
