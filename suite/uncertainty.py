@@ -101,10 +101,10 @@ def log_t_interval(values, reference, paired: bool = False) -> Interval:
     a, b = np.log(np.asarray(values, float)), np.log(np.asarray(reference, float))
     if len(a) < 2 or len(b) < 2 or not (np.isfinite(a).all() and np.isfinite(b).all()):
         return NO_INTERVAL
-    found = ttest_rel(a, b) if paired else ttest_ind(a, b, equal_var=False)
     if np.ptp(a) == 0 and np.ptp(b) == 0:
         ratio = math.exp(a.mean() - b.mean())
         return Interval(ratio, ratio, CONFIDENCE, "all values equal")
+    found = ttest_rel(a, b) if paired else ttest_ind(a, b, equal_var=False)
     ci = found.confidence_interval(CONFIDENCE)
     return Interval(
         math.exp(ci.low), math.exp(ci.high), CONFIDENCE, "paired t on logs" if paired else "Welch t on logs"

@@ -57,6 +57,7 @@ def table(found: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return frame
     frame["x_fastest"], frame["x_low"], frame["x_high"], frame["x_level"] = np.nan, np.nan, np.nan, np.nan
+    frame[FACTOR_COLUMNS] = np.nan
     for _, group in frame.groupby(["profile", "label", "lr"]):
         reached = group[np.isfinite(group.seconds_to_target)]
         if reached.empty:
@@ -69,13 +70,35 @@ def table(found: pd.DataFrame) -> pd.DataFrame:
             if row.backend != fastest.backend and np.isfinite(mine).all() and np.isfinite(best).all():
                 ratio = log_t_interval(mine, best)
                 frame.loc[i, ["x_low", "x_high", "x_level"]] = [ratio.low, ratio.high, ratio.level]
+                frame.loc[i, FACTOR_COLUMNS] = factors(found, row, fastest)
     return in_order(frame)
+
+
+FACTOR_COLUMNS = ["x_step_s", "x_step_low", "x_step_high", "x_steps", "x_steps_low", "x_steps_high"]
+"""The ratio to the fastest backend in two factors: seconds per step and steps to target, each with Welch's t
+interval over the seeds (95%); their product is the ratio of geometric mean times."""
+
+
+def factors(found: pd.DataFrame, row: pd.Series, fastest: pd.Series) -> list[float]:
+    """Seconds per training step and steps to target, each as a ratio to the fastest backend's with its interval."""
+    mine, best = (cells_of(found, r) for r in (row, fastest))
+    values = []
+    for measure in (lambda f: f.target_train_s / f.target_step, lambda f: f.target_step.astype(float)):
+        a, b = measure(mine).to_numpy(float), measure(best).to_numpy(float)
+        ratio = log_t_interval(a, b)
+        values += [float(np.exp(np.log(a).mean() - np.log(b).mean())), ratio.low, ratio.high]
+    return values
+
+
+def cells_of(found: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
+    """The seeds' cells of the model × backend × lr of `row`."""
+    same = (found.profile == row.profile) & (found.label == row.label) & (found.backend == row.backend)
+    return found[same & (found.lr == row.lr)]
 
 
 def seconds_of(found: pd.DataFrame, row: pd.Series) -> np.ndarray:
     """The seeds' seconds to target of the model × backend × lr of `row`."""
-    same = (found.profile == row.profile) & (found.label == row.label) & (found.backend == row.backend)
-    return found[same & (found.lr == row.lr)].seconds.to_numpy(float)
+    return cells_of(found, row).seconds.to_numpy(float)
 
 
 def described(row) -> str:
@@ -91,6 +114,10 @@ def described(row) -> str:
     text += f" ({times(row.x_fastest, '.2f')}"
     if pd.notna(row.x_low):
         text += f" {bracketed(row.x_low, row.x_high, '.2f', ', ')} {level(row.x_level)}"
+    if pd.notna(getattr(row, "x_step_low", np.nan)):
+        step = f"{times(row.x_step_s, '.2f')} {bracketed(row.x_step_low, row.x_step_high, '.2f', ', ')}"
+        steps = f"{times(row.x_steps, '.2f')} {bracketed(row.x_steps_low, row.x_steps_high, '.2f', ', ')}"
+        text += f" = {step} seconds per step × {steps} steps"
     text += ")"
     if row.reached < row.seeds:
         text += f", {row.reached}/{row.seeds} seeds"
@@ -147,8 +174,10 @@ def target_text(found: pd.DataFrame) -> str:
         f"epoch and leaves out every evaluation (as AlgoPerf and MLPerf Training time a run). Budget: {budgets}. "
         "Median over seeds with its order-statistic interval at its real confidence (three seeds give their range, "
         "75%); × fastest: against the fastest backend of that model and learning rate, the ratio of geometric means "
-        "with Welch's t interval of log seconds (95%, the seeds as replicates). The target is reached somewhere "
-        "between the evaluation before and the one that met it."
+        "with Welch's t interval of log seconds (95%, the seeds as replicates), and that ratio in two factors, each "
+        "with its own 95% interval: seconds per training step (how fast the backend computes) times steps to the "
+        "target (how soon that seed learned). The target is reached somewhere between the evaluation before and "
+        "the one that met it."
     )
 
 
