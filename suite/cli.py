@@ -459,6 +459,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
             f"sees a {args.time_factor - 1:.0%} slowdown from {int(needed.min())}-{int(needed.max())} steady epochs "
             f"per side (median {needed.median():g}; column epochs_needed)"
         )
+    processes = times.processes_needed.dropna() if len(times) else pd.Series(dtype=float)
+    if len(processes):
+        print(
+            f"gvbench compare: epochs of one process leave out the noise between processes; at BASE's spread between "
+            f"its processes (cells), a one-sided Welch t test on log times sees a {args.time_factor - 1:.0%} slowdown "
+            f"with 80% power from {int(processes.min())}-{int(processes.max())} processes per side "
+            "(column processes_needed; rerun with more --seeds for more)"
+        )
     if unlike:
         print(
             f"gvbench compare: the runs' cells ran under different conditions ({'; '.join(unlike)}), so a time "

@@ -19,7 +19,7 @@ from scipy.stats import mannwhitneyu
 from suite.choices import COMPLETED, MISSING
 from suite.report.loading import LOSSES, latest, load
 from suite.report.tables import epoch_frame, steady_epochs
-from suite.uncertainty import epochs_to_detect
+from suite.uncertainty import epochs_to_detect, processes_to_detect
 
 CONDITIONS = {"threads": "threads per cell", "parallel_cells": "cells at once", "cpu_model": "CPU"}
 """What a cell ran under that moves its times, as `gvbench compare` names it when the two runs differ."""
@@ -52,6 +52,7 @@ def timing(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresholds) -> pd.
         if key not in other.index:
             continue
         a, b = group.epoch_time_s.to_numpy(), other.loc[[key]].epoch_time_s.to_numpy()
+        per_process = group.groupby(["source", "run_id", "cell_id"]).epoch_time_s.median().to_numpy()
         ratio = pd.Series(b).median() / pd.Series(a).median()
         p = float(mannwhitneyu(b, a, alternative="greater").pvalue)
         slower = bool(ratio > thresholds.time_factor and p < thresholds.alpha)
@@ -66,6 +67,8 @@ def timing(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresholds) -> pd.
                 "p_slower": p,
                 "can_tell": 1 / math.comb(len(a) + len(b), len(a)) < thresholds.alpha,
                 "epochs_needed": epochs_to_detect(a, thresholds.time_factor - 1, thresholds.alpha),
+                "processes_base": len(per_process),
+                "processes_needed": processes_to_detect(per_process, thresholds.time_factor - 1, thresholds.alpha),
                 "slowdown": slower,
             }
         )

@@ -169,6 +169,25 @@ def detection_power(n: int, sigma: float, slowdown: float, alpha: float, simulat
     return float(np.mean(mannwhitneyu(new, base, alternative="greater", axis=1).pvalue < alpha))
 
 
+def processes_to_detect(medians, slowdown: float = 0.10, alpha: float = 0.05, power: float = 0.8) -> int | None:
+    """Processes per side a one-sided Welch t test on log times needs to see `slowdown` at `power`, from the spread
+    of these processes' medians (the noise between processes): the smallest n with
+    n ≥ 2 (t_{1−α} + t_{power})² σ² ÷ log(1 + slowdown)², t at 2n − 2 degrees of freedom. None with fewer than two."""
+    from scipy.stats import t as student
+
+    logs = np.log(np.asarray(medians, float))
+    if len(logs) < 2:
+        return None
+    sigma = float(np.std(logs, ddof=1))
+    n = 2
+    while n < 10_000:
+        df = 2 * n - 2
+        if n >= 2 * ((student.ppf(1 - alpha, df) + student.ppf(power, df)) * sigma / math.log1p(slowdown)) ** 2:
+            return n
+        n += 1
+    return None
+
+
 def epochs_to_detect(times, slowdown: float = 0.10, alpha: float = 0.05, power: float = 0.8) -> int | None:
     """Steady epochs per side a one-sided Mann–Whitney U test needs to see `slowdown` at these times' noise.
 
