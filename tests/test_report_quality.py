@@ -211,3 +211,14 @@ def test_a_protocol_run_redraws_the_papers_four_figures_beside_them_and_decides_
     assert (report / "paper-figures-LICENSE").read_text() == (FIGURES / "LICENSE").read_text()
     claims_csv = pd.read_csv(report / "claims.csv", keep_default_na=False)
     assert list(claims_csv[claims_csv.part == ""].verdict) == [SUPPORTED] * 4
+
+
+def test_each_verdict_is_shown_beside_the_one_the_judge_alone_would_give():
+    # DenseGAN's samples: the judge alone is sure of 70%, none lies on the digit manifold (blobs on speckle).
+    table = frame(GOOD | {"DenseGAN": (0.0, 0.05, 300.0)})
+    table.loc[table.model == "DenseGAN", "confident_share"] = 0.7
+    found = claims(table, "paper", REAL_HAZE)
+    row = part(found, "DenseGAN fails")
+    assert row.verdict == SUPPORTED and row["verdict with the judge alone"] == CONTRADICTED
+    assert claim_rows(found)[0] == SUPPORTED
+    assert found[found.part == ""]["verdict with the judge alone"].iloc[0] == PARTLY

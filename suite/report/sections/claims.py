@@ -27,6 +27,8 @@ SUPPORTED, PARTLY, CONTRADICTED, UNDECIDED = "supported", "partly supported", "c
 MIN_MISREAD = 50
 """Claim 4 needs at least this many reconstructions the judge reads as another digit."""
 GANS, VAES = ("DenseGAN", "DenseGAN-Deep", "CNNGAN"), ("DenseVAE", "CNNVAE")
+JUDGE_ALONE = "verdict with the judge alone"
+"""The column giving each verdict as it would be if readable meant only that the judge is sure (p ≥ 0.9)."""
 
 
 @dataclass(frozen=True)
@@ -292,20 +294,35 @@ def claim_verdict(verdicts: list[str]) -> str:
     return PARTLY if SUPPORTED in verdicts and CONTRADICTED in verdicts else UNDECIDED
 
 
+def judge_alone(values: dict) -> dict:
+    """The same values with the readable share replaced by the judge alone's (`confident_share`): readable as the
+    measure was before it asked for the digit manifold, to show which verdicts the new measure moves."""
+    return {m: v | {"readable_share": v.get("confident_share", np.nan)} for m, v in values.items()}
+
+
 def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame:
-    """Each claim's verdict (its `part` empty) and each of its parts', from one variant's protocol cells."""
+    """Each claim's verdict (its `part` empty) and each of its parts', from one variant's protocol cells; beside
+    each, the verdict it would have with the judge alone deciding what is readable."""
     values, why = protocol_values(scored, variant)
+    alone = judge_alone(values)
     rows = []
     for claim in dict.fromkeys(p.claim for p in parts(real_haze)):
         found = []
         for part in (p for p in parts(real_haze) if p.claim == claim):
             if why:
-                verdict, range_text, evidence = UNDECIDED, "", ""
+                verdict, range_text, evidence, before = UNDECIDED, "", "", UNDECIDED
             else:
                 verdict, range_text = sensitivity(part, values)
-                evidence = part.evidence(values)
+                evidence, before = part.evidence(values), sensitivity(part, alone)[0]
             found.append(
-                {"claim": claim, "part": part.words, "verdict": verdict, "evidence": evidence, "threshold": range_text}
+                {
+                    "claim": claim,
+                    "part": part.words,
+                    "verdict": verdict,
+                    "evidence": evidence,
+                    "threshold": range_text,
+                    JUDGE_ALONE: before,
+                }
             )
         rows.append(
             {
@@ -314,6 +331,7 @@ def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame
                 "verdict": claim_verdict([f["verdict"] for f in found]),
                 "evidence": why or "",
                 "threshold": "",
+                JUDGE_ALONE: claim_verdict([f[JUDGE_ALONE] for f in found]),
             }
         )
         rows += found
