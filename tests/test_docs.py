@@ -28,15 +28,16 @@ PLACEHOLDERS = {
 
 
 def command_lines(text: str) -> list[str]:
-    """Every `gvbench …` line of the fenced code blocks, without its comment, but usage synopses and lines with a
-    shell variable."""
-    lines, fenced = [], False
+    """Every `gvbench …` line of the fenced shell blocks (not `text` output), without its comment, but usage
+    synopses and lines with a shell variable."""
+    lines, fenced, shell = [], False, False
     for line in text.splitlines():
         if line.startswith("```"):
             fenced = not fenced
+            shell = fenced and line.strip("`").strip() in ("", "bash", "sh", "console")
             continue
         line = line.split("  #")[0].strip()
-        if fenced and line.startswith("gvbench ") and not re.search(r"[{\[$]|\.\.\.", line):
+        if shell and line.startswith("gvbench ") and not re.search(r"[{\[$]|\.\.\.", line):
             lines.append(line)
     return lines
 
