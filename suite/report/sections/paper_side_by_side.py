@@ -187,7 +187,12 @@ def blocks(frames: ProfileFrames) -> list[Block]:
             "stretched each digit to its own grey range",
         ),
         (2, lambda f, c: losses_figure(f, c, GANS, 2), "the re-run plots each epoch's mean loss (epochs.csv)"),
-        (3, reconstructions_figure, "the re-run adds samples of the prior, which the paper does not show"),
+        (
+            3,
+            reconstructions_figure,
+            "the re-run's 16 test images are the test set's first, the paper's another draw; the re-run adds "
+            "samples of the prior, which the paper does not show",
+        ),
         (4, lambda f, c: losses_figure(f, c, VAES, 4), "the re-run plots each epoch's mean negative ELBO per image"),
     ]
     for number_, draw, differs in drawn:
