@@ -238,6 +238,12 @@ def add_result_parsers(commands) -> None:
     rescore.add_argument("dir", type=path, help="a results folder (the --out of a gvbench run)")
     rescore.add_argument("--backend", choices=BACKENDS, default="tensorflow", help="the backend the judge runs on")
     rescore.add_argument("--data", type=path, help="an mnist.npz, for the test labels (default: as gvbench run)")
+    history = commands.add_parser(
+        "history", help="step times across Keras and backend versions, and the releases where they changed"
+    )
+    history.add_argument("dirs", nargs="+", type=path, metavar="DIR", help="results folders of runs to read together")
+    history.add_argument("--threshold", type=positive_float, default=1.10, help="flag changes beyond this ratio")
+    history.add_argument("--out", type=path, help="history page folder (default: the first DIR/history)")
     compare = commands.add_parser("compare", help="flag slowdowns and loss changes from BASE to NEW results")
     compare.add_argument("base", type=path, help="results folder of the baseline")
     compare.add_argument("new", type=path, help="results folder to check against it")
@@ -491,6 +497,24 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    """Read the runs, find the changes, write the page; exit 1 when a regression beyond the threshold is found."""
+    from suite.history_page import write_history
+
+    for folder in args.dirs:
+        check_folder(folder, "--out folders of gvbench runs")
+    out, points, changes = write_history(args.dirs, args.out or args.dirs[0] / "history", args.threshold)
+    series = points.groupby(["backend", "model"]).ngroups if len(points) else 0
+    print(f"gvbench history: {len(points)} points of {series} model × backend series -> {out / 'history.html'}")
+    if changes.empty:
+        print(
+            f"gvbench history: no change beyond {args.threshold:g}x that the noise between processes could not explain"
+        )
+    else:
+        print(changes.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return 1 if (changes.kind == "regression").any() else 0
+
+
 def cmd_rescore(args: argparse.Namespace) -> int:
     """Score the folder's saved samples in a process of the judge's backend (`runners.rescore`)."""
     if not (args.dir / CELLS_CSV).is_file():
@@ -509,6 +533,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "upgrade": cmd_upgrade,
     "rescore": cmd_rescore,
+    "history": cmd_history,
 }
 
 

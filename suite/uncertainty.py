@@ -95,20 +95,19 @@ def shift_interval(values, reference) -> Interval:
     return Interval(low, high, float(achieved), "Hodges–Lehmann shift of logs, exact Mann–Whitney")
 
 
-def log_t_interval(values, reference, paired: bool = False) -> Interval:
+def log_t_interval(values, reference, paired: bool = False, confidence: float = CONFIDENCE) -> Interval:
     """The ratio of geometric means with Welch's t interval of the difference of log means (`paired`: the t
-    interval of the mean log ratio of pairs, as lockstep seeds give)."""
+    interval of the mean log ratio of pairs, as lockstep seeds give), at `confidence`."""
     a, b = np.log(np.asarray(values, float)), np.log(np.asarray(reference, float))
     if len(a) < 2 or len(b) < 2 or not (np.isfinite(a).all() and np.isfinite(b).all()):
         return NO_INTERVAL
     if np.ptp(a) == 0 and np.ptp(b) == 0:
         ratio = math.exp(a.mean() - b.mean())
-        return Interval(ratio, ratio, CONFIDENCE, "all values equal")
+        return Interval(ratio, ratio, confidence, "all values equal")
     found = ttest_rel(a, b) if paired else ttest_ind(a, b, equal_var=False)
-    ci = found.confidence_interval(CONFIDENCE)
-    return Interval(
-        math.exp(ci.low), math.exp(ci.high), CONFIDENCE, "paired t on logs" if paired else "Welch t on logs"
-    )
+    ci = found.confidence_interval(confidence)
+    method = "paired t on logs" if paired else "Welch t on logs"
+    return Interval(math.exp(ci.low), math.exp(ci.high), confidence, method)
 
 
 def backend_effect(samples: list) -> tuple[float, float]:

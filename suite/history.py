@@ -1,0 +1,158 @@
+"""`gvbench history DIR...`: the step time of every model × backend across Keras and backend versions, and the
+releases where it changed, found by a maintained change-point library (ruptures) and confirmed against the noise.
+
+Each run (`run_id`) is one point of a series: its version set (Keras and the backend's version), then when it ran.
+A point's value is the median steady step time of its cells, each cell a process of its own. ruptures' PELT
+proposes change points on the log of the points; a proposal stands only where the cells after it differ from the
+cells before it beyond the noise between processes: Welch's t interval of the ratio, at a Bonferroni level for the
+places PELT chose among, lies wholly beyond the threshold (above it for a regression, below its inverse for an
+improvement). Too few processes on a side give no interval, and no change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from suite.choices import COMPLETED
+from suite.report.loading import load
+from suite.uncertainty import CONFIDENCE, log_t_interval
+
+SERIES = ["profile", "backend", "impl", "jit", "mode", "model", "variant"]
+"""What one line of the history follows across versions."""
+PENALTY = 3.0
+"""PELT's penalty per change point, in units of the series' noise variance times log(points)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """A step in a series: between two version sets, the ratio after ÷ before with its interval."""
+
+    series: tuple
+    before: str
+    after: str
+    ratio: float
+    low: float
+    high: float
+    level: float
+    processes: tuple[int, int]
+
+
+def version_key(version: str) -> tuple:
+    """A version as a sortable tuple: `3.15.1` → (3, 15, 1); text parts sort after numbers."""
+    parts = []
+    for piece in str(version).replace("+", ".").replace("-", ".").split("."):
+        parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
+    return tuple(parts)
+
+
+def points(cells: pd.DataFrame) -> pd.DataFrame:
+    """One row per series × run: its version set, when it ran, and its cells' steady step times (one per process)."""
+    ok = cells[cells.status.isin(COMPLETED)].dropna(subset=["steady_step_median_s"])
+    ok = ok.assign(version_set="keras " + ok.keras_version.astype(str) + ", " + ok.backend_version.astype(str))
+    rows = []
+    for key, group in ok.groupby([*SERIES, "version_set", "run_id"], sort=False):
+        rows.append(
+            dict(zip([*SERIES, "version_set", "run_id"], key, strict=True))
+            | {
+                "started_at": group.started_at.min(),
+                "keras_version": group.keras_version.iloc[0],
+                "backend_version": group.backend_version.iloc[0],
+                "git_commit": group.git_commit.iloc[0],
+                "step_s": float(group.steady_step_median_s.median()),
+                "steps_s": group.steady_step_median_s.to_numpy(float),
+                "first_epoch_s": float(group.first_epoch_s.median()),
+                "train_memory_mb": float((group.train_peak_rss_mb - group.rss_before_train_mb).median()),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    order = frame.apply(lambda r: (version_key(r.keras_version), version_key(r.backend_version), r.started_at), axis=1)
+    return frame.assign(_order=order).sort_values([*SERIES, "_order"]).drop(columns="_order").reset_index(drop=True)
+
+
+def change_points(values: np.ndarray, noise: float) -> list[int]:
+    """Indexes where a new segment starts, by ruptures' PELT on `values` with a penalty scaled to `noise` (the
+    standard deviation of one point)."""
+    import ruptures
+
+    if len(values) < 2:
+        return []
+    sigma2 = max(noise, 1e-6) ** 2
+    found = ruptures.Pelt(model="l2", min_size=1, jump=1).fit(values.reshape(-1, 1))
+    return [i for i in found.predict(pen=PENALTY * sigma2 * math.log(len(values) + 1)) if i < len(values)]
+
+
+def series_changes(series: pd.DataFrame, threshold: float) -> list[Change]:
+    """The confirmed steps of one series (rows in version order): PELT's proposals on the log point values whose
+    cells after ÷ before have a Welch t interval wholly beyond `threshold`, either way."""
+    logs = np.log(series.step_s.to_numpy(float))
+    within = [np.std(np.log(s), ddof=1) for s in series.steps_s if len(s) > 1]
+    noise = float(np.median(within)) if within else float(np.std(logs, ddof=1)) if len(logs) > 2 else 0.05
+    found = []
+    for start in change_points(logs, noise):
+        before, after = series.iloc[:start], series.iloc[start:]
+        a, b = np.concatenate(list(after.steps_s)), np.concatenate(list(before.steps_s))
+        ratio = float(np.exp(np.log(a).mean() - np.log(b).mean()))
+        # PELT put the split where the two sides differ most, out of len(series) - 1 places: Bonferroni's level.
+        interval = log_t_interval(a, b, confidence=1 - (1 - CONFIDENCE) / max(len(series) - 1, 1))
+        if not interval.found or not (interval.low > threshold or interval.high < 1 / threshold):
+            continue
+        key = tuple(series.iloc[0][SERIES])
+        found.append(
+            Change(
+                key,
+                before.version_set.iloc[-1],
+                after.version_set.iloc[0],
+                ratio,
+                interval.low,
+                interval.high,
+                interval.level,
+                (len(b), len(a)),
+            )
+        )
+    return found
+
+
+def history(folders: list[Path], threshold: float = 1.10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every series' points in version order, and the changes found (regressions: ratio > 1)."""
+    cells = pd.concat([load(folder)[0] for folder in folders], ignore_index=True)
+    found = points(cells)
+    changes = []
+    for _, series in found.groupby(SERIES, sort=False) if len(found) else []:
+        changes += series_changes(series.reset_index(drop=True), threshold)
+    table = pd.DataFrame(
+        [
+            dict(zip(SERIES, c.series, strict=True))
+            | {
+                "before": c.before,
+                "after": c.after,
+                "ratio": c.ratio,
+                "ci_low": c.low,
+                "ci_high": c.high,
+                "ci_level": c.level,
+                "processes_before": c.processes[0],
+                "processes_after": c.processes[1],
+                "kind": "regression" if c.ratio > 1 else "improvement",
+            }
+            for c in changes
+        ],
+        columns=[
+            *SERIES,
+            "before",
+            "after",
+            "ratio",
+            "ci_low",
+            "ci_high",
+            "ci_level",
+            "processes_before",
+            "processes_after",
+            "kind",
+        ],
+    )
+    return found, table

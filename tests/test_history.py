@@ -1,0 +1,70 @@
+"""`gvbench history`: a step at one version is found with its size and interval; flat noise gives none."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from suite.choices import Status
+from suite.cli import main
+from suite.contract import Cell, EpochRecord, Facts, Result
+from suite.history import history, version_key
+from suite.results import append_cell
+from suite.run import rows
+
+VERSIONS = ["3.10.0", "3.11.3", "3.12.0", "3.13.2", "3.14.0", "3.15.1"]
+SEEDS = 3
+"""Cells (processes) per version: what the noise between processes is measured from."""
+
+
+def write_runs(out, step_s: dict[str, float], noise: float, seed: int = 0) -> None:
+    """One run per Keras version, three cells each, whose steady epochs take `step_s[version]` × 4 steps,
+    each cell off by lognormal `noise` (the spread between processes)."""
+    rng = np.random.default_rng(seed)
+    for i, version in enumerate(VERSIONS):
+        for cell_seed in range(SEEDS):
+            per_step = step_s[version] * math.exp(rng.normal(0.0, noise))
+            epochs = [EpochRecord(e, 4 * per_step, 4, 512 / (4 * per_step), {"loss": 1.0}) for e in (1, 2, 3)]
+            facts = Facts(keras_version=version, backend_version="2.21.0", started_at=f"2026-01-0{i + 1}")
+            cell = Cell("tensorflow", "DenseVAE", "paper", 1e-4, "smoke", cell_seed, 3, 2)
+            append_cell(out, *rows(f"r{i}", cell, Result(Status.OK, facts=facts, epochs=epochs), "s.npz", "l.log"))
+
+
+def test_versions_sort_as_numbers_not_text():
+    assert sorted(["3.9.0", "3.10.0", "3.15.1"], key=version_key) == ["3.9.0", "3.10.0", "3.15.1"]
+    assert version_key("2.13.0+cpu") < version_key("2.14.0")
+
+
+def test_a_30_percent_step_at_one_version_is_found_with_its_size(tmp_path):
+    step = {v: (0.013 if VERSIONS.index(v) >= 3 else 0.010) for v in VERSIONS}
+    write_runs(tmp_path, step, noise=0.03)
+    points, changes = history([tmp_path])
+    assert list(points.keras_version) == VERSIONS, "ordered by version"
+    assert len(changes) == 1, changes.to_string()
+    change = changes.iloc[0]
+    assert change.before == "keras 3.12.0, 2.21.0" and change.after == "keras 3.13.2, 2.21.0"
+    assert (
+        change.kind == "regression" and 1.2 < change.ratio < 1.4 and 1 < change.ci_low <= change.ratio <= change.ci_high
+    )
+
+
+@pytest.mark.parametrize("noise", [0.05, 0.15])
+@pytest.mark.parametrize("seed", range(5))
+def test_flat_noise_of_this_machines_size_gives_no_change(tmp_path, seed, noise):
+    # Between processes: 1.4-16.8% in results/reference.
+    write_runs(tmp_path, dict.fromkeys(VERSIONS, 0.010), noise=noise, seed=seed)
+    assert history([tmp_path])[1].empty
+
+
+def test_the_command_writes_its_page_and_exits_1_on_a_regression(tmp_path, capsys):
+    step = {v: (0.013 if VERSIONS.index(v) >= 3 else 0.010) for v in VERSIONS}
+    write_runs(tmp_path, step, noise=0.03)
+    assert main(["history", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "regression" in out and "keras 3.13.2" in out
+    page = (tmp_path / "history" / "history.html").read_text()
+    assert "regression from keras 3.12.0, 2.21.0 to keras 3.13.2, 2.21.0" in page
+    assert pd.read_csv(tmp_path / "history" / "changes.csv").kind.tolist() == ["regression"]
