@@ -39,7 +39,7 @@ class EpochRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         # Fetching the losses and a weight waits for every dispatched step (JAX runs asynchronously).
-        losses = {name: float(value) for name, value in (logs or {}).items()}
+        losses = {name: float(keras.ops.convert_to_numpy(value)) for name, value in (logs or {}).items()}
         keras.ops.convert_to_numpy(self.model.trainable_variables[-1])
         seconds = time.perf_counter() - self._start - self._excluded
         steps, samples = self._cut or (self.params["steps"], self.samples_per_epoch)
