@@ -116,6 +116,16 @@ def _table_html(frame: pd.DataFrame, floatfmt: str) -> str:
     return f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
+def _markdown_table(frame: pd.DataFrame, floatfmt: str) -> str:
+    """The table as text exactly as `_cell` wrote it (tabulate would read `1e-04` back as a number and print
+    0.0001), numbers right-aligned."""
+    numeric = [
+        pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns
+    ]
+    align = ["right" if n else "left" for n in numeric]
+    return _formatted(frame, floatfmt).to_markdown(index=False, disable_numparse=True, colalign=align)
+
+
 def to_markdown(blocks: list[Block], folder: Path) -> str:
     parts = []
     for block in blocks:
@@ -132,7 +142,7 @@ def to_markdown(blocks: list[Block], folder: Path) -> str:
         elif isinstance(block, Bullets):
             parts.append("\n".join(f"- {item}" for item in block.items))
         elif isinstance(block, Table):
-            parts.append(_formatted(block.frame, block.floatfmt).to_markdown(index=False))
+            parts.append(_markdown_table(block.frame, block.floatfmt))
         else:
             png = block.png.relative_to(folder).as_posix()
             svg = block.png.with_suffix(".svg").relative_to(folder).as_posix()
