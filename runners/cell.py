@@ -75,9 +75,10 @@ KERAS_JIT = {"auto": "auto", "on": True, "off": False}
 """`--jit` as Keras' `compile(jit_compile=...)`: TF XLA, `torch.compile`, `jax.jit`."""
 
 
-def train_keras(spec, task: Task, x: np.ndarray, recorder, result: Result, watch=None):
+def train_keras(spec, task: Task, x: np.ndarray, recorder, result: Result, watch=None, start: float = 0.0):
     """Train the Keras model with `fit` (in lockstep: `runners.lockstep.fit`), evaluated by `watch` when it is a
-    time-to-target cell; return it."""
+    time-to-target cell, from the last saved epoch when the task has a `resume_dir` (`runners.resume`); return it.
+    `start`: the `time.perf_counter()` at which this process began the cell."""
     import keras
 
     from runners import backends, faults, lockstep
@@ -92,18 +93,31 @@ def train_keras(spec, task: Task, x: np.ndarray, recorder, result: Result, watch
     if cell.mode == "lockstep":
         lockstep.fit(model, x, cell, task.verbose, callbacks, recorder, result.steps)
         return model
+    resumed, keep = None, []
+    if task.resume_dir:
+        from runners import resume
+
+        folder = Path(task.resume_dir)
+        resumed = resume.restore(folder, cell.cell_id, model, recorder.epochs)
+        keep = [resume.EpochCheckpoint(folder, cell.cell_id, recorder.epochs, result.facts, resumed, start)]
+        if resumed.epoch:
+            print(f"resuming {cell.cell_id} after epoch {resumed.epoch} from {folder}", file=sys.stderr, flush=True)
+            result.facts.started_at = resumed.started_at
+            result.facts.resumed_epochs = ";".join(map(str, resumed.resumed_epochs))
+            result.facts.cell_wall_s = resumed.wall_s  # the earlier processes' share; `train` adds this one's
     model.fit(
         x,
         batch_size=cell.batch_size,
         epochs=cell.epochs,
+        initial_epoch=resumed.epoch if resumed else 0,
         shuffle=True,
         verbose=task.verbose,
-        callbacks=[recorder, *callbacks],
+        callbacks=[recorder, *keep, *callbacks],
     )
     return model
 
 
-def train_native(spec, task: Task, x: np.ndarray, recorder, result: Result, watch=None):
+def train_native(spec, task: Task, x: np.ndarray, recorder, result: Result, watch=None, start: float = 0.0):
     """Train the native baseline (runners/native/); return a Keras twin holding its weights, for samples and quality."""
     from architectures import model_class
     from runners import native
@@ -162,7 +176,7 @@ def train(task: Task) -> Result:
         watch = TargetWatch(cell, arrays, recorder, result, -(-len(images) // cell.batch_size))
     facts.rss_before_train_mb = memory.rss_mb() if memory.reset_peak() else None
     try:
-        model = trainer(spec, task, x, recorder, result, watch)
+        model = trainer(spec, task, x, recorder, result, watch, start)
     except KeyboardInterrupt:
         result.status = Status.INTERRUPTED
     except Exception as e:
@@ -194,7 +208,7 @@ def train(task: Task) -> Result:
         if watch is not None:
             last = result.evaluations[-1]
             result.quality = last.scores | {"quality_eval_s": last.eval_s}
-    facts.cell_wall_s = time.perf_counter() - start
+    facts.cell_wall_s = (facts.cell_wall_s or 0.0) + time.perf_counter() - start
     return result
 
 

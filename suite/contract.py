@@ -87,6 +87,9 @@ class Task:
     ceiling_gflop_per_s: float | None = None
     """The backend's matmul ceiling with these threads, measured by an earlier cell on the same machine; None:
     the cell measures it (runners/ceiling.py)."""
+    resume_dir: str | None = None
+    """Where the cell saves its state after every epoch and resumes from when started again (`runners.resume`,
+    a profile's `resumable`); None: it starts from epoch 1."""
     compile_cache: str | None = None
     """A folder the cells of one run share: a JAX cell caches there what it compiles to score its samples, after
     training (the judge is the same program in every cell); None: no cache. Training never reads it."""
@@ -157,6 +160,9 @@ class Facts:
 
     started_at: str | None = None
     cell_wall_s: float | None = None
+    resumed_epochs: str | None = None
+    """The 1-based epochs that began in a new process after an interruption, `;`-joined (`runners.resume`): each
+    includes a fresh trace/compile, so none is a steady epoch. `cell_wall_s` is then the processes' sum."""
     peak_rss_mb: float | None = None
     rss_before_train_mb: float | None = None
     train_peak_rss_mb: float | None = None

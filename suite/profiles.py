@@ -30,6 +30,9 @@ class Profile:
     None: score once, at the end."""
     budget_s: float | None = None
     """Time to target: the training seconds a cell may spend before it stops short of its target (`--budget`)."""
+    resumable: bool = False
+    """Save each cell's weights, optimizer state and epoch records after every epoch, so that running the same
+    command again after an interruption goes on from the last finished epoch (`runners.resume`)."""
     parallel: bool = False
     """Run as many cells at once as there are CPUs, one thread each, unless `--jobs` or `--threads` say otherwise:
     for a profile whose cells check that everything runs rather than measure it (cells.csv `parallel_cells`)."""
@@ -62,7 +65,9 @@ PROFILES: dict[str, Profile] = {
             BATCH_SIZE,
             2000,
             10000,
-            "the paper's setting: all 60,000 images, 50 epochs; 2,000 samples (and VAE reconstructions) kept",
+            "the paper's setting: all 60,000 images, 50 epochs; 2,000 samples (and VAE reconstructions) kept; "
+            "an interrupted cell goes on from its last finished epoch",
+            resumable=True,
         ),
         Profile(
             "target",

@@ -28,6 +28,7 @@ from suite.schema import (
     QUALITY_COLUMNS,
     SCHEMA_VERSION,
     STEP_COLUMNS,
+    TEXT_COLUMNS,
     check_row,
     columns_of,
     upgrade,
@@ -124,7 +125,7 @@ def read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """A results CSV of any schema version as a frame of this version's columns."""
     if not path.exists() or path.stat().st_size == 0:
         return pd.DataFrame(columns=list(columns))
-    return upgrade(pd.read_csv(path), columns)
+    return upgrade(pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str)), columns)
 
 
 def upgrade_folder(out: Path) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 import statistics
 import tempfile
 from dataclasses import asdict
@@ -13,25 +14,32 @@ import numpy as np
 
 from architectures import get_spec
 from architectures.flops import train_step_flops
+from suite.choices import COMPLETED, Status
 from suite.contract import Cell, EpochRecord, EvaluationRecord, Result, StepRecord, Task
 from suite.executor import Executor, Job
 from suite.grid import FULL_TRAIN
+from suite.profiles import PROFILES
 from suite.results import append_cell, finished_ok
 from suite.schema import CELL_COLUMNS, EPOCH_METRICS, KEY_COLUMNS, SCHEMA_VERSION, UnknownColumn
 from suite.stop import StopRequest
+
+RESUME_FOLDER = "resume"
+"""The folder of `--out` where cells of a `resumable` profile keep their state until their rows are written."""
 
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def summarise_epochs(epochs: list[EpochRecord]) -> dict:
+def summarise_epochs(epochs: list[EpochRecord], resumed: str | None = None) -> dict:
     """First-epoch time apart from the steady-state epochs (2..N): median, IQR, throughput.
 
-    An epoch cut short (a time-to-target cell stopped inside it) is not a steady epoch."""
+    An epoch cut short (a time-to-target cell stopped inside it) is not a steady epoch, nor is one that began in
+    a new process (`resumed`, the `resumed_epochs` column: it compiled again)."""
     times = [e.epoch_time_s for e in epochs]
     full = max((e.steps for e in epochs), default=0)
-    whole = [e for e in epochs[1:] if e.steps == full]
+    restarted = {int(epoch) for epoch in (resumed or "").split(";") if epoch}
+    whole = [e for e in epochs[1:] if e.steps == full and e.epoch not in restarted]
     steady = [e.epoch_time_s for e in whole]
     summary = {"epochs_done": len(times), "first_epoch_s": times[0] if times else None, "steady_epochs": len(steady)}
     if steady:
@@ -121,7 +129,7 @@ def rows(
         "samples_file": samples_file if result.status.completed else None,
         "log_file": log_file,
     }
-    cell_row |= summarise_epochs(result.epochs)
+    cell_row |= summarise_epochs(result.epochs, result.facts.resumed_epochs)
     cell_row |= arithmetic(cell, cell_row, result.facts.ceiling_gflop_per_s)
     cell_row |= target_facts(cell, result)
     quality_rows = [keys | {"metric": metric, "value": value} for metric, value in result.quality.items()]
@@ -129,9 +137,19 @@ def rows(
     return cell_row, epoch_rows(cell, keys, result.epochs), quality_rows, step_rows(keys, result.steps), evaluations
 
 
+def resume_dir(out: Path, cell: Cell) -> Path | None:
+    """Where a cell of a `resumable` profile keeps its state between epochs (`runners.resume`); None: nowhere."""
+    resumable = PROFILES[cell.profile].resumable and cell.impl == "keras" and cell.mode == "independent"
+    return out / RESUME_FOLDER / cell.cell_id if resumable else None
+
+
 def pending(cells: list[Cell], out: Path, force: bool) -> list[Cell]:
-    """The cells still to run: all with `force`, else those without a completed (`ok`, `budget`) row in `out`."""
+    """The cells still to run: all with `force` (which also drops their saved state), else those without a
+    completed (`ok`, `budget`) row in `out`."""
     if force:
+        for cell in cells:
+            if (folder := resume_dir(out, cell)) is not None:
+                shutil.rmtree(folder, ignore_errors=True)
         return cells
     done = finished_ok(out)
     todo = [cell for cell in cells if cell.cell_id not in done]
@@ -170,7 +188,7 @@ def run_grid(
         Job(
             i,
             len(cells),
-            Task(cell, data, verbose),
+            Task(cell, data, verbose, resume_dir=str(folder) if (folder := resume_dir(out, cell)) else None),
             out / "samples" / run_id / f"{cell.cell_id}.npz",
             out / "logs" / run_id / f"{cell.cell_id}.log",
         )
@@ -184,6 +202,8 @@ def run_grid(
                 run_id, job.task.cell, result, str(samples_file), str(log_file)
             )
             append_cell(out, cell_row, epochs, quality, steps, evaluations)
+            if job.task.resume_dir and result.status in (*COMPLETED, Status.DIVERGED):
+                shutil.rmtree(job.task.resume_dir, ignore_errors=True)  # its rows are written: nothing to resume
             written.append(cell_row)
             print(report_line(result, cell_row), flush=True)
     return written

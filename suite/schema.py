@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 KEY_COLUMNS = (
     "schema_version",
@@ -33,6 +33,7 @@ CELL_COLUMNS = KEY_COLUMNS + (
     "error",
     "started_at",
     "cell_wall_s",
+    "resumed_epochs",
     "first_epoch_s",
     "steady_epoch_median_s",
     "steady_epoch_iqr_s",
@@ -69,6 +70,8 @@ CELL_COLUMNS = KEY_COLUMNS + (
     "samples_file",
     "log_file",
 )
+TEXT_COLUMNS = ("resumed_epochs",)
+"""Columns read as text even where every value looks like a number (`4` is the list of one epoch)."""
 EPOCH_COLUMNS = KEY_COLUMNS + ("epoch", "metric", "value")
 EPOCH_METRICS = ("epoch_time_s", "steps", "samples_per_s")
 """Per-epoch timing metrics; each loss adds `<loss>` (epoch mean) and `<loss>_last` (last batch).
@@ -104,6 +107,7 @@ ADDED = {
         "target_train_s": None,
     },
     6: {"parallel_cells": None},
+    7: {"resumed_epochs": None},
 }
 """Columns each schema version added, with the value rows of the version before it take."""
 
