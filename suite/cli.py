@@ -244,6 +244,23 @@ def add_result_parsers(commands) -> None:
     history.add_argument("dirs", nargs="+", type=path, metavar="DIR", help="results folders of runs to read together")
     history.add_argument("--threshold", type=positive_float, default=1.10, help="flag changes beyond this ratio")
     history.add_argument("--out", type=path, help="history page folder (default: the first DIR/history)")
+    versions = commands.add_parser(
+        "versions",
+        help="run the same grid under other Keras and backend releases, in rounds (ABC CBA), for gvbench history",
+        description="gvbench versions --sets SET... [--rounds N] -- RUN-OPTIONS: each SET is pip requirements, "
+        "comma-separated (keras==3.13.2,jax==0.7.2,jaxlib==0.7.2), or `installed`; RUN-OPTIONS are gvbench run's.",
+    )
+    versions.add_argument("--sets", nargs="+", required=True, metavar="SET", help="version sets, in version order")
+    versions.add_argument(
+        "--rounds", type=positive_int, default=2, help="runs of every set, forward then backward (default: 2)"
+    )
+    versions.add_argument(
+        "--cache",
+        type=path,
+        default=Path.home() / ".cache" / "gvbench" / "version-sets",
+        help="where each set is installed once (default: ~/.cache/gvbench/version-sets)",
+    )
+    versions.add_argument("run_args", nargs=argparse.REMAINDER, help="-- then the options of gvbench run")
     compare = commands.add_parser("compare", help="flag slowdowns and loss changes from BASE to NEW results")
     compare.add_argument("base", type=path, help="results folder of the baseline")
     compare.add_argument("new", type=path, help="results folder to check against it")
@@ -515,6 +532,29 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 1 if (changes.kind == "regression").any() else 0
 
 
+def cmd_versions(args: argparse.Namespace) -> int:
+    """Install and check each version set, then run the grid under each in rounds (`suite.versions`)."""
+    from suite.versions import requirements, run_versions
+
+    run_args = args.run_args[1:] if args.run_args[:1] == ["--"] else args.run_args
+    if not run_args:
+        raise UsageError("give gvbench run's options after --, e.g. -- --backend jax --profile quick --out DIR")
+    run = build_parser().parse_args(["run", *run_args])  # exits 2, with argparse's message, on a bad option
+    for version_set in args.sets:
+        try:
+            requirements(version_set)
+        except ValueError as e:
+            raise UsageError(str(e)) from e
+    backends = list(BACKENDS) if "all" in run.backend else run.backend
+    check_out(run.out)
+    steps = run_versions(args.sets, backends, run_args, run.out, args.rounds, args.cache)
+    ran = sum(step.status == "ran" for step in steps)
+    print(f"gvbench versions: {ran} of {len(steps)} runs had every cell ok; every step is in {run.out}/versions.csv")
+    if any(step.status == "interrupted" for step in steps):
+        return 130
+    return 0
+
+
 def cmd_rescore(args: argparse.Namespace) -> int:
     """Score the folder's saved samples in a process of the judge's backend (`runners.rescore`)."""
     if not (args.dir / CELLS_CSV).is_file():
@@ -534,6 +574,7 @@ COMMANDS = {
     "upgrade": cmd_upgrade,
     "rescore": cmd_rescore,
     "history": cmd_history,
+    "versions": cmd_versions,
 }
 
 

@@ -1,12 +1,13 @@
 """`gvbench history DIR...`: the step time of every model × backend across Keras and backend versions, and the
 releases where it changed, found by a maintained change-point library (ruptures) and confirmed against the noise.
 
-Each run (`run_id`) is one point of a series: its version set (Keras and the backend's version), then when it ran.
-A point's value is the median steady step time of its cells, each cell a process of its own. ruptures' PELT
-proposes change points on the log of the points; a proposal stands only where the cells after it differ from the
-cells before it beyond the noise between processes: Welch's t interval of the ratio, at a Bonferroni level for the
-places PELT chose among, lies wholly beyond the threshold (above it for a regression, below its inverse for an
-improvement). Too few processes on a side give no interval, and no change.
+Each version set (Keras and the backend's version) is one point of a series, over all its runs (`gvbench versions`
+runs each set in several rounds); its value is the median steady step time of its cells, each a process of its
+own, and `run_spread` says how far its runs' medians lie apart: the machine's drift and noise between rounds.
+ruptures' PELT proposes change points on the log of the points; a proposal stands only where the cells after it
+differ from the cells before it beyond the noise between processes: Welch's t interval of the ratio, at a
+Bonferroni level for the places PELT chose among, lies wholly beyond the threshold (above it for a regression,
+below its inverse for an improvement). Too few processes on a side give no interval, and no change.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 from suite.choices import COMPLETED
 from suite.report.loading import load
 from suite.uncertainty import CONFIDENCE, log_t_interval
+from suite.versions import VERSIONS_CSV
 
 SERIES = ["profile", "backend", "impl", "jit", "mode", "model", "variant"]
 """What one line of the history follows across versions."""
@@ -51,20 +53,25 @@ def version_key(version: str) -> tuple:
 
 
 def points(cells: pd.DataFrame) -> pd.DataFrame:
-    """One row per series × run: its version set, when it ran, and its cells' steady step times (one per process)."""
+    """One row per series × version set: when its runs ran, its cells' steady step times (one per process, over
+    all its runs), and how far its runs' medians lie apart (`run_spread`: largest ÷ smallest, 1 for one run)."""
     ok = cells[cells.status.isin(COMPLETED)].dropna(subset=["steady_step_median_s"])
-    ok = ok.assign(version_set="keras " + ok.keras_version.astype(str) + ", " + ok.backend_version.astype(str))
+    ok = ok.assign(version_set=version_sets(ok))
     rows = []
-    for key, group in ok.groupby([*SERIES, "version_set", "run_id"], sort=False):
+    for key, group in ok.groupby([*SERIES, "version_set"], sort=False):
+        by_run = group.groupby("run_id").steady_step_median_s.median()
         rows.append(
-            dict(zip([*SERIES, "version_set", "run_id"], key, strict=True))
+            dict(zip([*SERIES, "version_set"], key, strict=True))
             | {
+                "runs": len(by_run),
+                "run_ids": ";".join(by_run.index),
                 "started_at": group.started_at.min(),
                 "keras_version": group.keras_version.iloc[0],
                 "backend_version": group.backend_version.iloc[0],
                 "git_commit": group.git_commit.iloc[0],
                 "step_s": float(group.steady_step_median_s.median()),
                 "steps_s": group.steady_step_median_s.to_numpy(float),
+                "run_spread": float(by_run.max() / by_run.min()),
                 "first_epoch_s": float(group.first_epoch_s.median()),
                 "train_memory_mb": float((group.train_peak_rss_mb - group.rss_before_train_mb).median()),
             }
@@ -74,6 +81,49 @@ def points(cells: pd.DataFrame) -> pd.DataFrame:
         return frame
     order = frame.apply(lambda r: (version_key(r.keras_version), version_key(r.backend_version), r.started_at), axis=1)
     return frame.assign(_order=order).sort_values([*SERIES, "_order"]).drop(columns="_order").reset_index(drop=True)
+
+
+def version_sets(cells: pd.DataFrame) -> pd.Series:
+    """Each cell's version set as the history names it: `keras 3.15.1, 2.21.0`."""
+    return "keras " + cells.keras_version.astype(str) + ", " + cells.backend_version.astype(str)
+
+
+def not_run(cells: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:
+    """What did not give a step time: version sets that did not install or import (versions.csv), and cells that
+    ended otherwise than ok, with their first error line, per series × version set."""
+    rows = []
+    for folder in folders:
+        path = folder / VERSIONS_CSV
+        if path.exists():
+            steps = pd.read_csv(path, dtype=str)
+            for step in steps[steps.status.isin(["not installed", "does not import"])].itertuples():
+                rows.append({"version_set": step.set, "what": step.status, "cells": 0, "reason": step.reason})
+    failed = cells[~cells.status.isin(COMPLETED)]
+    failed = failed.assign(version_set=version_sets(failed))
+    for key, group in failed.groupby(["backend", "model", "version_set", "status"], sort=False):
+        backend, model, version_set, status = key
+        error = next((str(e).splitlines()[0] for e in group.error if isinstance(e, str) and e.strip()), None)
+        what = f"{model} on {backend}: {status}"
+        rows.append({"version_set": version_set, "what": what, "cells": len(group), "reason": error})
+    return pd.DataFrame(rows, columns=["version_set", "what", "cells", "reason"])
+
+
+def run_order(folders: list[Path], cells: pd.DataFrame) -> list[str]:
+    """The version sets in the order their runs were made (versions.csv's rounds, else the cells' start times)."""
+    for folder in folders:
+        path = folder / VERSIONS_CSV
+        if path.exists():
+            steps = pd.read_csv(path, dtype=str).dropna(subset=["position"])
+            if len(steps):
+                return list(steps.sort_values("position", key=lambda p: p.astype(int)).set)
+    if cells.empty:
+        return []
+    firsts = (
+        cells.assign(version_set=version_sets(cells))
+        .groupby("run_id")
+        .agg(version_set=("version_set", "first"), started_at=("started_at", "min"))
+    )
+    return list(firsts.sort_values("started_at").version_set)
 
 
 def change_points(values: np.ndarray, noise: float) -> list[int]:
@@ -119,9 +169,13 @@ def series_changes(series: pd.DataFrame, threshold: float) -> list[Change]:
     return found
 
 
+def read_cells(folders: list[Path]) -> pd.DataFrame:
+    return pd.concat([load(folder)[0] for folder in folders], ignore_index=True)
+
+
 def history(folders: list[Path], threshold: float = 1.10) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every series' points in version order, and the changes found (regressions: ratio > 1)."""
-    cells = pd.concat([load(folder)[0] for folder in folders], ignore_index=True)
+    """Every series' points (one per version set) in version order, and the changes found (regressions: ratio > 1)."""
+    cells = read_cells(folders)
     found = points(cells)
     changes = []
     for _, series in found.groupby(SERIES, sort=False) if len(found) else []:

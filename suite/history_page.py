@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from suite.files import atomic_write
-from suite.history import history
+from suite.history import history, not_run, read_cells, run_order
 from suite.report import figures
 from suite.report.formatting import interval, times
 from suite.report.loading import model_order
@@ -17,16 +17,17 @@ from suite.report.page import Block, Bullets, Figure, Heading, Table, Text, to_h
 
 
 def history_figure(points: pd.DataFrame) -> plt.Figure:
-    """Per model, the median step time of each run against its version set, a line per backend; the bar spans
-    the run's cells (processes)."""
-    title = "Steady step time across versions (a point per run, its bar the range of its cells)"
+    """Per model, the median step time of each version set's cells, a line per backend; the bar spans the cells
+    (processes) of all the set's runs."""
+    title = "Steady step time across versions (a point per version set, its bar the range of its cells)"
     if points.empty:
         return figures.nothing(title, "no run has a steady step time")
-    models = model_order(points.model)
-    fig, axes = plt.subplots(len(models), 1, figsize=(9, 2.6 * len(models)), squeeze=False)
-    for ax, model in zip(axes[:, 0], models, strict=True):
-        rows = points[points.model == model]
-        for backend, series in rows.groupby("backend", sort=False):
+    panels = [(m, b) for m in model_order(points.model) for b in points[points.model == m].backend.unique()]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.6 * len(panels)), squeeze=False)
+    for ax, (model, backend) in zip(axes[:, 0], panels, strict=True):
+        for variant, series in points[(points.model == model) & (points.backend == backend)].groupby(
+            ["profile", "impl", "jit", "mode", "variant"], sort=False
+        ):
             x = np.arange(len(series))
             low = [min(s) for s in series.steps_s]
             high = [max(s) for s in series.steps_s]
@@ -36,11 +37,11 @@ def history_figure(points: pd.DataFrame) -> plt.Figure:
                 yerr=[series.step_s - low, high - series.step_s],
                 marker="o",
                 color=figures.PALETTE[backend],
-                label=backend,
+                label=" ".join(map(str, variant)),
                 capsize=2,
             )
             ax.set_xticks(x, series.version_set, rotation=20, ha="right", fontsize=7)
-        ax.set(ylabel="s per step", title=model)
+        ax.set(ylabel="s per step", title=f"{model} on {backend}")
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -56,15 +57,39 @@ def change_lines(changes: pd.DataFrame) -> list[str]:
     ]
 
 
+def order_text(order: list[str], points: pd.DataFrame) -> str:
+    """The order the runs were made in, and the spread between the runs of one version set (drift and noise)."""
+    if not order:
+        return "No runs."
+    text = f"The runs, in the order they were made: {' → '.join(order)}."
+    repeated = points[points.runs > 1] if len(points) else points
+    if len(repeated):
+        low, high = repeated.run_spread.min(), repeated.run_spread.max()
+        text += (
+            f" The same version set's runs lie {times(low)} to {times(high)} apart (largest ÷ smallest run median, "
+            f"over {len(repeated)} series × set with more than one run): what the machine's drift and noise "
+            "between rounds alone move a point by; a change has to stand beyond it."
+        )
+    else:
+        text += (
+            " No version set ran more than once, so the machine's drift during the runs is not measured "
+            "(`gvbench versions --rounds 2` runs each set forward, then backward)."
+        )
+    return text
+
+
 def write_history(folders: list[Path], out: Path, threshold: float) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
     """Write history.csv, changes.csv, history.md and history.html into `out`."""
     points, changes = history(folders, threshold)
     out.mkdir(parents=True, exist_ok=True)
+    cells = read_cells(folders)
+    missing, order = not_run(cells, folders), run_order(folders, cells)
     blocks: list[Block] = [
         Heading("gvbench history", 1),
         Text(
-            f"{len(points)} runs of {points.groupby(['backend', 'model']).ngroups if len(points) else 0} model × "
-            "backend series, ordered by version set (Keras, then the backend), then by when they ran. Change points: "
+            f"{len(points)} points of {points.groupby(['backend', 'model']).ngroups if len(points) else 0} model × "
+            "backend series, a point per version set (all its runs), ordered by version (Keras, then the backend). "
+            "Change points: "
             f"ruptures' PELT on the log step times, kept where Welch's t interval of the ratio of the cells after to "
             f"the cells before (at a Bonferroni level for the places it chose among) lies wholly beyond "
             f"{times(threshold)}, either way."
@@ -77,8 +102,15 @@ def write_history(folders: list[Path], out: Path, threshold: float) -> tuple[Pat
     ]
     if len(changes):
         blocks.append(Table(changes, ".3g"))
+    blocks += [Heading("How the runs were ordered", 2), Text(order_text(order, points))]
+    if len(missing):
+        blocks += [
+            Heading("Version sets and cells that gave no step time", 2),
+            Text("Recorded, not left out: a set that did not install or import, and cells that did not end ok."),
+            Table(missing, ".3g"),
+        ]
     shown = points.drop(columns="steps_s").assign(processes=points.steps_s.map(len)) if len(points) else points
-    blocks += [Heading("Every run", 2), Table(shown, ".4g")]
+    blocks += [Heading("Every point", 2), Table(shown, ".4g")]
     for name, frame in (("history.csv", shown), ("changes.csv", changes)):
         with atomic_write(out / name) as f:
             f.write(frame.to_csv(index=False).encode())

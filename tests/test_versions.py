@@ -1,0 +1,80 @@
+"""`gvbench versions`: version sets installed in front of the environment, run in rounds, every step recorded."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from suite.choices import Status
+from suite.contract import Cell, EpochRecord, Facts, Result
+from suite.history import history
+from suite.history_page import order_text
+from suite.results import append_cell
+from suite.run import rows
+from suite.versions import INSTALLED, overlay, plan, requirements
+from tests.conftest import run_gvbench
+from tests.test_faults import environment
+
+
+def test_rounds_go_forward_then_backward_so_drift_falls_alike_on_every_set():
+    order = plan(["A", "B", "C"], 3)
+    assert [s for _, _, s in order] == list("ABCCBAABC")
+    assert [p for _, p, _ in order] == list(range(1, 10))
+    # under a drift linear in time, every set's mean position is the same after an even number of rounds
+    two = plan(["A", "B", "C"], 2)
+    assert len({sum(p for _, p, s in two if s == name) for name in "ABC"}) == 1
+
+
+def test_a_set_is_its_requirements_and_installs_once_whatever_their_order(tmp_path):
+    assert requirements("keras==3.13.2, jax==0.7.2") == ["keras==3.13.2", "jax==0.7.2"]
+    assert requirements(INSTALLED) == []
+    with pytest.raises(ValueError, match="names no package"):
+        requirements(" , ")
+    assert overlay("keras==3.13.2,jax==0.7.2", tmp_path) != overlay("keras==3.13.2,jax==0.7.1", tmp_path)
+    same = overlay("jax==0.7.2,keras==3.13.2", tmp_path).name.split("-")[-1]
+    assert overlay("keras==3.13.2,jax==0.7.2", tmp_path).name.split("-")[-1] == same
+
+
+def write_run(out, run_id: str, keras: str, step_s: float) -> None:
+    epochs = [EpochRecord(e, 4 * step_s, 4, 512 / (4 * step_s), {"loss": 1.0}) for e in (1, 2, 3)]
+    for seed in range(3):
+        facts = Facts(keras_version=keras, backend_version="2.21.0", started_at=f"2026-01-01T00:0{len(run_id)}")
+        cell = Cell("tensorflow", "DenseVAE", "paper", 1e-4, "smoke", seed, 3, 2)
+        append_cell(out, *rows(run_id, cell, Result(Status.OK, facts=facts, epochs=epochs), "s.npz", "l.log"))
+
+
+def test_the_runs_of_one_set_are_one_point_and_their_spread_is_the_drift(tmp_path):
+    write_run(tmp_path, "a1", "3.14.0", 0.010)
+    write_run(tmp_path, "b1", "3.15.1", 0.010)
+    write_run(tmp_path, "b2", "3.15.1", 0.011)
+    write_run(tmp_path, "a2", "3.14.0", 0.0105)
+    points, changes = history([tmp_path])
+    assert list(points.keras_version) == ["3.14.0", "3.15.1"] and list(points.runs) == [2, 2]
+    assert points.run_spread.tolist() == pytest.approx([1.05, 1.10])
+    assert [len(s) for s in points.steps_s] == [6, 6], "a point holds the cells of all its runs"
+    text = order_text(["keras 3.14.0, 2.21.0", "keras 3.15.1, 2.21.0"], points)
+    assert "1.05× to 1.1× apart" in text
+
+
+def test_sets_that_do_not_install_are_recorded_and_the_others_run_in_rounds(tmp_path, fixture_data):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    missing = str(tmp_path / "no-such-package-1.0-py3-none-any.whl")
+    args = ["versions", "--sets", INSTALLED, "keras==3.13.2", missing, "--rounds", "2", "--cache", str(cache), "--"]
+    args += ["run", "--backend", "torch", "--models", "DenseVAE", "--profile", "smoke", "--lrs", "1e-4"][1:]
+    args += ["--threads", "2", "--data", str(fixture_data[0]), "--out", str(out), "--verbose", "0"]
+    done = run_gvbench(args, environment(fixture_data))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    steps = pd.read_csv(out / "versions.csv", dtype=str)
+    refused = steps[steps.set == missing].iloc[0]
+    assert refused.status == "not installed" and refused.reason.startswith("pip:")
+    ran = steps.dropna(subset=["position"])
+    assert list(ran.set) == [INSTALLED, "keras==3.13.2", "keras==3.13.2", INSTALLED]
+    assert (ran.status == "ran").all() and ran.run_id.nunique() == 4
+    cells = pd.read_csv(out / "cells.csv")
+    assert (cells.status == "ok").all() and len(cells) == 4
+    assert sorted(cells.keras_version.unique()) == ["3.13.2", "3.15.1"], "the set's Keras replaced the environment's"
+    page = run_gvbench(["history", str(out)], environment(fixture_data))
+    assert page.returncode in (0, 1), page.stderr[-2000:]
+    html = (out / "history" / "history.html").read_text()
+    assert "not installed" in html and "no-such-package" in html
+    assert "apart (largest ÷ smallest run median" in html
