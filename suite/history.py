@@ -21,7 +21,7 @@ import pandas as pd
 
 from suite.choices import COMPLETED
 from suite.report.loading import load
-from suite.uncertainty import CONFIDENCE, log_t_interval
+from suite.uncertainty import CONFIDENCE, log_t_interval, median_interval
 from suite.versions import VERSIONS_CSV
 
 SERIES = ["profile", "backend", "impl", "jit", "mode", "model", "variant"]
@@ -71,6 +71,7 @@ def points(cells: pd.DataFrame) -> pd.DataFrame:
                 "git_commit": group.git_commit.iloc[0],
                 "step_s": float(group.steady_step_median_s.median()),
                 "steps_s": group.steady_step_median_s.to_numpy(float),
+                **step_interval(group.steady_step_median_s),
                 "run_spread": float(by_run.max() / by_run.min()),
                 "first_epoch_s": float(group.first_epoch_s.median()),
                 "train_memory_mb": float((group.train_peak_rss_mb - group.rss_before_train_mb).median()),
@@ -81,6 +82,12 @@ def points(cells: pd.DataFrame) -> pd.DataFrame:
         return frame
     order = frame.apply(lambda r: (version_key(r.keras_version), version_key(r.backend_version), r.started_at), axis=1)
     return frame.assign(_order=order).sort_values([*SERIES, "_order"]).drop(columns="_order").reset_index(drop=True)
+
+
+def step_interval(steps: pd.Series) -> dict:
+    """The order-statistic interval of a point's median step time over its processes, at its real level."""
+    found = median_interval(steps.to_numpy(float))
+    return {"step_ci_low": found.low, "step_ci_high": found.high, "step_ci_level": found.level}
 
 
 def version_sets(cells: pd.DataFrame) -> pd.Series:

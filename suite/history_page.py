@@ -1,4 +1,4 @@
-"""The history's page: step time per model across version sets, a line per backend, and the changes found."""
+"""The history's page: step time, first epoch and memory per model × backend across version sets, and the changes."""
 
 from __future__ import annotations
 
@@ -15,34 +15,44 @@ from suite.report.formatting import interval, times
 from suite.report.loading import model_order
 from suite.report.page import Block, Bullets, Figure, Heading, Table, Text, to_html, to_markdown
 
+MEASURES = (
+    ("step_s", "steady s per step", "median of the processes; bar: its order-statistic interval"),
+    ("first_epoch_s", "first epoch s", "median of the processes (tracing/compiling included)"),
+    ("train_memory_mb", "training MiB", "median memory training added to its process"),
+)
+
 
 def history_figure(points: pd.DataFrame) -> plt.Figure:
-    """Per model, the median step time of each version set's cells, a line per backend; the bar spans the cells
-    (processes) of all the set's runs."""
-    title = "Steady step time across versions (a point per version set, its bar the range of its cells)"
+    """Per model × backend, a row: steady step time with its interval, first-epoch time and training memory, across
+    version sets (a point per set, over all its runs)."""
+    title = "Across versions: a point per version set, over all its runs' processes"
     if points.empty:
         return figures.nothing(title, "no run has a steady step time")
     panels = [(m, b) for m in model_order(points.model) for b in points[points.model == m].backend.unique()]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.6 * len(panels)), squeeze=False)
-    for ax, (model, backend) in zip(axes[:, 0], panels, strict=True):
-        for variant, series in points[(points.model == model) & (points.backend == backend)].groupby(
-            ["profile", "impl", "jit", "mode", "variant"], sort=False
-        ):
+    fig, axes = plt.subplots(len(panels), 3, figsize=(13, 2.8 * len(panels)), squeeze=False)
+    for row, (model, backend) in zip(axes, panels, strict=True):
+        mine = points[(points.model == model) & (points.backend == backend)]
+        for label, series in mine.groupby(["profile", "impl", "jit", "mode", "variant"], sort=False):
             x = np.arange(len(series))
-            low = [min(s) for s in series.steps_s]
-            high = [max(s) for s in series.steps_s]
-            ax.errorbar(
-                x,
-                series.step_s,
-                yerr=[series.step_s - low, high - series.step_s],
-                marker="o",
-                color=figures.PALETTE[backend],
-                label=" ".join(map(str, variant)),
-                capsize=2,
-            )
-            ax.set_xticks(x, series.version_set, rotation=20, ha="right", fontsize=7)
-        ax.set(ylabel="s per step", title=f"{model} on {backend}")
-        ax.legend(fontsize=7)
+            for ax, (column, ylabel, _) in zip(row, MEASURES, strict=True):
+                errors = None
+                if column == "step_s":
+                    low = (series.step_s - series.step_ci_low).fillna(0).clip(lower=0)
+                    high = (series.step_ci_high - series.step_s).fillna(0).clip(lower=0)
+                    errors = [low, high]
+                ax.errorbar(
+                    x,
+                    series[column],
+                    yerr=errors,
+                    marker="o",
+                    color=figures.PALETTE[backend],
+                    label=" ".join(map(str, label)),
+                    capsize=2,
+                )
+                ax.set_xticks(x, series.version_set, rotation=20, ha="right", fontsize=7)
+                ax.set(ylabel=ylabel, title=f"{model} on {backend}: {ylabel}")
+                ax.title.set_fontsize(9)
+        row[0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -99,6 +109,7 @@ def write_history(folders: list[Path], out: Path, threshold: float) -> tuple[Pat
             change_lines(changes) or ["none beyond the threshold that the noise between processes could not explain"]
         ),
         Figure(figures.save(history_figure(points), out, "history"), "Step time across versions"),
+        Text("In the figure, " + "; ".join(f"{y}: {what}" for _, y, what in MEASURES) + "."),
     ]
     if len(changes):
         blocks.append(Table(changes, ".3g"))
