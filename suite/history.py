@@ -91,8 +91,9 @@ def step_interval(steps: pd.Series) -> dict:
 
 
 def version_sets(cells: pd.DataFrame) -> pd.Series:
-    """Each cell's version set as the history names it: `keras 3.15.1, 2.21.0`."""
-    return "keras " + cells.keras_version.astype(str) + ", " + cells.backend_version.astype(str)
+    """Each cell's version set as the history names it: `keras 3.15.1, tensorflow 2.21.0`."""
+    backend = cells.backend.astype(str) + " " + cells.backend_version.astype(str)
+    return "keras " + cells.keras_version.astype(str) + ", " + backend
 
 
 def not_run(cells: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:

@@ -45,7 +45,7 @@ def test_a_30_percent_step_at_one_version_is_found_with_its_size(tmp_path):
     assert list(points.keras_version) == VERSIONS, "ordered by version"
     assert len(changes) == 1, changes.to_string()
     change = changes.iloc[0]
-    assert change.before == "keras 3.12.0, 2.21.0" and change.after == "keras 3.13.2, 2.21.0"
+    assert change.before == "keras 3.12.0, tensorflow 2.21.0" and change.after == "keras 3.13.2, tensorflow 2.21.0"
     assert (
         change.kind == "regression" and 1.2 < change.ratio < 1.4 and 1 < change.ci_low <= change.ratio <= change.ci_high
     )
@@ -66,5 +66,5 @@ def test_the_command_writes_its_page_and_exits_1_on_a_regression(tmp_path, capsy
     out = capsys.readouterr().out
     assert "regression" in out and "keras 3.13.2" in out
     page = (tmp_path / "history" / "history.html").read_text()
-    assert "regression from keras 3.12.0, 2.21.0 to keras 3.13.2, 2.21.0" in page
+    assert "regression from keras 3.12.0, tensorflow 2.21.0 to keras 3.13.2, tensorflow 2.21.0" in page
     assert pd.read_csv(tmp_path / "history" / "changes.csv").kind.tolist() == ["regression"]

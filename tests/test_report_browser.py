@@ -70,3 +70,13 @@ def test_a_page_wider_than_the_window_is_caught(shipped_report, tmp_path):
     (tmp_path / "report.html").write_text(page)
     found = problems(tmp_path / "report.html")
     assert len(found) == 1 and re.fullmatch(r"page is 2\d\d\d px wide in a 1280 px window", found[0]), found
+
+
+def test_the_history_page_opens_whole_in_a_browser(tmp_path):
+    from suite.history_page import write_history
+    from tests.test_history import VERSIONS, write_runs
+
+    write_runs(tmp_path, {v: (0.013 if VERSIONS.index(v) >= 3 else 0.010) for v in VERSIONS}, noise=0.03)
+    out, _, changes = write_history([tmp_path], tmp_path / "history", 1.10)
+    assert len(changes) == 1
+    assert problems(out / "history.html") == []

@@ -52,7 +52,7 @@ def test_the_runs_of_one_set_are_one_point_and_their_spread_is_the_drift(tmp_pat
     assert list(points.keras_version) == ["3.14.0", "3.15.1"] and list(points.runs) == [2, 2]
     assert points.run_spread.tolist() == pytest.approx([1.05, 1.10])
     assert [len(s) for s in points.steps_s] == [6, 6], "a point holds the cells of all its runs"
-    text = order_text(["keras 3.14.0, 2.21.0", "keras 3.15.1, 2.21.0"], points)
+    text = order_text(["keras 3.14.0, tensorflow 2.21.0", "keras 3.15.1, tensorflow 2.21.0"], points)
     assert "1.05× to 1.1× apart" in text
 
 
