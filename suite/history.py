@@ -35,6 +35,7 @@ class Change:
     """A step in a series: between two version sets, the ratio after ÷ before with its interval."""
 
     series: tuple
+    sweep: str
     before: str
     after: str
     ratio: float
@@ -146,8 +147,25 @@ def change_points(values: np.ndarray, noise: float) -> list[int]:
     return [i for i in found.predict(pen=PENALTY * sigma2 * math.log(len(values) + 1)) if i < len(values)]
 
 
-def series_changes(series: pd.DataFrame, threshold: float) -> list[Change]:
-    """The confirmed steps of one series (rows in version order): PELT's proposals on the log point values whose
+def sweeps(series: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """A series' points as sweeps along one axis at a time: Keras versions at one backend version, and backend
+    versions at one Keras version, each in version order. A step between a point of one Keras and backend and a
+    point of another Keras and another backend would say nothing of which release made it."""
+    backend = series.backend.iloc[0]
+    found = []
+    for version, group in series.groupby("backend_version", sort=False):
+        if group.keras_version.nunique() > 1 or series.keras_version.nunique() == 1:
+            ordered = group.sort_values("keras_version", key=lambda v: v.map(version_key), kind="stable")
+            found.append((f"Keras versions at {backend} {version}", ordered))
+    for version, group in series.groupby("keras_version", sort=False):
+        if group.backend_version.nunique() > 1:
+            ordered = group.sort_values("backend_version", key=lambda v: v.map(version_key), kind="stable")
+            found.append((f"{backend} versions at Keras {version}", ordered))
+    return found
+
+
+def series_changes(series: pd.DataFrame, threshold: float, sweep: str = "") -> list[Change]:
+    """The confirmed steps of one sweep (rows in version order): PELT's proposals on the log point values whose
     cells after ÷ before have a Welch t interval wholly beyond `threshold`, either way."""
     logs = np.log(series.step_s.to_numpy(float))
     within = [np.std(np.log(s), ddof=1) for s in series.steps_s if len(s) > 1]
@@ -165,6 +183,7 @@ def series_changes(series: pd.DataFrame, threshold: float) -> list[Change]:
         found.append(
             Change(
                 key,
+                sweep,
                 before.version_set.iloc[-1],
                 after.version_set.iloc[0],
                 ratio,
@@ -187,11 +206,13 @@ def history(folders: list[Path], threshold: float = 1.10) -> tuple[pd.DataFrame,
     found = points(cells)
     changes = []
     for _, series in found.groupby(SERIES, sort=False) if len(found) else []:
-        changes += series_changes(series.reset_index(drop=True), threshold)
+        for sweep, points_of_sweep in sweeps(series):
+            changes += series_changes(points_of_sweep.reset_index(drop=True), threshold, sweep)
     table = pd.DataFrame(
         [
             dict(zip(SERIES, c.series, strict=True))
             | {
+                "sweep": c.sweep,
                 "before": c.before,
                 "after": c.after,
                 "ratio": c.ratio,
@@ -206,6 +227,7 @@ def history(folders: list[Path], threshold: float = 1.10) -> tuple[pd.DataFrame,
         ],
         columns=[
             *SERIES,
+            "sweep",
             "before",
             "after",
             "ratio",

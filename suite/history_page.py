@@ -60,7 +60,7 @@ def history_figure(points: pd.DataFrame) -> plt.Figure:
 
 def change_lines(changes: pd.DataFrame) -> list[str]:
     return [
-        f"{r.model} on {r.backend}: {r.kind} from {r.before} to {r.after}, {times(r.ratio)} "
+        f"{r.model} on {r.backend}, {r.sweep}: {r.kind} from {r.before} to {r.after}, {times(r.ratio)} "
         f"({interval(r.ci_low, r.ci_high, r.ci_level)}, Welch's t on log step times of "
         f"{r.processes_before} and {r.processes_after} processes)"
         for r in changes.itertuples()

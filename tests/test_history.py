@@ -68,3 +68,28 @@ def test_the_command_writes_its_page_and_exits_1_on_a_regression(tmp_path, capsy
     page = (tmp_path / "history" / "history.html").read_text()
     assert "regression from keras 3.12.0, tensorflow 2.21.0 to keras 3.13.2, tensorflow 2.21.0" in page
     assert pd.read_csv(tmp_path / "history" / "changes.csv").kind.tolist() == ["regression"]
+
+
+def test_keras_and_backend_releases_are_swept_one_axis_at_a_time(tmp_path):
+    """Keras 3.13.2 and 3.15.1 at JAX 0.10.2; JAX 0.6.2, 0.8.3 and 0.10.2 at Keras 3.15.1; JAX 0.10.2 is 1.3× slower
+    than the JAX before it. Only the JAX sweep may find that step, and no change may cross both axes."""
+    rng = np.random.default_rng(0)
+    sets = [
+        ("3.13.2", "0.10.2", 0.013),
+        ("3.15.1", "0.6.2", 0.010),
+        ("3.15.1", "0.8.3", 0.010),
+        ("3.15.1", "0.10.2", 0.013),
+    ]
+    for i, (keras_version, jax_version, step) in enumerate(sets):
+        for cell_seed in range(SEEDS):
+            per_step = step * math.exp(rng.normal(0.0, 0.03))
+            epochs = [EpochRecord(e, 4 * per_step, 4, 512 / (4 * per_step), {"loss": 1.0}) for e in (1, 2, 3)]
+            facts = Facts(keras_version=keras_version, backend_version=jax_version, started_at=f"2026-01-0{i + 1}")
+            cell = Cell("jax", "DenseVAE", "paper", 1e-4, "smoke", cell_seed, 3, 2)
+            append_cell(tmp_path, *rows(f"r{i}", cell, Result(Status.OK, facts=facts, epochs=epochs), "s", "l"))
+    _, changes = history([tmp_path])
+    assert len(changes) == 1, changes.to_string()
+    change = changes.iloc[0]
+    assert change.sweep == "jax versions at Keras 3.15.1"
+    assert change.before == "keras 3.15.1, jax 0.8.3" and change.after == "keras 3.15.1, jax 0.10.2"
+    assert change.kind == "regression"
