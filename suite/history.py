@@ -119,12 +119,10 @@ def not_run(cells: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:
 
 def run_order(folders: list[Path], cells: pd.DataFrame) -> list[str]:
     """The version sets in the order their runs were made (versions.csv's rounds, else the cells' start times)."""
-    for folder in folders:
-        path = folder / VERSIONS_CSV
-        if path.exists():
-            steps = pd.read_csv(path, dtype=str).dropna(subset=["position"])
-            if len(steps):
-                return list(steps.sort_values("position", key=lambda p: p.astype(int)).set)
+    steps = [pd.read_csv(folder / VERSIONS_CSV, dtype=str) for folder in folders if (folder / VERSIONS_CSV).exists()]
+    runs = pd.concat(steps, ignore_index=True).dropna(subset=["position"]) if steps else pd.DataFrame()
+    if len(runs):
+        return list(runs.sort_values("at", kind="stable").set)  # several `gvbench versions` may share a folder
     if cells.empty:
         return []
     firsts = (
