@@ -169,8 +169,10 @@ def series_changes(series: pd.DataFrame, threshold: float, sweep: str = "") -> l
     within = [np.std(np.log(s), ddof=1) for s in series.steps_s if len(s) > 1]
     noise = float(np.median(within)) if within else float(np.std(logs, ddof=1)) if len(logs) > 2 else 0.05
     found = []
-    for start in change_points(logs, noise):
-        before, after = series.iloc[:start], series.iloc[start:]
+    bounds = [0, *change_points(logs, noise), len(series)]
+    for previous, start, following in zip(bounds, bounds[1:-1], bounds[2:], strict=False):
+        # the segments either side of this change only: PELT's other changes bound them
+        before, after = series.iloc[previous:start], series.iloc[start:following]
         a, b = np.concatenate(list(after.steps_s)), np.concatenate(list(before.steps_s))
         ratio = float(np.exp(np.log(a).mean() - np.log(b).mean()))
         # PELT put the split where the two sides differ most, out of len(series) - 1 places: Bonferroni's level.
@@ -192,6 +194,36 @@ def series_changes(series: pd.DataFrame, threshold: float, sweep: str = "") -> l
             )
         )
     return found
+
+
+def sensitivity(found: pd.DataFrame) -> pd.DataFrame:
+    """Per sweep, what it could have seen: between each two neighbouring versions, Welch's t interval of the step
+    time ratio at the sweep's Bonferroni level; `undetected_up_to` is the farthest end (or its inverse) of them, the
+    largest step between neighbours that these processes could have left unseen."""
+    rows = []
+    for _, series in found.groupby(SERIES, sort=False) if len(found) else []:
+        for sweep, points_of_sweep in sweeps(series):
+            steps = list(points_of_sweep.steps_s)
+            if len(steps) < 2:
+                continue
+            level = 1 - (1 - CONFIDENCE) / (len(steps) - 1)
+            ends = []
+            for before, after in zip(steps, steps[1:], strict=False):
+                found_interval = log_t_interval(after, before, confidence=level)
+                if found_interval.found:
+                    ends += [found_interval.high, 1 / found_interval.low]
+            key = dict(zip(SERIES, series.iloc[0][SERIES], strict=True))
+            rows.append(
+                key
+                | {
+                    "sweep": sweep,
+                    "versions": len(steps),
+                    "processes": ";".join(str(len(s)) for s in steps),
+                    "undetected_up_to": max(ends) if ends else math.nan,
+                    "level": level,
+                }
+            )
+    return pd.DataFrame(rows, columns=[*SERIES, "sweep", "versions", "processes", "undetected_up_to", "level"])
 
 
 def read_cells(folders: list[Path]) -> pd.DataFrame:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from suite.files import atomic_write
-from suite.history import history, not_run, read_cells, run_order
+from suite.history import history, not_run, read_cells, run_order, sensitivity
 from suite.report import figures
-from suite.report.formatting import interval, times
+from suite.report.formatting import interval, level, times
 from suite.report.loading import model_order
 from suite.report.page import Block, Bullets, Figure, Heading, Table, Text, to_html, to_markdown
 
@@ -113,6 +113,19 @@ def write_history(folders: list[Path], out: Path, threshold: float) -> tuple[Pat
     ]
     if len(changes):
         blocks.append(Table(changes, ".3g"))
+    seen = sensitivity(points)
+    if len(seen):
+        blocks += [
+            Heading("What each sweep could have seen", 2),
+            Bullets(
+                [
+                    f"{r.model} on {r.backend}, {r.sweep} ({r.versions} versions, processes {r.processes}): a step "
+                    f"between neighbouring versions of up to {times(r.undetected_up_to)} could have gone unseen "
+                    f"(the farthest end of Welch's t intervals of their ratios, {level(r.level)})"
+                    for r in seen.itertuples()
+                ]
+            ),
+        ]
     blocks += [Heading("How the runs were ordered", 2), Text(order_text(order, points))]
     if len(missing):
         blocks += [
@@ -122,7 +135,7 @@ def write_history(folders: list[Path], out: Path, threshold: float) -> tuple[Pat
         ]
     shown = points.drop(columns="steps_s").assign(processes=points.steps_s.map(len)) if len(points) else points
     blocks += [Heading("Every point", 2), Table(shown, ".4g")]
-    for name, frame in (("history.csv", shown), ("changes.csv", changes)):
+    for name, frame in (("history.csv", shown), ("changes.csv", changes), ("sensitivity.csv", seen)):
         with atomic_write(out / name) as f:
             f.write(frame.to_csv(index=False).encode())
     with atomic_write(out / "history.md") as f:

@@ -93,3 +93,13 @@ def test_keras_and_backend_releases_are_swept_one_axis_at_a_time(tmp_path):
     assert change.sweep == "jax versions at Keras 3.15.1"
     assert change.before == "keras 3.15.1, jax 0.8.3" and change.after == "keras 3.15.1, jax 0.10.2"
     assert change.kind == "regression"
+
+
+def test_a_flat_history_says_what_it_could_have_missed_and_more_noise_misses_more(tmp_path):
+    from suite.history import points, read_cells, sensitivity
+
+    quiet, loud = tmp_path / "quiet", tmp_path / "loud"
+    write_runs(quiet, dict.fromkeys(VERSIONS, 0.010), noise=0.02)
+    write_runs(loud, dict.fromkeys(VERSIONS, 0.010), noise=0.15)
+    missed = [sensitivity(points(read_cells([folder]))).undetected_up_to.iloc[0] for folder in (quiet, loud)]
+    assert 1.0 < missed[0] < 1.2 < missed[1], missed

@@ -17,7 +17,7 @@ from suite.cli import main
 from suite.contract import Cell, EpochRecord, Facts, Result
 from suite.files import atomic_write
 from suite.report import build_report, figures, tables
-from suite.report.formatting import number
+from suite.report.formatting import number, span, times
 from suite.report.loading import latest, load
 from suite.report.page import Details, Figure, Heading, Table, Text, to_html, to_markdown
 from suite.report.sections.first_epoch import compile_lines, first_epoch_excess
@@ -417,3 +417,10 @@ def test_models_with_different_epochs_and_seeds_get_no_phantom_epochs_or_missing
     summary = pd.read_csv(out / "summary.csv").set_index(["model", "backend"])
     assert summary.loc[("CNNVAE", "jax"), "final_loss_lr1e-04"] == pytest.approx(8.5), "median of seeds 0 and 1"
     assert summary.loc[("DenseVAE", "jax"), "steady_epochs"] == 3
+
+
+def test_a_ratio_that_is_not_1_never_prints_as_1():
+    # the shipped lockstep run's CNNVAE classifier score: torch over JAX 1.000001, the same order on every seed
+    assert times(1.000001) == "1.000001×" and times(0.999999) == "0.999999×"
+    assert span(0.999999, 1.000003) == "0.999999–1.000003"
+    assert times(1.47) == "1.47×" and times(1.0) == "1×" and span(1.12, 1.88) == "1.12–1.88"

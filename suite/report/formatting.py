@@ -25,14 +25,24 @@ def signed(value: float, fmt: str = ".3g") -> str:
     return format(value, "+" + fmt)
 
 
+def near_one(ratio: float, fmt: str = ".3g") -> str:
+    """A ratio in `fmt`, with as many more digits as it takes not to print a ratio that is not 1 as 1
+    (1.000001, not 1: a consistent difference of a millionth is a finding, and its size is what says how small)."""
+    text = number(ratio, fmt)
+    if not math.isfinite(ratio) or ratio == 1 or float(text) != 1:
+        return text
+    return number(ratio, f".{2 + math.ceil(-math.log10(abs(ratio - 1)))}g")
+
+
 def times(ratio: float, fmt: str = ".3g") -> str:
-    """A ratio: `1.47×`."""
-    return f"{number(ratio, fmt)}×"
+    """A ratio: `1.47×`; one within a rounding of 1 with the digits that tell it from 1 (`1.000001×`)."""
+    return f"{near_one(ratio, fmt)}×"
 
 
 def span(low: float, high: float, fmt: str = ".3g", collapse: bool = False) -> str:
-    """`a–b`; with `collapse`, just `a` where both ends print the same."""
-    a, b = number(low, fmt), number(high, fmt)
+    """`a–b`; ends within a rounding of 1 get the digits that tell them from 1; with `collapse`, just `a` where both
+    ends print the same."""
+    a, b = near_one(low, fmt), near_one(high, fmt)
     return a if collapse and a == b else f"{a}–{b}"
 
 
