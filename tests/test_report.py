@@ -424,3 +424,4 @@ def test_a_ratio_that_is_not_1_never_prints_as_1():
     assert times(1.000001) == "1.000001×" and times(0.999999) == "0.999999×"
     assert span(0.999999, 1.000003) == "0.999999–1.000003"
     assert times(1.47) == "1.47×" and times(1.0) == "1×" and span(1.12, 1.88) == "1.12–1.88"
+    assert times(1 + 2e-16) == "1×", "a ratio of equal values computed through logs is 1"

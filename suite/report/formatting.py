@@ -29,7 +29,7 @@ def near_one(ratio: float, fmt: str = ".3g") -> str:
     """A ratio in `fmt`, with as many more digits as it takes not to print a ratio that is not 1 as 1
     (1.000001, not 1: a consistent difference of a millionth is a finding, and its size is what says how small)."""
     text = number(ratio, fmt)
-    if not math.isfinite(ratio) or ratio == 1 or float(text) != 1:
+    if not math.isfinite(ratio) or abs(ratio - 1) < 1e-9 or float(text) != 1:  # below 1e-9: float64 arithmetic's own
         return text
     return number(ratio, f".{2 + math.ceil(-math.log10(abs(ratio - 1)))}g")
 
