@@ -78,3 +78,17 @@ def test_sets_that_do_not_install_are_recorded_and_the_others_run_in_rounds(tmp_
     html = (out / "history" / "history.html").read_text()
     assert "not installed" in html and "no-such-package" in html
     assert "apart (largest ÷ smallest run median" in html
+
+
+def test_bad_versions_commands_say_what_is_wrong_before_anything_installs(tmp_path, capsys):
+    from suite.cli import main
+
+    cache = str(tmp_path / "cache")
+    assert main(["versions", "--sets", INSTALLED, "--cache", cache]) == 2
+    assert "give gvbench run's options after --" in capsys.readouterr().err
+    assert main(["versions", "--sets", " , ", "--cache", cache, "--", "--backend", "jax", "--out", str(tmp_path)]) == 2
+    assert "names no package" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main(["versions", "--sets", INSTALLED, "--cache", cache, "--", "--backend", "jaxx", "--out", str(tmp_path)])
+    assert stopped.value.code == 2 and "invalid choice: 'jaxx'" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists(), "nothing installed"
