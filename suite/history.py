@@ -230,10 +230,12 @@ def read_cells(folders: list[Path]) -> pd.DataFrame:
     return pd.concat([load(folder)[0] for folder in folders], ignore_index=True)
 
 
-def history(folders: list[Path], threshold: float = 1.10) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every series' points (one per version set) in version order, and the changes found (regressions: ratio > 1)."""
-    cells = read_cells(folders)
-    found = points(cells)
+def history(
+    folders: list[Path], threshold: float = 1.10, cells: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every series' points (one per version set) in version order, and the changes found (regressions: ratio > 1).
+    `cells`: the folders' cells when the caller has read them already."""
+    found = points(read_cells(folders) if cells is None else cells)
     changes = []
     for _, series in found.groupby(SERIES, sort=False) if len(found) else []:
         for sweep, points_of_sweep in sweeps(series):

@@ -90,9 +90,9 @@ def order_text(order: list[str], points: pd.DataFrame) -> str:
 
 def write_history(folders: list[Path], out: Path, threshold: float) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
     """Write history.csv, changes.csv, history.md and history.html into `out`."""
-    points, changes = history(folders, threshold)
-    out.mkdir(parents=True, exist_ok=True)
     cells = read_cells(folders)
+    points, changes = history(folders, threshold, cells)
+    out.mkdir(parents=True, exist_ok=True)
     missing, order = not_run(cells, folders), run_order(folders, cells)
     blocks: list[Block] = [
         Heading("gvbench history", 1),

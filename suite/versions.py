@@ -19,6 +19,7 @@ last line, is a row of its own, never a gap.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -37,7 +38,7 @@ VERSIONS_CSV = "versions.csv"
 ROOT = Path(__file__).resolve().parent.parent
 
 IMPORT_CHECK = """
-import importlib, json, os, sys
+import json, os
 from runners.cell import import_keras
 import_keras(os.environ["KERAS_BACKEND"])
 import keras
@@ -112,8 +113,6 @@ def install(version_set: str, cache: Path) -> tuple[dict, str | None]:
 
 def check_import(env: dict, backends: list[str]) -> tuple[dict | None, str | None]:
     """The Keras and backend versions the set imports, per backend, or why it does not."""
-    import json
-
     found = {}
     for backend in backends:
         done = subprocess.run(
