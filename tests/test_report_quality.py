@@ -222,3 +222,26 @@ def test_each_verdict_is_shown_beside_the_one_the_judge_alone_would_give():
     assert row.verdict == SUPPORTED and row["verdict with the judge alone"] == CONTRADICTED
     assert claim_rows(found)[0] == SUPPORTED
     assert found[found.part == ""]["verdict with the judge alone"].iloc[0] == PARTLY
+
+
+def test_a_part_the_cells_disagree_on_is_undecided_though_the_medians_decide_it():
+    # DenseVAE's two cells read 0.60 and 0.95: their median (0.775) beats CNNGAN's 0.70, one cell does not.
+    table = frame(GOOD)
+    own = (table.model == "DenseVAE") & np.isclose(table.lr, get_spec("DenseVAE").paper_lr)
+    table.loc[own & (table.backend == "jax"), "readable_share"] = 0.60
+    table.loc[own & (table.backend == "tensorflow"), "readable_share"] = 0.95
+    found = claims(table, "paper", REAL_HAZE)
+    row = part(found, "both VAEs")
+    assert row.verdict == UNDECIDED and "the cells disagree" in row.threshold, row.threshold
+    assert "DenseVAE 0.775 (0.600–0.950 over 2 cells)" in row.evidence, row.evidence
+    assert claim_rows(found)[1] == UNDECIDED
+    # Where every cell agrees the verdict says on how many combinations it was tried: 2 cells for each of 5 models.
+    assert "on all 32 combinations of one cell per model" in part(found, "CNNGAN").threshold
+
+
+def test_a_threshold_part_the_cells_disagree_on_at_its_threshold_is_undecided():
+    table = frame(GOOD)
+    own = (table.model == "DenseGAN") & np.isclose(table.lr, get_spec("DenseGAN").paper_lr)
+    table.loc[own & (table.backend == "jax"), "readable_share"] = 0.55  # recognisable at 0.5; the other cell 0.10
+    row = part(claims(table, "paper", REAL_HAZE), "DenseGAN fails")
+    assert row.verdict == UNDECIDED and "the cells disagree at 0.50" in row.threshold, row.threshold

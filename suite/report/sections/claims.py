@@ -4,10 +4,13 @@ A claim speaks of the end of the paper's training: 50 epochs on all 60,000 image
 its authors' learning rate (`ModelSpec.paper_lr`). Cells of any other profile, or at other learning rates, decide
 nothing: their claims read `undecided`, with the reason. Each part is decided at its threshold and at every value
 of a reasonable range around it: a verdict that flips inside the range is `undecided`, and says where it flips.
+A part is also decided on every combination of the models' single cells (one cell per model, across seeds and
+backends), not only on their medians: a part the replicates disagree on is `undecided`, and says so.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +30,8 @@ SUPPORTED, PARTLY, CONTRADICTED, UNDECIDED = "supported", "partly supported", "c
 MIN_MISREAD = 50
 """Claim 4 needs at least this many reconstructions the judge reads as another digit."""
 GANS, VAES = ("DenseGAN", "DenseGAN-Deep", "CNNGAN"), ("DenseVAE", "CNNVAE")
+MAX_COMBINATIONS = 4096
+"""Past this many combinations of the models' cells, a part is tried on this many drawn at random (seed 0)."""
 JUDGE_ALONE = "verdict with the judge alone"
 """The column giving each verdict as it would be if readable meant only that the judge is sure (p ≥ 0.9)."""
 
@@ -66,9 +71,9 @@ class Part:
     evidence: Callable[[dict], str]
 
 
-def protocol_values(scored: pd.DataFrame, variant: str) -> tuple[dict, str | None]:
-    """Per model, the medians over backends and seeds of its protocol cells (paper profile, its authors' rate, Keras,
-    default compile mode), with how many cells; and why no claim can be decided here (None where one can)."""
+def protocol_cells(scored: pd.DataFrame, variant: str) -> tuple[dict[str, pd.DataFrame], str | None]:
+    """Per model, its protocol cells (paper profile, its authors' rate, Keras, default compile mode); and why no
+    claim can be decided here (None where one can)."""
     cells = scored[(scored.variant == variant) & (scored.impl == "keras") & (scored.jit == "auto")]
     if cells.empty:
         return {}, "no ok cell of this variant has quality metrics"
@@ -78,13 +83,45 @@ def protocol_values(scored: pd.DataFrame, variant: str) -> tuple[dict, str | Non
             f"Claims are decided only at the end of the paper's protocol (--profile {PROTOCOL}: 50 epochs on all "
             f"60,000 images, each model at its authors' learning rate); these are {', '.join(sorted(profiles))} cells"
         )
-    values = {}
+    found = {}
     for model, group in cells.groupby("model"):
         at_rate = group[np.isclose(group.lr, get_spec(model).paper_lr)]
         if len(at_rate):
-            medians = at_rate.median(numeric_only=True)
-            values[model] = medians.to_dict() | {"cells": len(at_rate), "lr": get_spec(model).paper_lr}
-    return values, None
+            found[model] = at_rate
+    return found, None
+
+
+def _row(model: str, values: pd.Series, cells: int) -> dict:
+    return values.to_dict() | {"cells": cells, "lr": get_spec(model).paper_lr}
+
+
+def protocol_values(scored: pd.DataFrame, variant: str) -> tuple[dict, str | None]:
+    """Per model, the medians over backends and seeds of its protocol cells, with how many cells; and why no claim
+    can be decided here (None where one can)."""
+    found, why = protocol_cells(scored, variant)
+    values = {}
+    for model, cells in found.items():
+        numbers = cells.select_dtypes("number")
+        spread = {col: (float(numbers[col].min()), float(numbers[col].max())) for col in numbers}
+        values[model] = _row(model, numbers.median(), len(cells)) | {"spread": spread}
+    return values, why
+
+
+def replicate_values(scored: pd.DataFrame, variant: str) -> tuple[list[dict], int]:
+    """Every combination of one protocol cell per model, as values like `protocol_values`' (at most
+    `MAX_COMBINATIONS` of them, drawn at random past that); and how many combinations there are."""
+    found, _ = protocol_cells(scored, variant)
+    if not found:
+        return [], 0
+    rows = {m: [_row(m, r, 1) for _, r in c.select_dtypes("number").iterrows()] for m, c in found.items()}
+    total = int(np.prod([len(r) for r in rows.values()]))
+    if total <= MAX_COMBINATIONS:
+        picks = list(itertools.product(*(range(len(r)) for r in rows.values())))
+    else:
+        rng = np.random.default_rng(0)
+        picks = [tuple(int(rng.integers(len(r))) for r in rows.values()) for _ in range(MAX_COMBINATIONS)]
+    models = list(rows)
+    return [{m: rows[m][i] for m, i in zip(models, pick, strict=True)} for pick in picks], total
 
 
 def _value(values: dict, model: str, metric: str) -> float:
@@ -161,8 +198,15 @@ def _pair_in_top(pair: str) -> Callable[[dict, float], bool | None]:
 
 def _listed(values: dict, models: tuple[str, ...], metric: str, fmt: str = ".3f") -> str:
     """`DenseVAE 0.900, CNNVAE not run`: each model's value of `metric`."""
-    found = {m: _value(values, m, metric) for m in models}
-    return ", ".join(f"{m} {'not run' if np.isnan(v) else number(v, fmt)}" for m, v in found.items())
+    texts = []
+    for model in models:
+        value = _value(values, model, metric)
+        low, high = values.get(model, {}).get("spread", {}).get(metric, (value, value))
+        text = f"{model} {'not run' if np.isnan(value) else number(value, fmt)}"
+        if model in values and low != high:
+            text += f" ({number(low, fmt)}–{number(high, fmt)} over {int(values[model]['cells'])} cells)"
+        texts.append(text)
+    return ", ".join(texts)
 
 
 def _shares(values: dict, models: tuple[str, ...]) -> str:
@@ -260,27 +304,53 @@ def parts(real_haze: float) -> list[Part]:
     ]
 
 
-def sensitivity(part: Part, values: dict) -> tuple[str, str]:
-    """The part's verdict and how it moves across its threshold's range."""
+def _agreed(part: Part, value: float, medians: dict, replicates: list[dict]) -> bool | str | None:
+    """Whether the part holds at one threshold value on the medians and on every combination of cells: True or
+    False where all agree, "mixed" where the replicates disagree, None where values are missing."""
+    found = [part.holds(v, value) for v in [medians, *replicates]]
+    if any(f is None for f in found):
+        return None
+    return found[0] if len(set(found)) == 1 else "mixed"
+
+
+def _combinations(replicates: list[dict], total: int) -> str:
+    if total <= 1:
+        return "one cell per model"
+    tried = f"{len(replicates):,} drawn from {total:,}" if len(replicates) < total else f"all {total:,}"
+    return f"on {tried} combinations of one cell per model"
+
+
+def sensitivity(part: Part, values: dict, replicates: list[dict] | None = None, total: int = 0) -> tuple[str, str]:
+    """The part's verdict and how it moves across its threshold's range and across the models' cells."""
+    replicates = replicates or []
+    where = _combinations(replicates, total)
     if part.threshold is None:
-        found = part.holds(values, np.nan)
+        found = _agreed(part, np.nan, values, replicates)
         if found is None:
             return UNDECIDED, "the values it needs are missing"
-        return (SUPPORTED if found else CONTRADICTED), "no threshold"
+        if found == "mixed":
+            return UNDECIDED, "the cells disagree: it holds on some combinations of one cell per model, not on all"
+        return (SUPPORTED if found else CONTRADICTED), f"no threshold; {where}"
     t = part.threshold
-    results = {float(x): part.holds(values, float(x)) for x in t.tried()}
+    results = {float(x): _agreed(part, float(x), values, replicates) for x in t.tried()}
     span = f"from {number(t.low, t.fmt)} to {number(t.high, t.fmt)}"
     if any(r is None for r in results.values()):
         return UNDECIDED, "the values it needs are missing"
-    if all(results.values()):
-        return SUPPORTED, f"holds for any {t.what} {span}"
-    if not any(results.values()):
-        return CONTRADICTED, f"fails for any {t.what} {span}"
     at_value = results[float(t.value)]
-    flip = next(x for x, holds in results.items() if holds != at_value)
+    if at_value == "mixed":
+        return UNDECIDED, (
+            f"the cells disagree at {number(t.value, t.fmt)}: it holds on some combinations of one cell per model, "
+            "not on all"
+        )
+    if all(r is True for r in results.values()):
+        return SUPPORTED, f"holds for any {t.what} {span}, {where}"
+    if all(r is False for r in results.values()):
+        return CONTRADICTED, f"fails for any {t.what} {span}, {where}"
+    flip = next(x for x, r in results.items() if r != at_value)
+    moved = "holds on some cells, not on all" if results[flip] == "mixed" else ("fails" if at_value else "holds")
     return UNDECIDED, (
         f"flips for a {t.what} {span}: {'holds' if at_value else 'fails'} at {number(t.value, t.fmt)}, "
-        f"{'fails' if at_value else 'holds'} at {number(flip, t.fmt)}"
+        f"{moved} at {number(flip, t.fmt)}"
     )
 
 
@@ -304,7 +374,8 @@ def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame
     """Each claim's verdict (its `part` empty) and each of its parts', from one variant's protocol cells; beside
     each, the verdict it would have with the judge alone deciding what is readable."""
     values, why = protocol_values(scored, variant)
-    alone = judge_alone(values)
+    replicates, total = replicate_values(scored, variant)
+    alone, alone_replicates = judge_alone(values), [judge_alone(r) for r in replicates]
     rows = []
     for claim in dict.fromkeys(p.claim for p in parts(real_haze)):
         found = []
@@ -312,8 +383,8 @@ def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame
             if why:
                 verdict, range_text, evidence, before = UNDECIDED, "", "", UNDECIDED
             else:
-                verdict, range_text = sensitivity(part, values)
-                evidence, before = part.evidence(values), sensitivity(part, alone)[0]
+                verdict, range_text = sensitivity(part, values, replicates, total)
+                evidence, before = part.evidence(values), sensitivity(part, alone, alone_replicates, total)[0]
             found.append(
                 {
                     "claim": claim,
@@ -341,6 +412,17 @@ def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame
 def cells_text(values: dict) -> str:
     """Which cells the claims read: per model its learning rate and cells."""
     return "; ".join(f"{m} lr {lr_label(v['lr'])} ({int(v['cells'])} cells)" for m, v in values.items())
+
+
+def single_cells_text(values: dict) -> str:
+    """Which models' verdicts rest on one cell, whose seed-to-seed spread is therefore unmeasured."""
+    single = [m for m, v in values.items() if int(v["cells"]) == 1]
+    if not single:
+        return ""
+    return (
+        f" {', '.join(single)}: one cell each, so how much {'their' if len(single) > 1 else 'its'} values move "
+        "from seed to seed is not measured here."
+    )
 
 
 def learning_rate_contrast(scored: pd.DataFrame, variant: str) -> pd.DataFrame:
@@ -379,7 +461,9 @@ def blocks(frames: ProfileFrames) -> list[Block]:
             why
             if why
             else f"From the protocol's cells: {cells_text(values)}; medians over backends and seeds. Each part is "
-            "decided at its threshold and across the range shown; a part that flips inside the range is undecided."
+            "decided on those medians and on every combination of one cell per model, at its threshold and across "
+            "the range shown; a part that flips inside the range, or that the cells disagree on, is undecided."
+            + single_cells_text(values)
         )
         page += [Heading(f"The paper's claims, checked (variant `{variant}`)", 3), Text(scope), Table(found)]
         misread = misreadings(values) if values else pd.DataFrame()
