@@ -270,8 +270,8 @@ def parts(real_haze: float) -> list[Part]:
             None,
             _vaes_more_readable,
             lambda v: (
-                f"readable share of samples {_shares(v, VAES + GANS)}; the VAEs' reconstructions of test "
-                f"digits (what the paper's Figure 3 shows) read as their own digit: {_listed(v, VAES, 'recon_accuracy')}"
+                f"readable share of samples {_shares(v, VAES + GANS)}; the VAEs' reconstructions of test digits "
+                f"(what the paper's Figure 3 shows) read as their own digit: {_listed(v, VAES, 'recon_accuracy')}"
             ),
         ),
         Part(
@@ -414,7 +414,10 @@ def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame
 
 def cells_text(values: dict) -> str:
     """Which cells the claims read: per model its learning rate and cells."""
-    return "; ".join(f"{m} lr {lr_label(v['lr'])} ({int(v['cells'])} cells)" for m, v in values.items())
+    counts = {m: int(v["cells"]) for m, v in values.items()}
+    return "; ".join(
+        f"{m} lr {lr_label(v['lr'])} ({counts[m]} cell{'s' if counts[m] > 1 else ''})" for m, v in values.items()
+    )
 
 
 def single_cells_text(values: dict) -> str:
@@ -422,10 +425,9 @@ def single_cells_text(values: dict) -> str:
     single = [m for m, v in values.items() if int(v["cells"]) == 1]
     if not single:
         return ""
-    return (
-        f" {', '.join(single)}: one cell each, so how much {'their' if len(single) > 1 else 'its'} values move "
-        "from seed to seed is not measured here."
-    )
+    if len(single) == 1:
+        return f" {single[0]} ran one cell, so how much its values move from seed to seed is not measured here."
+    return f" {', '.join(single)} ran one cell each, so how much their values move from seed to seed is not measured."
 
 
 def learning_rate_contrast(scored: pd.DataFrame, variant: str) -> pd.DataFrame:
