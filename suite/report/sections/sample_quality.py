@@ -3,6 +3,7 @@ backend gets good digits."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -186,8 +187,9 @@ def quality_grid(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
     ]
     backends = figures.backends_in(table)
     index = pd.MultiIndex.from_tuples(rows, names=["label", "lr"])
+    column = max(1.2 * len(backends), 2.4)  # inches: room for each metric's title even with one backend
     fig, axes = plt.subplots(
-        1, len(metrics), figsize=(1.2 * len(backends) * len(metrics) + 3.5, 0.34 * len(rows) + 1.8), sharey=True
+        1, len(metrics), figsize=(column * len(metrics) + 3.5, 0.34 * len(rows) + 2.2), sharey=True
     )
     for i, (ax, metric) in enumerate(zip(np.atleast_1d(axes), metrics, strict=True)):
         values = table.pivot_table(index=["label", "lr"], columns="backend", values=metric).reindex(index)
@@ -211,7 +213,7 @@ def quality_grid(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
             cbar_kws={"label": "0 = uniform noise, 1 = real digits"},
             ax=ax,
         )
-        ax.set_title(name, fontsize=9)
+        ax.set_title("\n".join(textwrap.fill(line, int(column * 11)) for line in name.split("\n")), fontsize=9)
         ax.set(xlabel="backend", ylabel="")
         ax.set_yticks(np.arange(len(rows)) + 0.5, [f"{label}, lr {lr_label(lr)}" for label, lr in rows], rotation=0)
         ax.tick_params(axis="x", labelrotation=0)
