@@ -127,6 +127,7 @@ def test_parts_without_their_models_are_undecided():
     gans_only = verdicts({m: v for m, v in GOOD.items() if "GAN" in m})
     assert claim_rows(gans_only) == [SUPPORTED, UNDECIDED, UNDECIDED, UNDECIDED]
     assert part(gans_only, "both VAEs").threshold == "the values it needs are missing"
+    assert part(gans_only, "2↔3").evidence == "needs both VAEs' reconstructions: DenseVAE, CNNVAE not run"
 
 
 def test_too_few_misread_reconstructions_leave_claim_4_undecided():

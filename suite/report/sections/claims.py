@@ -219,6 +219,9 @@ def _haze(values: dict, models: tuple[str, ...]) -> str:
 
 def _pair_evidence(pair: str) -> Callable[[dict], str]:
     def text(values: dict) -> str:
+        missing = [m for m in VAES if m not in values]
+        if missing:
+            return f"needs both VAEs' reconstructions: {', '.join(missing)} not run"
         found = misreadings(values)
         if found.share.isna().any():
             return "needs the reading of both VAEs' reconstructions (gvbench rescore)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -34,9 +35,8 @@ def tile(images: np.ndarray) -> np.ndarray:
 
 def image_grid(title: str, rows: list[str], columns: list[str], panels: dict, notes: dict) -> plt.Figure:
     """A grid of sample tiles; `panels[(row, column)]` an image array, else `notes[(row, column)]` says why not."""
-    fig, axes = plt.subplots(
-        len(rows), len(columns), figsize=(1.7 * len(columns), 1.7 * len(rows) + 0.6), squeeze=False
-    )
+    width = max(1.7 * len(columns), 3.4)
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(width, 1.7 * len(rows) + 0.8), squeeze=False)
     for i, row in enumerate(rows):
         for j, column in enumerate(columns):
             ax = axes[i, j]
@@ -52,7 +52,7 @@ def image_grid(title: str, rows: list[str], columns: list[str], panels: dict, no
                 ax.set_title(column, fontsize=10)
             if j == 0:
                 ax.set_ylabel(row, fontsize=9)
-    fig.suptitle(title, y=1.0)
+    fig.suptitle(textwrap.fill(title, int(width * 9)), y=1.0)  # a one-backend grid is narrower than its title
     fig.tight_layout()
     return fig
 
@@ -71,6 +71,8 @@ def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -
     """Per learning rate, highest first: generated samples (models × backends) and VAE reconstructions."""
     found = []
     seed = grid.seed.min()
+    # Only the backends that ran any cell: a backend the run never asked for gets no column of "missing" panels.
+    ran = [b for b in BACKENDS if b in set(grid[grid.status != MISSING].backend)] or list(BACKENDS)
     for lr in sorted(grid.lr.unique(), reverse=True):
         cells = grid[(grid.lr == lr) & (grid.seed == seed)]
         at_lr = []
@@ -90,14 +92,14 @@ def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -
                     recon[(row.label, row.backend)] = arrays["reconstructed"]
             lr_text = lr_label(lr)
             title = f"{family.name.upper()} samples, lr {lr_text}, profile {profile} (same noise on every backend)"
-            fig = image_grid(title, labels, list(BACKENDS), panels, notes)
+            fig = image_grid(title, labels, ran, panels, notes)
             name = f"samples-{family.name}-lr{lr_text}"
             at_lr.append(Figure(figures.save(fig, folder, name, SAMPLES_DPI), title))
             if family.reconstructs:
                 panels = {(m, "input"): images for m, images in inputs.items()}
                 panels |= recon
                 title = f"VAE reconstructions of the first test images, lr {lr_text}, profile {profile}"
-                fig = image_grid(title, labels, ["input", *BACKENDS], panels, notes)
+                fig = image_grid(title, labels, ["input", *ran], panels, notes)
                 name = f"reconstructions-lr{lr_text}"
                 at_lr.append(Figure(figures.save(fig, folder, name, SAMPLES_DPI), title))
         found.append(at_lr)
