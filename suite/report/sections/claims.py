@@ -95,22 +95,26 @@ def _row(model: str, values: pd.Series, cells: int) -> dict:
     return values.to_dict() | {"cells": cells, "lr": get_spec(model).paper_lr}
 
 
-def protocol_values(scored: pd.DataFrame, variant: str) -> tuple[dict, str | None]:
-    """Per model, the medians over backends and seeds of its protocol cells, with how many cells; and why no claim
-    can be decided here (None where one can)."""
-    found, why = protocol_cells(scored, variant)
+def medians(found: dict[str, pd.DataFrame]) -> dict:
+    """Per model, the medians over backends and seeds of its protocol cells, with how many cells and their range."""
     values = {}
     for model, cells in found.items():
         numbers = cells.select_dtypes("number")
         spread = {col: (float(numbers[col].min()), float(numbers[col].max())) for col in numbers}
         values[model] = _row(model, numbers.median(), len(cells)) | {"spread": spread}
-    return values, why
+    return values
 
 
-def replicate_values(scored: pd.DataFrame, variant: str) -> tuple[list[dict], int]:
-    """Every combination of one protocol cell per model, as values like `protocol_values`' (at most
-    `MAX_COMBINATIONS` of them, drawn at random past that); and how many combinations there are."""
-    found, _ = protocol_cells(scored, variant)
+def protocol_values(scored: pd.DataFrame, variant: str) -> tuple[dict, str | None]:
+    """Per model, the medians of its protocol cells (`medians`); and why no claim can be decided here (None where one
+    can)."""
+    found, why = protocol_cells(scored, variant)
+    return medians(found), why
+
+
+def replicate_values(found: dict[str, pd.DataFrame]) -> tuple[list[dict], int]:
+    """Every combination of one protocol cell per model, as values like `medians`' (at most `MAX_COMBINATIONS` of
+    them, drawn at random past that); and how many combinations there are."""
     if not found:
         return [], 0
     rows = {m: [_row(m, r, 1) for _, r in c.select_dtypes("number").iterrows()] for m, c in found.items()}
@@ -379,8 +383,8 @@ def judge_alone(values: dict) -> dict:
 def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame:
     """Each claim's verdict (its `part` empty) and each of its parts', from one variant's protocol cells; beside
     each, the verdict it would have with the judge alone deciding what is readable."""
-    values, why = protocol_values(scored, variant)
-    replicates, total = replicate_values(scored, variant)
+    found_cells, why = protocol_cells(scored, variant)
+    values, (replicates, total) = medians(found_cells), replicate_values(found_cells)
     alone, alone_replicates = judge_alone(values), [judge_alone(r) for r in replicates]
     rows = []
     for claim in dict.fromkeys(p.claim for p in parts(real_haze)):
