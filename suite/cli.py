@@ -18,7 +18,7 @@ from suite.choices import BACKENDS, IMPLS, JIT_MODES, MISSING, Status
 from suite.contract import Cell
 from suite.errors import GvbenchError, UsageError
 from suite.executor import LocalExecutor
-from suite.grid import LEARNING_RATES, PAPER_LR, lockstep_problem, make_grid, target_problem
+from suite.grid import LEARNING_RATES, ORDERS, PAPER_LR, lockstep_problem, make_grid, ordered, target_problem
 from suite.mnist import keras_cache_path, load_mnist
 from suite.profiles import PROFILES
 from suite.ray_executor import RayExecutor
@@ -197,6 +197,14 @@ def add_run_parser(commands) -> None:
     run.add_argument("--out", type=path, default=Path("results"), help="results folder (default: results/)")
     run.add_argument(
         "--data", type=path, help="an mnist.npz to use (default: $GVBENCH_DATA, Keras' cache, then download)"
+    )
+    run.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="interleaved",
+        help="interleaved (the default): randomised blocks, each block one model × lr × seed on every backend in a "
+        "random order, so that the machine's drift is not read as a backend difference; sequential: backend after "
+        "backend",
     )
     run.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2, help="Keras progress: 0 none, 1 bar, 2 lines")
     run.add_argument("--force", action="store_true", help="rerun cells that already have an ok row in --out")
@@ -399,13 +407,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     backends = ", ".join(dict.fromkeys(cell.backend for cell in grid))
     print(
         f"gvbench run {run_id}: {len(grid)} cells on {backends}, profile {args.profile}, "
-        f"{args.threads} threads, {args.executor} executor{at_once} -> {args.out}",
+        f"{args.threads} threads, {args.executor} executor{at_once}, {args.order} order -> {args.out}",
         flush=True,
     )
-    cells = pending(grid, args.out, args.force)
+    cells = pending(ordered(grid, args.order), args.out, args.force)
     start = time.perf_counter()
     with StopRequest() as stop:
-        written = run_grid(cells, args.out, executor, data, args.verbose, stop, run_id)
+        written = run_grid(cells, args.out, executor, data, args.verbose, stop, run_id, args.order)
     if written:
         print(summary(written))
     print(f"gvbench run {run_id}: {len(written)} cells in {time.perf_counter() - start:.1f} s")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import random
+import zlib
+from dataclasses import dataclass
 
 from architectures import get_spec
 from architectures.spec import noise_rows
@@ -87,3 +90,49 @@ def target_problem(profile: str, impls: tuple[str, ...], budget: bool, epochs: b
     if budget and epochs:
         return "give the epochs in --budget (e.g. --budget 20epochs) or --epochs, not both"
     return None
+
+
+ORDERS = ("interleaved", "sequential")
+"""`--order`: randomised blocks (each block the backends' cells of one model × lr × seed × implementation × compile
+mode, in a random order, the blocks in a random order too), or backend after backend as the grid lists them."""
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A cell with its place in the run: its block and its 1-based position in the whole grid's order."""
+
+    cell: Cell
+    block: int
+    position: int
+
+
+def block_key(cell: Cell) -> tuple:
+    """What the cells of one block share: everything but the backend, the factor a run compares."""
+    return (cell.model, cell.variant, cell.lr, cell.profile, cell.seed, cell.epochs, cell.impl, cell.jit, cell.mode)
+
+
+def ordered(cells: list[Cell], order: str) -> list[Placed]:
+    """The cells in the order they run: `interleaved` (a randomised complete block design, so that a drift of the
+    machine over the run is spread over every backend instead of read as a difference between them) or
+    `sequential` (as listed, a block per backend). The random order is drawn from the grid itself, so a run that
+    resumes continues the same order."""
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}; choose one of {', '.join(ORDERS)}")
+    if order == "sequential":
+        blocks = {cell.backend: [] for cell in cells}
+        for cell in cells:
+            blocks[cell.backend].append(cell)
+        groups = list(blocks.values())
+    else:
+        keyed: dict[tuple, list[Cell]] = {}
+        for cell in cells:
+            keyed.setdefault(block_key(cell), []).append(cell)
+        rng = random.Random(zlib.crc32(" ".join(sorted(c.cell_id for c in cells)).encode()))
+        groups = [rng.sample(group, len(group)) for group in keyed.values()]
+        rng.shuffle(groups)
+    placed, position = [], 0
+    for block, group in enumerate(groups, 1):
+        for cell in group:
+            position += 1
+            placed.append(Placed(cell, block, position))
+    return placed

@@ -59,6 +59,17 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile("quick", 3200, 5, BATCH_SIZE, 64, 2000, "a training subset, most of its time in steady epochs", 40),
         Profile(
+            "speed",
+            3200,
+            3,
+            BATCH_SIZE,
+            16,
+            500,
+            "many short processes for speed comparisons: quick's images, 3 epochs (dense models 10), few scored "
+            "samples; run several --seeds, each a process (docs/methodology.md#precision)",
+            10,
+        ),
+        Profile(
             "paper",
             None,
             50,

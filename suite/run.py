@@ -17,7 +17,7 @@ from architectures.flops import train_step_flops
 from suite.choices import COMPLETED, Status
 from suite.contract import Cell, EpochRecord, EvaluationRecord, Result, StepRecord, Task
 from suite.executor import Executor, Job
-from suite.grid import FULL_TRAIN
+from suite.grid import FULL_TRAIN, Placed
 from suite.profiles import PROFILES
 from suite.results import append_cell, finished_ok
 from suite.schema import CELL_COLUMNS, EPOCH_METRICS, KEY_COLUMNS, SCHEMA_VERSION, UnknownColumn
@@ -112,9 +112,10 @@ def target_facts(cell: Cell, result: Result) -> dict:
 
 
 def rows(
-    run_id: str, cell: Cell, result: Result, samples_file: str, log_file: str
+    run_id: str, cell: Cell, result: Result, samples_file: str, log_file: str, place: dict | None = None
 ) -> tuple[dict, list[dict], list[dict], list[dict], list[dict]]:
-    """The cell row and the long-format epoch, quality, step and evaluation rows of one finished cell."""
+    """The cell row and the long-format epoch, quality, step and evaluation rows of one finished cell; `place`: its
+    `ordering`, `block` and `position` in the run."""
     keys = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "cell_id": cell.cell_id}
     keys |= {k: getattr(cell, k) for k in KEY_COLUMNS if k not in keys}
     cell_row = dict.fromkeys(CELL_COLUMNS) | asdict(result.facts) | keys
@@ -128,7 +129,7 @@ def rows(
         "threads": cell.threads,
         "samples_file": samples_file if result.status.completed else None,
         "log_file": log_file,
-    }
+    } | (place or {})
     cell_row |= summarise_epochs(result.epochs, result.facts.resumed_epochs)
     cell_row |= arithmetic(cell, cell_row, result.facts.ceiling_gflop_per_s)
     cell_row |= target_facts(cell, result)
@@ -143,16 +144,16 @@ def resume_dir(out: Path, cell: Cell) -> Path | None:
     return out / RESUME_FOLDER / cell.cell_id if resumable else None
 
 
-def pending(cells: list[Cell], out: Path, force: bool) -> list[Cell]:
-    """The cells still to run: all with `force` (which also drops their saved state), else those without a
-    completed (`ok`, `budget`) row in `out`."""
+def pending(cells: list[Placed], out: Path, force: bool) -> list[Placed]:
+    """The cells still to run, in their places: all with `force` (which also drops their saved state), else those
+    without a completed (`ok`, `budget`) row in `out`."""
     if force:
-        for cell in cells:
-            if (folder := resume_dir(out, cell)) is not None:
+        for placed in cells:
+            if (folder := resume_dir(out, placed.cell)) is not None:
                 shutil.rmtree(folder, ignore_errors=True)
         return cells
     done = finished_ok(out)
-    todo = [cell for cell in cells if cell.cell_id not in done]
+    todo = [placed for placed in cells if placed.cell.cell_id not in done]
     if len(todo) < len(cells):
         print(f"skipping {len(cells) - len(todo)} cells already done in {out} (--force reruns them)", flush=True)
     return todo
@@ -174,32 +175,38 @@ def report_line(result: Result, cell_row: dict) -> str:
 
 
 def run_grid(
-    cells: list[Cell],
+    cells: list[Cell | Placed],
     out: Path,
     executor: Executor,
     data: str | None,
     verbose: int,
     stop: StopRequest,
     run_id: str | None = None,
+    ordering: str = "sequential",
 ) -> list[dict]:
-    """Run every cell until done or asked to stop; append each as it finishes; return the cell rows written."""
+    """Run every cell until done or asked to stop, in the order given; append each as it finishes; return the cell
+    rows written. `ordering` names how the cells were placed (`suite.grid.ordered`); bare cells are placed in turn."""
     run_id = run_id or new_run_id()
+    placed = [c if isinstance(c, Placed) else Placed(c, 1, i) for i, c in enumerate(cells, 1)]
     jobs = [
         Job(
             i,
-            len(cells),
-            Task(cell, data, verbose, resume_dir=str(folder) if (folder := resume_dir(out, cell)) else None),
-            out / "samples" / run_id / f"{cell.cell_id}.npz",
-            out / "logs" / run_id / f"{cell.cell_id}.log",
+            len(placed),
+            Task(p.cell, data, verbose, resume_dir=str(folder) if (folder := resume_dir(out, p.cell)) else None),
+            out / "samples" / run_id / f"{p.cell.cell_id}.npz",
+            out / "logs" / run_id / f"{p.cell.cell_id}.log",
         )
-        for i, cell in enumerate(cells, 1)
+        for i, p in enumerate(placed, 1)
     ]
+    places = {
+        p.cell.cell_id: {"ordering": ordering, "block": p.block, "position": p.position} for p in placed
+    }
     written = []
     with tempfile.TemporaryDirectory(prefix="gvbench-") as workdir:
         for job, result in executor.run_all(jobs, Path(workdir), stop):
             samples_file, log_file = job.samples_file.relative_to(out), job.log_file.relative_to(out)
             cell_row, epochs, quality, steps, evaluations = rows(
-                run_id, job.task.cell, result, str(samples_file), str(log_file)
+                run_id, job.task.cell, result, str(samples_file), str(log_file), places[job.task.cell.cell_id]
             )
             append_cell(out, cell_row, epochs, quality, steps, evaluations)
             if job.task.resume_dir and result.status in (*COMPLETED, Status.DIVERGED):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 KEY_COLUMNS = (
     "schema_version",
@@ -58,6 +58,9 @@ CELL_COLUMNS = KEY_COLUMNS + (
     "threads",
     "thread_controls",
     "parallel_cells",
+    "ordering",
+    "block",
+    "position",
     "python_version",
     "keras_version",
     "backend_version",
@@ -108,6 +111,7 @@ ADDED = {
     },
     6: {"parallel_cells": None},
     7: {"resumed_epochs": None},
+    8: {"ordering": None, "block": None, "position": None},
 }
 """Columns each schema version added, with the value rows of the version before it take."""
 
