@@ -272,7 +272,12 @@ def add_result_parsers(commands) -> None:
     compare = commands.add_parser("compare", help="flag slowdowns and loss changes from BASE to NEW results")
     compare.add_argument("base", type=path, help="results folder of the baseline")
     compare.add_argument("new", type=path, help="results folder to check against it")
-    compare.add_argument("--time-factor", type=positive_float, default=1.10, help="flag NEW/BASE medians above (1.10)")
+    compare.add_argument(
+        "--time-factor",
+        type=positive_float,
+        default=1.05,
+        help="flag a significant slowdown whose NEW/BASE ratio is above this (1.05: the speed margin)",
+    )
     compare.add_argument("--alpha", type=positive_float, default=0.05, help="significance level (0.05)")
     compare.add_argument("--loss-tol", type=positive_float, default=0.05, help="flag relative loss changes above")
 
@@ -462,11 +467,13 @@ def cmd_parity(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from suite.compare import Thresholds, compare_dirs
+    from suite.compare import Thresholds, compare_dirs, lines
 
     for folder in (args.base, args.new):
         check_folder(folder, "two --out folders of gvbench runs")
-    times, losses, unlike = compare_dirs(args.base, args.new, Thresholds(args.time_factor, args.alpha, args.loss_tol))
+    thresholds = Thresholds(args.time_factor, args.alpha, args.loss_tol)
+    found = compare_dirs(args.base, args.new, thresholds)
+    times, losses = found.times, found.losses
     pd.set_option("display.width", 200)
     if len(times):
         print(times.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -474,42 +481,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     columns = ["backend", "model", "lr", "loss", "status_base", "status_new", "value_base", "value_new"]
     if len(flagged):
         print(flagged[[*columns, "relative_change"]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    slow = int(times.slowdown.sum()) if len(times) else 0
-    changed = int(losses.changed.sum())
-    lost = losses[losses.lost].drop_duplicates(["backend", "model", "variant", "lr", "profile", "seed"])
-    new_only = losses[losses.status_base == MISSING].drop_duplicates(["backend", "model", "lr", "profile", "seed"])
-    print(
-        f"gvbench compare: {len(times)} timings, {slow} significant slowdowns beyond {args.time_factor:g}x; "
-        f"{changed} final losses changed beyond {args.loss_tol:g}; {len(lost)} cells ok in BASE but not in NEW; "
-        f"{len(new_only)} cells only in NEW"
-    )
-    needed = times.epochs_needed.dropna() if len(times) else pd.Series(dtype=float)
-    if len(needed):
-        print(
-            f"gvbench compare: at BASE's measured noise, a one-sided U test at p < {args.alpha:g} with 80% power "
-            f"sees a {args.time_factor - 1:.0%} slowdown from {int(needed.min())}-{int(needed.max())} steady epochs "
-            f"per side (median {needed.median():g}; column epochs_needed)"
-        )
-    processes = times.processes_needed.dropna() if len(times) else pd.Series(dtype=float)
-    if len(processes):
-        print(
-            f"gvbench compare: epochs of one process leave out the noise between processes; at BASE's spread between "
-            f"its processes (cells), a one-sided Welch t test on log times sees a {args.time_factor - 1:.0%} slowdown "
-            f"with 80% power from {int(processes.min())}-{int(processes.max())} processes per side "
-            "(column processes_needed; rerun with more --seeds for more)"
-        )
-    if unlike:
-        print(
-            f"gvbench compare: the runs' cells ran under different conditions ({'; '.join(unlike)}), so a time "
-            "ratio measures those too, not only the code"
-        )
-    blind = int((~times.can_tell).sum()) if len(times) else 0
-    if blind:
-        print(
-            f"gvbench compare: {blind} timings have too few steady epochs for p < {args.alpha:g} "
-            "(Mann-Whitney U); compare runs with more epochs (quick, paper or --epochs) to detect slowdowns"
-        )
-    return 1 if slow or changed or len(lost) else 0
+    print("\n".join(lines(found, thresholds)))
+    slow = bool(times.slowdown.any()) if len(times) else False
+    return 1 if slow or losses.changed.any() or losses.lost.any() else 0
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:

@@ -1,10 +1,12 @@
 """`gvbench compare BASE NEW`: is NEW slower, or does it learn differently, beyond noise?
 
-Timing is compared per backend × implementation × compile mode × model × variant × profile,
-pooling the steady-state epochs of all learning rates and seeds (a step costs the same at any
-learning rate), with a one-sided Mann–Whitney U test: a slowdown is flagged when the ratio of
-medians exceeds `time_factor` *and* NEW's epochs are significantly slower (p < alpha), as asv
-does. Final losses are compared per cell (the same, with lr and seed).
+Timing is compared per backend × implementation × compile mode × model × variant × profile, on processes: each
+cell is one process and gives one value, the median of its steady epochs (learning rates and seeds do not change
+what a step computes, so a setting's cells are its replicates). A slowdown is flagged when the ratio of geometric
+means exceeds `time_factor` *and* a one-sided Welch t test on the logs of the processes' values finds NEW slower at
+`alpha` after Holm's adjustment over every timing of the comparison, so that a comparison of an unchanged build
+with itself flags anything at most `alpha` of the time (`false_alarms` measures it on BASE's own processes, and
+`power` what the processes used could find). Final losses are compared per cell (the same, with lr and seed).
 """
 
 from __future__ import annotations
@@ -13,23 +15,31 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu
+from scipy.stats import ttest_ind
 
 from suite.choices import COMPLETED, MISSING
+from suite.processes import per_process
 from suite.report.loading import LOSSES, latest, load
 from suite.report.tables import epoch_frame, steady_epochs
-from suite.uncertainty import epochs_to_detect, processes_to_detect
+from suite.uncertainty import SEED, SPEED_MARGIN, holm, ratio_test
 
 CONDITIONS = {"threads": "threads per cell", "parallel_cells": "cells at once", "cpu_model": "CPU"}
 """What a cell ran under that moves its times, as `gvbench compare` names it when the two runs differ."""
 TIME_KEY = ["backend", "impl", "jit", "mode", "model", "variant", "profile"]
 CELL_KEY = [*TIME_KEY, "lr", "seed"]
+POWER_AT = 0.10
+"""The slowdown `gvbench compare` states its power for."""
+SIMULATIONS = 2000
+SPLITS = 200
+"""Random halvings of BASE's processes on which the gate's false-alarm rate is measured."""
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    time_factor: float = 1.10
+    time_factor: float = 1 + SPEED_MARGIN
+    """The smallest slowdown worth flagging: the speed margin (`uncertainty.SPEED_MARGIN`)."""
     alpha: float = 0.05
     loss_tol: float = 0.05
     """Relative: |new - base| / |base| of a final loss."""
@@ -42,34 +52,89 @@ def _side(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return chosen, epoch_frame(chosen, epochs).merge(chosen[identity])
 
 
+def process_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per process (cell) with steady epochs: its TIME_KEY and its median steady epoch (`median_s`)."""
+    return per_process(steady_epochs(frame), TIME_KEY)
+
+
+def gate(new: list[np.ndarray], base: list[np.ndarray], thresholds: Thresholds) -> np.ndarray:
+    """For each timing (NEW's and BASE's process values): flagged or not, by the one-sided Welch t test on logs at
+    Holm's adjustment over the family and the ratio beyond `time_factor`."""
+    p, ratios = [], []
+    for a, b in zip(new, base, strict=True):
+        p.append(slower_p(a, b))
+        ratios.append(math.exp(np.log(a).mean() - np.log(b).mean()))
+    adjusted = holm(p)
+    return (adjusted < thresholds.alpha) & (np.array(ratios) > thresholds.time_factor)
+
+
+def slower_p(new: np.ndarray, base: np.ndarray) -> float:
+    """One-sided Welch t on log process values: NEW slower than BASE; NaN with fewer than two a side."""
+    a, b = np.log(np.asarray(new, float)), np.log(np.asarray(base, float))
+    if len(a) < 2 or len(b) < 2:
+        return math.nan
+    if np.ptp(a) == 0 and np.ptp(b) == 0:
+        return 0.0 if a.mean() > b.mean() else 1.0
+    return float(ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
+
+
+def power(n_new: int, n_base: int, sd: float, timings: int, thresholds: Thresholds) -> float:
+    """Share of simulated comparisons (log-normal process values of spread `sd`) in which the gate flags a
+    `POWER_AT` slowdown, at the strictest step of Holm's adjustment over `timings` (alpha ÷ timings)."""
+    if n_new < 2 or n_base < 2 or math.isnan(sd):
+        return math.nan
+    rng = np.random.default_rng(SEED)
+    new = rng.normal(math.log1p(POWER_AT), max(sd, 1e-9), (SIMULATIONS, n_new))
+    base = rng.normal(0.0, max(sd, 1e-9), (SIMULATIONS, n_base))
+    p = ttest_ind(new, base, axis=1, equal_var=False, alternative="greater").pvalue
+    ratio = np.exp(new.mean(axis=1) - base.mean(axis=1))
+    return float(np.mean((p < thresholds.alpha / max(timings, 1)) & (ratio > thresholds.time_factor)))
+
+
+def false_alarms(base: pd.DataFrame, thresholds: Thresholds) -> tuple[float, int, int]:
+    """The gate run on BASE against itself: BASE's processes of every timing with four or more split at random into
+    two halves, `SPLITS` times; the share of splits in which anything is flagged (the family-wise false-alarm rate
+    at BASE's own noise), the splits, and the timings split."""
+    groups = [g.median_s.to_numpy(float) for _, g in base.groupby(TIME_KEY) if len(g) >= 4]
+    if not groups:
+        return math.nan, 0, 0
+    rng = np.random.default_rng(SEED)
+    flagged = 0
+    for _ in range(SPLITS):
+        halves = [rng.permutation(g) for g in groups]
+        new, old = [h[: len(h) // 2] for h in halves], [h[len(h) // 2 :] for h in halves]
+        flagged += bool(gate(new, old, thresholds).any())
+    return flagged / SPLITS, SPLITS, len(groups)
+
+
 def timing(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
-    """One row per backend × model × variant × profile timed on both sides."""
+    """One row per backend × model × variant × profile timed on both sides, decided on processes."""
+    base_values, new_values = process_values(base), process_values(new)
+    other = {key: g.median_s.to_numpy(float) for key, g in new_values.groupby(TIME_KEY)}
+    pairs = [(key, g.median_s.to_numpy(float), other[key]) for key, g in base_values.groupby(TIME_KEY) if key in other]
+    flagged = gate([n for *_, n in pairs], [b for _, b, _ in pairs], thresholds) if pairs else []
+    adjusted = holm([slower_p(n, b) for _, b, n in pairs])
     rows = []
-    steady_base = steady_epochs(base)
-    steady_new = steady_epochs(new)
-    for key, group in steady_base.groupby(TIME_KEY):
-        other = steady_new.set_index(TIME_KEY).sort_index()
-        if key not in other.index:
-            continue
-        a, b = group.epoch_time_s.to_numpy(), other.loc[[key]].epoch_time_s.to_numpy()
-        per_process = group.groupby(["source", "run_id", "cell_id"]).epoch_time_s.median().to_numpy()
-        ratio = pd.Series(b).median() / pd.Series(a).median()
-        p = float(mannwhitneyu(b, a, alternative="greater").pvalue)
-        slower = bool(ratio > thresholds.time_factor and p < thresholds.alpha)
+    for (key, a, b), slow, p_holm in zip(pairs, flagged, adjusted, strict=True):
+        test = ratio_test(b, a)
+        sd = float(np.std(np.concatenate([np.log(a) - np.log(a).mean(), np.log(b) - np.log(b).mean()]), ddof=2))
+        sd = sd if len(a) + len(b) > 2 else math.nan
         rows.append(
             dict(zip(TIME_KEY, key, strict=True))
             | {
-                "base_median_s": pd.Series(a).median(),
-                "new_median_s": pd.Series(b).median(),
-                "ratio": ratio,
-                "epochs_base": len(a),
-                "epochs_new": len(b),
-                "p_slower": p,
-                "can_tell": 1 / math.comb(len(a) + len(b), len(a)) < thresholds.alpha,
-                "epochs_needed": epochs_to_detect(a, thresholds.time_factor - 1, thresholds.alpha),
-                "processes_base": len(per_process),
-                "processes_needed": processes_to_detect(per_process, thresholds.time_factor - 1, thresholds.alpha),
-                "slowdown": slower,
+                "base_s": float(np.exp(np.log(a).mean())),
+                "new_s": float(np.exp(np.log(b).mean())),
+                "ratio": test.ratio,
+                "ci_low": test.interval.low,
+                "ci_high": test.interval.high,
+                "processes_base": len(a),
+                "processes_new": len(b),
+                "process_sd": sd,
+                "p_slower": slower_p(b, a),
+                "p_slower_holm": p_holm,
+                "can_tell": len(a) >= 2 and len(b) >= 2,
+                "power_10pct": power(len(b), len(a), sd, len(pairs), thresholds),
+                "slowdown": bool(slow),
             }
         )
     return pd.DataFrame(rows)
@@ -112,9 +177,69 @@ def unlike(base_cells: pd.DataFrame, new_cells: pd.DataFrame) -> list[str]:
     return lines
 
 
-def compare_dirs(base_dir: Path, new_dir: Path, thresholds: Thresholds) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """The timing and loss tables of NEW against BASE, and the conditions the two runs differ in."""
+@dataclass(frozen=True)
+class Comparison:
+    """What `gvbench compare` found: the timing and loss tables, the conditions the runs differ in, and the gate's
+    false-alarm rate measured on BASE (share of splits flagged, splits, timings split)."""
+
+    times: pd.DataFrame
+    losses: pd.DataFrame
+    unlike: list[str]
+    alarms: tuple[float, int, int]
+
+
+def compare_dirs(base_dir: Path, new_dir: Path, thresholds: Thresholds) -> Comparison:
+    """NEW against BASE: timings, losses, conditions, and the gate's false alarms on BASE's own processes."""
     base_cells, base = _side(base_dir)
     new_cells, new = _side(new_dir)
-    times = timing(base, new, thresholds)
-    return times, losses(base_cells, base, new_cells, new, thresholds.loss_tol), unlike(base_cells, new_cells)
+    return Comparison(
+        timing(base, new, thresholds),
+        losses(base_cells, base, new_cells, new, thresholds.loss_tol),
+        unlike(base_cells, new_cells),
+        false_alarms(process_values(base), thresholds),
+    )
+
+
+def lines(found: Comparison, thresholds: Thresholds) -> list[str]:
+    """The sentences `gvbench compare` ends with: what was flagged, what the gate could find, how often it errs."""
+    times, table = found.times, found.losses
+    slow = int(times.slowdown.sum()) if len(times) else 0
+    lost = table[table.lost].drop_duplicates(["backend", "model", "variant", "lr", "profile", "seed"])
+    new_only = table[table.status_base == MISSING].drop_duplicates(["backend", "model", "lr", "profile", "seed"])
+    said = [
+        f"gvbench compare: {len(times)} timings, {slow} significant slowdowns beyond {thresholds.time_factor:g}x "
+        f"(one-sided Welch t on the processes' log times, Holm over the {len(times)} timings, alpha "
+        f"{thresholds.alpha:g}); {int(table.changed.sum())} final losses changed beyond {thresholds.loss_tol:g}; "
+        f"{len(lost)} cells ok in BASE but not in NEW; {len(new_only)} cells only in NEW"
+    ]
+    rate, splits, split = found.alarms
+    if splits:
+        said.append(
+            f"gvbench compare: false alarms: an unchanged build is flagged at most {thresholds.alpha:.0%} of the time "
+            f"by design; measured on BASE against itself ({split} timings with 4+ processes, split in random halves "
+            f"{splits} times), {rate:.1%} of comparisons flagged anything"
+        )
+    else:
+        said.append(
+            "gvbench compare: false alarms: at most "
+            f"{thresholds.alpha:.0%} by design; not measured here (no timing of BASE has 4+ processes to split)"
+        )
+    powers = times.power_10pct.dropna() if len(times) else pd.Series(dtype=float)
+    if len(powers):
+        said.append(
+            f"gvbench compare: power: at these processes and their spread, a {POWER_AT:.0%} slowdown of one timing "
+            f"is flagged {powers.min():.0%}-{powers.max():.0%} of the time (median {powers.median():.0%}; column "
+            "power_10pct); more processes per side (--seeds) raise it"
+        )
+    blind = int((~times.can_tell).sum()) if len(times) else 0
+    if blind:
+        said.append(
+            f"gvbench compare: {blind} timings have one process on a side and cannot be decided: a process is the "
+            "unit, and its epochs are not independent; run two or more --seeds on each side"
+        )
+    if found.unlike:
+        said.append(
+            f"gvbench compare: the runs' cells ran under different conditions ({'; '.join(found.unlike)}), so a time "
+            "ratio measures those too, not only the code"
+        )
+    return said

@@ -198,9 +198,7 @@ def run_grid(
         )
         for i, p in enumerate(placed, 1)
     ]
-    places = {
-        p.cell.cell_id: {"ordering": ordering, "block": p.block, "position": p.position} for p in placed
-    }
+    places = {p.cell.cell_id: {"ordering": ordering, "block": p.block, "position": p.position} for p in placed}
     written = []
     with tempfile.TemporaryDirectory(prefix="gvbench-") as workdir:
         for job, result in executor.run_all(jobs, Path(workdir), stop):

@@ -11,6 +11,14 @@ the time. So every interval here states the confidence it has:
   exact Mann–Whitney interval around it (distribution-free for a change of scale; 90% for 3 against 3).
 - `log_t_interval`: the ratio of geometric means from Welch's t on log values (seeds or processes, which are
   independent replicates whose log times are near normal): 95% at any n ≥ 2 per side.
+- `geometric_interval`: one sample's geometric mean with the t interval of its mean log (processes as replicates).
+- `ratio_test`: a ratio of geometric means over processes with its 95% Welch interval, the two-sided test of a
+  difference and the two one-sided tests (TOST) of equivalence within a margin; `holm` adjusts a family of
+  p-values and `verdict` reads the pair as faster, slower, alike or undecided.
+
+A speed question is about the backend, so its replicate is the process: every speed interval and test takes one
+value per process (its median steady epoch or step), never the epochs of a process, which are not independent
+draws of the backend's speed (their shared start, memory layout and thread placement move them together).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from functools import cache
 
 import numpy as np
 from scipy.stats import binom, kruskal, mannwhitneyu, norm, permutation_test, rankdata, ttest_ind, ttest_rel
+from scipy.stats import t as student
 
 CONFIDENCE = 0.95
 SEED = 0
@@ -110,6 +119,86 @@ def log_t_interval(values, reference, paired: bool = False, confidence: float = 
     return Interval(math.exp(ci.low), math.exp(ci.high), confidence, method)
 
 
+SPEED_MARGIN = 0.05
+"""The smallest speed difference that matters: 5%. A user choosing a backend would not move for less, and it is
+about the spread between processes of one setting on this machine (1–16% in the shipped runs), so a finer claim
+would need far more processes than a 30-minute grid has. Two timings whose ratio's 90% interval lies within
+1/1.05–1.05 are alike (TOST at 5%)."""
+ALIKE, FASTER, SLOWER, UNDECIDED = "alike", "faster", "slower", "undecided"
+
+
+def geometric_interval(values, confidence: float = CONFIDENCE) -> tuple[float, Interval]:
+    """The geometric mean of independent replicates (one value per process) and the t interval of their mean log,
+    at `confidence`; no interval for fewer than two."""
+    logs = np.log(np.asarray(values, float))
+    if len(logs) == 0 or not np.isfinite(logs).all():
+        return math.nan, NO_INTERVAL
+    centre = float(math.exp(logs.mean()))
+    if len(logs) < 2:
+        return centre, NO_INTERVAL
+    if np.ptp(logs) == 0:
+        return centre, Interval(centre, centre, confidence, "all values equal")
+    half = student.ppf(0.5 + confidence / 2, len(logs) - 1) * logs.std(ddof=1) / math.sqrt(len(logs))
+    return centre, Interval(math.exp(logs.mean() - half), math.exp(logs.mean() + half), confidence, "t on logs")
+
+
+@dataclass(frozen=True)
+class RatioTest:
+    """values ÷ reference over independent replicates: the ratio of geometric means, its Welch t interval, the
+    p-value of a difference (two-sided) and of equivalence within `margin` (TOST: the larger one-sided p)."""
+
+    ratio: float
+    interval: Interval
+    p_differ: float
+    p_alike: float
+    margin: float
+    counts: tuple[int, int]
+
+
+def ratio_test(values, reference, margin: float = SPEED_MARGIN, confidence: float = CONFIDENCE) -> RatioTest:
+    """Welch's t on the logs of two sets of replicates (processes): the ratio with its interval at `confidence`, a
+    two-sided test of no difference, and Schuirmann's two one-sided tests of a ratio within 1/(1+margin)..1+margin.
+    With fewer than two replicates a side every p-value is NaN (nothing to estimate the noise from)."""
+    a, b = np.log(np.asarray(values, float)), np.log(np.asarray(reference, float))
+    counts = (len(a), len(b))
+    if len(a) == 0 or len(b) == 0:
+        return RatioTest(math.nan, NO_INTERVAL, math.nan, math.nan, margin, counts)
+    ratio = float(math.exp(a.mean() - b.mean()))
+    interval = log_t_interval(np.exp(a), np.exp(b), confidence=confidence)
+    if len(a) < 2 or len(b) < 2:
+        return RatioTest(ratio, interval, math.nan, math.nan, margin, counts)
+    delta = math.log1p(margin)
+    if np.ptp(a) == 0 and np.ptp(b) == 0:  # no noise: the difference is what it is
+        d = a.mean() - b.mean()
+        return RatioTest(ratio, interval, float(d == 0), float(abs(d) >= delta), margin, counts)
+    p_differ = float(ttest_ind(a, b, equal_var=False).pvalue)
+    above = ttest_ind(a + delta, b, equal_var=False, alternative="greater").pvalue  # H0: log ratio <= -delta
+    below = ttest_ind(a - delta, b, equal_var=False, alternative="less").pvalue  # H0: log ratio >= +delta
+    return RatioTest(ratio, interval, p_differ, float(max(above, below)), margin, counts)
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (statsmodels); NaN stays NaN and is not counted."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p_values, float)
+    adjusted = np.full(p.shape, math.nan)
+    present = ~np.isnan(p)
+    if present.any():
+        adjusted[present] = multipletests(p[present], method="holm")[1]
+    return adjusted
+
+
+def verdict(ratio: float, p_differ: float, p_alike: float, alpha: float = 0.05) -> str:
+    """`alike` where equivalence is shown (adjusted TOST p < alpha), else `faster`/`slower` where a difference is
+    (adjusted p < alpha), else `undecided`: the interval reaches past the margin and over 1, or too few replicates."""
+    if p_alike < alpha:
+        return ALIKE
+    if p_differ < alpha:
+        return SLOWER if ratio > 1 else FASTER
+    return UNDECIDED
+
+
 def backend_effect(samples: list) -> tuple[float, float]:
     """Kruskal–Wallis H test across groups (backends, seeds as replicates): its p-value and epsilon².
 
@@ -172,8 +261,6 @@ def processes_to_detect(medians, slowdown: float = 0.10, alpha: float = 0.05, po
     """Processes per side a one-sided Welch t test on log times needs to see `slowdown` at `power`, from the spread
     of these processes' medians (the noise between processes): the smallest n with
     n ≥ 2 (t_{1−α} + t_{power})² σ² ÷ log(1 + slowdown)², t at 2n − 2 degrees of freedom. None with fewer than two."""
-    from scipy.stats import t as student
-
     logs = np.log(np.asarray(medians, float))
     if len(logs) < 2:
         return None

@@ -9,31 +9,36 @@ import pandas as pd
 
 from suite.choices import BACKENDS, COMPLETED, Status
 from suite.grid import FULL_TRAIN, LEARNING_RATES
+from suite.processes import STATES, modes, per_process
 from suite.profiles import PROFILES
 from suite.report.formatting import lr_label
 from suite.report.loading import LOSSES, expected, model_order, wide_epochs
-from suite.uncertainty import NO_INTERVAL, log_t_interval, median_interval, shift_interval
+from suite.uncertainty import geometric_interval, holm, ratio_test, verdict
 
 CELL_JOIN = ["source", "run_id", "cell_id"]
 TIMING_COLUMNS = [
     "cells",
     "cells_ok",
     "statuses",
-    "steady_epoch_median_s",
+    "processes",
+    "steady_epoch_s",
     "steady_epoch_ci_low_s",
     "steady_epoch_ci_high_s",
     "steady_epoch_ci_level",
-    "steady_epoch_iqr_s",
+    "process_min_s",
+    "process_max_s",
+    "between_process_cv",
+    "within_process_cv",
     "steady_epochs",
+    "steady_states",
+    "modes",
     "ratio_to_fastest",
     "ratio_ci_low",
     "ratio_ci_high",
     "ratio_ci_level",
-    "processes",
-    "between_process_cv",
-    "ratio_process_ci_low",
-    "ratio_process_ci_high",
-    "ratio_process_ci_level",
+    "p_differ",
+    "p_alike",
+    "verdict",
     "first_epoch_s",
     "compile_overhead_s",
     "samples_per_s",
@@ -85,33 +90,21 @@ def statuses(grid: pd.DataFrame) -> pd.Series:
 
 
 def summary(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
-    """One row per profile × model × backend (every backend, present or not)."""
+    """One row per profile × model × backend (every backend, present or not); timings over processes
+    (`process_timing`)."""
     frame = epoch_frame(chosen, epochs)
-    steady = steady_epochs(frame)
     keys = ["profile", "label", "backend"]
-    timing = steady.groupby(keys).agg(
-        steady_epoch_median_s=("epoch_time_s", "median"),
-        steady_epoch_q1_s=("epoch_time_s", lambda s: s.quantile(0.25)),
-        steady_epoch_q3_s=("epoch_time_s", lambda s: s.quantile(0.75)),
-        steady_epochs=("epoch_time_s", "size"),
-        samples_per_s=("samples_per_s", "median"),
-    )
-    timing["steady_epoch_iqr_s"] = timing.pop("steady_epoch_q3_s") - timing.pop("steady_epoch_q1_s")
     first = frame[frame.status.isin(COMPLETED) & (frame.epoch == 1)].groupby(keys).epoch_time_s.median()
     grid = expected(chosen)
     table = grid.groupby(keys).agg(
         cells=("status", "size"),
         cells_ok=("status", lambda s: int(s.isin(COMPLETED).sum())),
     )
-    table = table.join(timing).join(first.rename("first_epoch_s"))
+    table = table.join(process_timing(per_process(steady_epochs(frame), keys))).join(first.rename("first_epoch_s"))
     ok = chosen[chosen.status.isin(COMPLETED)]
     added = ok.train_peak_rss_mb - ok.rss_before_train_mb  # what training adds to the process, per cell
     table = table.join(added.groupby([ok.profile, ok.label, ok.backend]).median().rename("train_memory_mb"))
-    table["ratio_to_fastest"] = table.steady_epoch_median_s / table.groupby(
-        ["profile", "label"]
-    ).steady_epoch_median_s.transform("min")
-    table = table.join(intervals(steady, table)).join(process_intervals(steady, table))
-    table["compile_overhead_s"] = table.first_epoch_s - table.steady_epoch_median_s
+    table["compile_overhead_s"] = table.first_epoch_s - table.steady_epoch_s
     table["statuses"] = statuses(grid)
     losses = final_losses(chosen, frame)
     if not losses.empty:
@@ -123,66 +116,67 @@ def summary(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     return in_order(table.reset_index()).rename(columns={"label": "model"})
 
 
-def intervals(steady: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """Each steady-state median's order-statistic interval, and its ratio to the fastest backend's with the exact
-    Mann–Whitney interval of the shift of log epoch times, each with the confidence it really has.
-
-    The epochs are treated as replicates: the interval covers the noise between epochs of the cells run, not the
-    noise between processes, which only more processes (seeds, reruns) measure. The fastest backend's own ratio
-    has no interval: it is 1 by definition; the next one's tells whether the two can be told apart.
-    """
-    times = steady.groupby(["profile", "label", "backend"]).epoch_time_s.apply(lambda s: s.to_numpy())
+def process_timing(processes: pd.DataFrame) -> pd.DataFrame:
+    """Per profile × model × backend, over its processes (each cell one; learning rates and seeds do not change
+    what a step computes, so a model's cells are replicates of its speed): the geometric mean of the processes'
+    median steady epochs with the t interval of their mean log (95%), their range and spread, the spread within a
+    process, the processes' steady states and modes; and the ratio to the fastest backend's with Welch's t interval
+    (95%) and its tests (`uncertainty.ratio_test`), read after Holm's adjustment over every ratio of the profile."""
+    keys = ["profile", "label", "backend"]
+    columns = TIMING_COLUMNS[TIMING_COLUMNS.index("processes") : TIMING_COLUMNS.index("first_epoch_s")]
     rows = {}
-    for key, values in times.items():
-        profile, label, _ = key
-        fastest = table.loc[(profile, label)].steady_epoch_median_s.idxmin()
-        median = median_interval(values)
-        ratio = NO_INTERVAL if key[2] == fastest else shift_interval(values, times[(profile, label, fastest)])
+    for key, group in processes.groupby(keys):
+        centre, found = geometric_interval(group.median_s)
+        logs = np.log(group.median_s.to_numpy(float))
+        mixture = modes(group.median_s)
         rows[key] = {
-            "steady_epoch_ci_low_s": median.low,
-            "steady_epoch_ci_high_s": median.high,
-            "steady_epoch_ci_level": median.level,
-            "ratio_ci_low": ratio.low,
-            "ratio_ci_high": ratio.high,
-            "ratio_ci_level": ratio.level,
+            "processes": len(group),
+            "steady_epoch_s": centre,
+            "steady_epoch_ci_low_s": found.low,
+            "steady_epoch_ci_high_s": found.high,
+            "steady_epoch_ci_level": found.level,
+            "process_min_s": group.median_s.min(),
+            "process_max_s": group.median_s.max(),
+            "between_process_cv": float(np.std(logs, ddof=1)) if len(logs) > 1 else math.nan,
+            "within_process_cv": float(group.within_sd.median()),
+            "steady_epochs": int(group.epochs.sum()),
+            "steady_states": state_counts(group.state),
+            "modes": mixture.describe() if mixture else "",
+            "samples_per_s": float(group.samples_per_s.median()),
         }
-    columns = [
-        "steady_epoch_ci_low_s",
-        "steady_epoch_ci_high_s",
-        "steady_epoch_ci_level",
-        "ratio_ci_low",
-        "ratio_ci_high",
-        "ratio_ci_level",
-    ]
-    frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
-    frame.index = pd.MultiIndex.from_tuples(frame.index, names=["profile", "label", "backend"])
-    return frame
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    if table.empty:
+        return pd.DataFrame(columns=[*columns, "samples_per_s"])
+    table.index = pd.MultiIndex.from_tuples(table.index, names=keys)
+    fastest = table.groupby(["profile", "label"]).steady_epoch_s.transform("min")
+    tests = {}
+    for key, group in processes.groupby(keys):
+        best = table.loc[key[:2]].steady_epoch_s.idxmin()
+        if key[2] != best:
+            reference = processes[(processes.profile == key[0]) & (processes.label == key[1])]
+            tests[key] = ratio_test(group.median_s, reference[reference.backend == best].median_s)
+    table["ratio_to_fastest"] = table.steady_epoch_s / fastest
+    for column in ("ratio_ci_low", "ratio_ci_high", "ratio_ci_level", "p_differ", "p_alike", "verdict"):
+        table[column] = math.nan if column != "verdict" else ""
+    for profile in table.index.get_level_values("profile").unique():
+        mine = [key for key in tests if key[0] == profile]
+        differ, alike = holm([tests[k].p_differ for k in mine]), holm([tests[k].p_alike for k in mine])
+        for key, p_differ, p_alike in zip(mine, differ, alike, strict=True):
+            test = tests[key]
+            table.loc[key, ["ratio_ci_low", "ratio_ci_high", "ratio_ci_level"]] = [
+                test.interval.low,
+                test.interval.high,
+                test.interval.level,
+            ]
+            table.loc[key, ["p_differ", "p_alike"]] = [p_differ, p_alike]
+            table.loc[key, "verdict"] = verdict(test.ratio, p_differ, p_alike)
+    return table
 
 
-def process_intervals(steady: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """Across processes: each cell (a process of its own) one median steady epoch, and per model × backend how many
-    processes, their coefficient of variation, and the ratio to the fastest backend's with Welch's t interval of
-    the processes' log medians (95%; it holds the noise between processes, which the epochs' interval leaves out).
-    The learning rates and seeds of a model do not change what its step computes, so their cells are replicates."""
-    per_cell = steady.groupby(["profile", "label", "backend", *CELL_JOIN]).epoch_time_s.median()
-    medians = per_cell.groupby(["profile", "label", "backend"]).apply(lambda s: s.to_numpy())
-    rows = {}
-    for key, values in medians.items():
-        profile, label, backend = key
-        fastest = table.loc[(profile, label)].steady_epoch_median_s.idxmin()
-        ratio = NO_INTERVAL if backend == fastest else log_t_interval(values, medians[(profile, label, fastest)])
-        cv = float(np.std(values, ddof=1) / np.mean(values)) if len(values) > 1 else math.nan
-        rows[key] = {
-            "processes": len(values),
-            "between_process_cv": cv,
-            "ratio_process_ci_low": ratio.low,
-            "ratio_process_ci_high": ratio.high,
-            "ratio_process_ci_level": ratio.level,
-        }
-    columns = ["processes", "between_process_cv", "ratio_process_ci_low", "ratio_process_ci_high"]
-    frame = pd.DataFrame.from_dict(rows, orient="index", columns=[*columns, "ratio_process_ci_level"])
-    frame.index = pd.MultiIndex.from_tuples(frame.index, names=["profile", "label", "backend"])
-    return frame
+def state_counts(states: pd.Series) -> str:
+    """`9 flat, 1 warm-up`: how many processes reached each steady-state class, in `STATES` order."""
+    counts = states.value_counts()
+    return ", ".join(f"{counts[s]} {s}" for s in STATES if s in counts)
 
 
 def in_order(table: pd.DataFrame, *then: str) -> pd.DataFrame:
@@ -224,10 +218,10 @@ def paper_cost(chosen: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame
     outside = ok.join(trained, on=CELL_JOIN).assign(outside_s=lambda f: f.cell_wall_s - f.trained_s)
     outside = outside.groupby(["profile", "label", "backend"]).outside_s.median()
     rows = []
-    for row in summary.dropna(subset=["steady_epoch_median_s"]).itertuples():
+    for row in summary.dropna(subset=["steady_epoch_s"]).itertuples():
         profile = PROFILES[row.profile]
         steps = math.ceil((profile.train_images or FULL_TRAIN) / profile.batch_size)
-        per_step = row.steady_epoch_median_s / steps
+        per_step = row.steady_epoch_s / steps
         extra = outside.get((row.profile, row.model, row.backend), float("nan"))
         cell_s = paper_steps * per_step + max(row.compile_overhead_s, 0) + (0.0 if math.isnan(extra) else extra)
         rows.append(

@@ -16,12 +16,12 @@ from suite.report.page import Block, Bullets, Figure, Text
 
 def compile_lines(summary: pd.DataFrame) -> list[str]:
     lines = []
-    timed = summary.dropna(subset=["first_epoch_s", "steady_epoch_median_s"])
+    timed = summary.dropna(subset=["first_epoch_s", "steady_epoch_s"])
     for backend in BACKENDS:
         group = timed[timed.backend == backend]
         if group.empty:
             continue
-        ratio = (group.first_epoch_s / group.steady_epoch_median_s).median()
+        ratio = (group.first_epoch_s / group.steady_epoch_s).median()
         excess = group.compile_overhead_s.median()
         lines.append(
             f"{backend}: epoch 1 takes {number(abs(excess))} s {'more' if excess >= 0 else 'less'} than a steady "

@@ -1,4 +1,5 @@
-"""Speed: which backend trains each model fastest, in steady-state seconds per epoch, and by how much."""
+"""Speed: which backend trains each model fastest, in steady-state seconds per epoch, and by how much, over
+processes; how the processes were ordered in time, whether they settled, and what precision more would buy."""
 
 from __future__ import annotations
 
@@ -7,63 +8,65 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
+from suite.choices import COMPLETED
+from suite.processes import PROCESS, best_epochs, components, per_process, processes_for
 from suite.report import figures, tables
 from suite.report.formatting import bracketed, has_interval, interval, level, number, times
 from suite.report.frames import ProfileFrames
 from suite.report.loading import model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
+from suite.uncertainty import ALIKE, SPEED_MARGIN, UNDECIDED
 
 SUMMARY_TEXT = (
-    "Per model and backend: median of steady-state epoch seconds (epochs 2..N of every ok cell) with its "
-    "order-statistic interval, and IQR; ratio to the fastest backend (none for the fastest itself) with the exact "
-    "Mann–Whitney interval of the shift of log epoch times; each interval's real confidence in its `_level` column "
-    "(95% or more where the epochs allow; fewer epochs give less, and say so). The epochs of the cells run are the "
-    "replicates: the intervals leave out the noise between processes, which only more processes measure. Also: "
-    "median first-epoch seconds and its excess over steady state; median training images per second; the memory "
-    "training adds to its process; each learning rate's status. Where a model has two or more cells per backend "
-    "(learning rates and seeds do not change what a step computes), each cell is a process of its own: "
-    "`between_process_cv` is the spread of their medians, and `ratio_process_ci_*` Welch's t interval of the ratio "
-    'across them (95%), which the "At a glance" lines use. `summary.csv` also holds the final losses.'
+    "The unit is the process: each cell is a process of its own, and its value is the median of its steady-state "
+    "epochs (2..N). Per model and backend: the geometric mean of those process values (`steady_epoch_s`) with the "
+    "t interval of their mean log (95%, over `processes`; none for one process), their range, the spread between "
+    "processes (`between_process_cv`, the standard deviation of log process values) and within one "
+    "(`within_process_cv`, the median over processes of the standard deviation of log epoch times: a within-process "
+    "figure, with no confidence about the backend). `steady_states` counts each process's class (ruptures' PELT on "
+    "its epochs: flat, warm-up, slow-down, no steady state, or too few epochs to say); `modes` names two modes "
+    "where the processes fall into them. `ratio_to_fastest` is the ratio of geometric means with Welch's t interval "
+    f"(95%); `p_differ` tests a difference and `p_alike` equivalence within {SPEED_MARGIN:.0%} (two one-sided "
+    "tests), each adjusted by Holm's method over every ratio of the profile; `verdict` reads them. Also: median "
+    "first-epoch seconds and its excess over steady state; median training images per second; the memory training "
+    "adds to its process; each learning rate's status. Learning rates and seeds do not change what a step computes, "
+    "so a model's cells are replicates of its speed. `summary.csv` also holds the final losses."
 )
 
 
-def interval_text(low: float, high: float, confidence: float, fmt: str = ".3g") -> str:
-    """`95% CI a–b` at its real confidence, or a note that there were too few epochs for one."""
-    if not has_interval(low):
-        return "no CI: fewer than 2 steady epochs"
-    return interval(low, high, confidence, fmt)
-
-
-def slower_text(row) -> str:
-    """`torch 1.60× slower (95% CI 1.41–1.83 over 5 processes each)`, or that the difference is within the noise.
-
-    Across processes where each backend has two or more (the interval then holds the noise between processes), else
-    across the epochs of one process, which says so."""
-    text = f"{row.backend} {times(row.ratio_to_fastest, '.2f')}"
-    if has_interval(row.ratio_process_ci_low):
-        low, high = row.ratio_process_ci_low, row.ratio_process_ci_high
-        ci = interval(low, high, row.ratio_process_ci_level, ".2f")
-        ci += f" across processes, {row.processes:.0f} of this backend"
-    elif has_interval(row.ratio_ci_low):
-        low, high = row.ratio_ci_low, row.ratio_ci_high
-        ci = f"{interval(low, high, row.ratio_ci_level, '.2f')} across one process's epochs, not its reruns"
-    else:
-        return f"{text} slower (no CI: fewer than 2 steady epochs)"
-    if low <= 1 <= high:
-        return f"{text} ({ci}: not told apart from the fastest)"
-    return f"{text} {'slower' if low > 1 else 'faster'} ({ci})"
+def ratio_text(row) -> str:
+    """`tensorflow 1.47× slower (95% CI 1.35–1.70; 17 and 17 processes)`, `… alike within 5% (…)`, or undecided."""
+    text = f"{row.backend} {times(row.ratio_to_fastest, '.3g')}"
+    if not has_interval(row.ratio_ci_low):
+        return f"{text} (undecided: one process on a side, no interval; run more --seeds)"
+    ci = interval(row.ratio_ci_low, row.ratio_ci_high, row.ratio_ci_level, ".3g")
+    ci += f", {row.processes:.0f} processes"
+    if row.verdict == ALIKE:
+        return f"{text}: alike within {SPEED_MARGIN:.0%} ({ci})"
+    if row.verdict == UNDECIDED:
+        return f"{text}: undecided ({ci}, margin {SPEED_MARGIN:.0%})"
+    return f"{text} {row.verdict} ({ci})"
 
 
 def fastest_lines(summary: pd.DataFrame) -> list[str]:
+    """Per model: the fastest backend's time over its processes, each other backend's ratio and verdict."""
     lines = []
-    for model, group in summary.dropna(subset=["steady_epoch_median_s"]).groupby("model", sort=False):
-        ranked = group.sort_values("steady_epoch_median_s")
+    for model, group in summary.dropna(subset=["steady_epoch_s"]).groupby("model", sort=False):
+        ranked = group.sort_values("steady_epoch_s")
         best = ranked.iloc[0]
-        others = ", ".join(slower_text(r) for r in ranked.iloc[1:].itertuples())
-        ci = interval_text(best.steady_epoch_ci_low_s, best.steady_epoch_ci_high_s, best.steady_epoch_ci_level)
-        line = f"{model}: {best.backend} is fastest ({number(best.steady_epoch_median_s)} s/epoch, {ci})"
-        lines.append(line + (f"; {others}" if others else "; no other backend has a timing"))
+        if has_interval(best.steady_epoch_ci_low_s):
+            ci = interval(best.steady_epoch_ci_low_s, best.steady_epoch_ci_high_s, best.steady_epoch_ci_level)
+            ci += f" over {best.processes:.0f} processes"
+        else:
+            ci = "one process: no interval"
+        line = f"{model}: {best.backend} is fastest ({number(best.steady_epoch_s)} s/epoch, {ci})"
+        others = "; ".join(ratio_text(r) for r in ranked.iloc[1:].itertuples())
+        line += f"; {others}" if others else "; no other backend has a timing"
+        if isinstance(best.modes, str) and best.modes:
+            line += f" ({best.backend}: {best.modes})"
+        lines.append(line)
     return lines
 
 
@@ -73,51 +76,43 @@ def ratio_label(row) -> str:
         return ""
     if row.ratio_to_fastest == 1:
         return "fastest"
-    if has_interval(getattr(row, "ratio_process_ci_low", math.nan)):
-        ci = bracketed(row.ratio_process_ci_low, row.ratio_process_ci_high, ".2f")
-        return f"{times(row.ratio_to_fastest, '.2f')}\n{ci} {level(row.ratio_process_ci_level)} (processes)"
     if not has_interval(row.ratio_ci_low):
-        return times(row.ratio_to_fastest, ".2f")
-    ci = bracketed(row.ratio_ci_low, row.ratio_ci_high, ".2f")
-    return f"{times(row.ratio_to_fastest, '.2f')}\n{ci} {level(row.ratio_ci_level)} (epochs)"
+        return f"{times(row.ratio_to_fastest, '.3g')} (one process: no CI)"
+    ci = bracketed(row.ratio_ci_low, row.ratio_ci_high, ".3g")
+    return f"{times(row.ratio_to_fastest, '.3g')} {ci} {level(row.ratio_ci_level)}"
 
 
-def headline(summary: pd.DataFrame) -> plt.Figure:
-    """Median steady-state epoch time per model and backend: a dot, its interval and its ratio to the fastest."""
-    title = "Steady-state seconds per epoch (median of epochs 2..N over learning rates and seeds; line: its CI)"
-    timed = summary.dropna(subset=["steady_epoch_median_s"])
+def headline(summary: pd.DataFrame, processes: pd.DataFrame) -> plt.Figure:
+    """Per model and backend: each process's value (small dots), their geometric mean and its interval."""
+    title = "Steady-state seconds per epoch: each process (dots), their geometric mean and its 95% CI (bar)"
+    timed = summary.dropna(subset=["steady_epoch_s"])
     if timed.empty:
         return figures.nothing(title, "no cell finished ok with two or more epochs")
     models, backends = model_order(timed.model), figures.backends_in(timed)
     fig, ax = plt.subplots(figsize=(9, 0.9 * len(models) + 1.4))
     offsets = dict(zip(backends, np.linspace(-0.25, 0.25, len(backends)) if len(backends) > 1 else [0.0], strict=True))
+    for row in processes.itertuples():
+        if row.label in models and row.backend in offsets:
+            y = models.index(row.label) + offsets[row.backend] + 0.07  # just under its mean, so both show
+            ax.plot(row.median_s, y, "o", color=figures.PALETTE[row.backend], markersize=2.5, alpha=0.6)
     for row in timed.itertuples():
         y = models.index(row.model) + offsets[row.backend]
-        low = row.steady_epoch_median_s - row.steady_epoch_ci_low_s if pd.notna(row.steady_epoch_ci_low_s) else 0
-        high = row.steady_epoch_ci_high_s - row.steady_epoch_median_s if pd.notna(row.steady_epoch_ci_high_s) else 0
-        ax.errorbar(
-            row.steady_epoch_median_s,
-            y,
-            xerr=[[low], [high]],
-            fmt="o",
-            color=figures.PALETTE[row.backend],
-            markersize=6,
-            capsize=2,
-        )
-        label = f"{number(row.steady_epoch_median_s)} s · " + ratio_label(row).replace("\n", " ")
-        right = row.steady_epoch_ci_high_s if pd.notna(row.steady_epoch_ci_high_s) else row.steady_epoch_median_s
+        known = has_interval(row.steady_epoch_ci_low_s)
+        low = row.steady_epoch_s - row.steady_epoch_ci_low_s if known else 0
+        high = row.steady_epoch_ci_high_s - row.steady_epoch_s if known else 0
+        ax.errorbar(row.steady_epoch_s, y, xerr=[[low], [high]], fmt="D", color=figures.PALETTE[row.backend], capsize=3)
+        label = f"{number(row.steady_epoch_s)} s · {ratio_label(row)}"
+        right = max(row.process_max_s, row.steady_epoch_ci_high_s if known else row.steady_epoch_s)
         ax.annotate(label, (right, y), xytext=(5, 0), textcoords="offset points", va="center", fontsize=8)
     ax.set_yticks(range(len(models)), models)
     ax.set_ylim(len(models) - 0.5, -0.5)
-    span = timed.steady_epoch_ci_high_s.fillna(timed.steady_epoch_median_s)
-    low = timed.steady_epoch_ci_low_s.fillna(timed.steady_epoch_median_s).min() / 1.5
-    figures.log_seconds_axis(ax, low, span.max() * 6)
+    figures.log_seconds_axis(ax, timed.process_min_s.min() / 1.5, timed.process_max_s.max() * 8)
     ax.set(title=title, xlabel="seconds per steady-state epoch (log scale)", ylabel="")
     ax.title.set_fontsize(10)
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=figures.PALETTE[b], label=b) for b in backends]
+    handles = [plt.Line2D([], [], marker="D", linestyle="", color=figures.PALETTE[b], label=b) for b in backends]
     ax.legend(
         handles=handles,
-        title="backend\n(label: median, time ÷ fastest\n[CI] and its confidence)",
+        title="backend\n(label: geometric mean,\ntime ÷ fastest [95% CI])",
         fontsize=8,
         title_fontsize=8,
         loc="upper left",
@@ -127,23 +122,182 @@ def headline(summary: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def with_places(processes: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+    """The processes with when and where in their run they ran (`started_at`, `ordering`, `block`, `position`)."""
+    placed = chosen[[*PROCESS, "started_at", *(c for c in ("ordering", "block", "position") if c in chosen)]]
+    found = processes.merge(placed, on=PROCESS, how="left")
+    return found.assign(started_at=pd.to_datetime(found.started_at, utc=True, format="ISO8601"))
+
+
+def drift(processes: pd.DataFrame) -> plt.Figure:
+    """Each process's value over its model × backend's geometric mean, against when it started: a drift of the
+    machine shows as a trend shared by every backend; a run in blocks would lay it on one backend."""
+    title = "Each process's steady epoch time ÷ its model and backend's geometric mean, by start time"
+    if processes.empty:
+        return figures.nothing(title, "no process with steady epochs")
+    centre = processes.groupby(["label", "backend"]).median_s.transform(lambda s: np.exp(np.log(s).mean()))
+    frame = processes.assign(relative=processes.median_s / centre).rename(columns={"label": "model"})
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    sns.scatterplot(
+        data=frame,
+        x="started_at",
+        y="relative",
+        hue="backend",
+        hue_order=figures.backends_in(frame),
+        palette=figures.PALETTE,
+        style="model",
+        style_order=model_order(frame.model),
+        ax=ax,
+        s=22,
+    )
+    ax.axhline(1, color="0.4", linewidth=0.8)
+    ax.set(title=title, xlabel="process start (UTC)", ylabel="÷ geometric mean")
+    ax.title.set_fontsize(10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.autofmt_xdate()
+    return fig
+
+
+def order_lines(placed: pd.DataFrame) -> list[str]:
+    """How each run placed its processes in time."""
+    lines = []
+    for run_id, group in placed.sort_values("started_at").groupby("run_id", sort=False):
+        ordering = group.ordering.dropna().iloc[0] if "ordering" in group and group.ordering.notna().any() else None
+        span = f"{group.started_at.min():%Y-%m-%d %H:%M}–{group.started_at.max():%H:%M} UTC"
+        if ordering == "interleaved":
+            how = (
+                f"interleaved: {group.block.nunique()} randomised blocks, each one model × seed on every backend "
+                "in a random order"
+            )
+        elif ordering == "sequential" or group.backend.nunique() > 1:
+            firsts = group.groupby("backend").started_at.min().sort_values()
+            how = (
+                f"backend after backend ({', '.join(firsts.index)}): a drift of the machine over the run is read as "
+                "a backend difference"
+            )
+        else:
+            how = (
+                f"{group.backend.iloc[0]} only: the backends' runs ran at different times, so a drift of the "
+                "machine between runs is read as a backend difference"
+            )
+        lines.append(f"run {run_id}: {len(group)} processes, {span}, {how}")
+    return lines
+
+
+def precision_plan(frames: ProfileFrames, processes: pd.DataFrame) -> pd.DataFrame:
+    """Per model × backend: the variance components of log epoch time (between processes, within one), what a
+    process and an epoch cost, the steady epochs per process that buy the most precision per second (Kalibera and
+    Jones), the processes per side a ratio to the fastest backend needs for a 95% interval of ±5% at those epochs,
+    and the half-width achieved."""
+    frame = frames.epochs
+    steady = tables.steady_epochs(frame)
+    ok = frames.chosen[frames.chosen.status.isin(COMPLETED)]
+    trained = frame.groupby(PROCESS).epoch_time_s.sum().rename("trained_s")
+    steady_time = steady.groupby(PROCESS).epoch_time_s.sum().rename("steady_s")
+    costs = ok.join(trained, on=PROCESS).join(steady_time, on=PROCESS)
+    costs = costs.assign(process_cost_s=costs.cell_wall_s - costs.steady_s)
+    summary = frames.summary.set_index(["model", "backend"])
+    rows = []
+    for (model, backend), group in steady.groupby(["label", "backend"]):
+        found = components([g.epoch_time_s.to_numpy() for _, g in group.groupby(PROCESS)])
+        if found is None:
+            continue
+        mine = costs[(costs.label == model) & (costs.backend == backend)]
+        epoch_s = float(summary.loc[(model, backend)].steady_epoch_s)
+        process_cost = float(mine.process_cost_s.median())
+        rows.append(
+            {
+                "model": model,
+                "backend": backend,
+                "processes": found.processes,
+                "steady_epochs_per_process": found.epochs_per_process,
+                "between_sd": found.between_sd,
+                "within_sd": found.within_sd,
+                "process_cost_s": process_cost,
+                "epoch_s": epoch_s,
+                "best_steady_epochs": best_epochs(found, process_cost, epoch_s),
+                "process_sd": found.process_sd(),
+            }
+        )
+    plan = pd.DataFrame(rows)
+    if plan.empty:
+        return plan
+    needed, achieved = [], []
+    for row in plan.itertuples():
+        ranked = summary.loc[row.model].steady_epoch_s.dropna()
+        fastest = plan[(plan.model == row.model) & (plan.backend == ranked.idxmin())]
+        other = float(fastest.process_sd.iloc[0]) if len(fastest) else math.nan
+        needed.append(processes_for(row.process_sd, other) if not math.isnan(other) else None)
+        mine = summary.loc[(row.model, row.backend)]
+        known = has_interval(mine.ratio_ci_low)
+        achieved.append(math.sqrt(mine.ratio_ci_high / mine.ratio_ci_low) - 1 if known else math.nan)
+    plan["processes_for_5pct"] = needed
+    plan["achieved_half_width"] = achieved
+    return plan
+
+
+def processes_of(frames: ProfileFrames) -> pd.DataFrame:
+    return frames.once(
+        "processes", lambda f: with_places(per_process(tables.steady_epochs(f.epochs), ["label", "backend"]), f.chosen)
+    )
+
+
 def glance(frames: ProfileFrames) -> list[Block]:
     return [
-        Text("Which backend is fastest for each model, and by how much:"),
+        Text(
+            f"Which backend is fastest for each model, and by how much (over processes; alike means within "
+            f"{SPEED_MARGIN:.0%}, by equivalence tests; Holm's adjustment over the profile's ratios):"
+        ),
         Bullets(fastest_lines(frames.summary) or ["no model has a steady-state timing"]),
     ]
 
 
 def blocks(frames: ProfileFrames) -> list[Block]:
-    summary = frames.summary
+    summary, processes = frames.summary, processes_of(frames)
     found: list[Block] = [Heading("Speed", 3)]
-    found.append(Figure(figures.save(headline(summary), frames.folder, "headline"), "Steady-state epoch time"))
+    found.append(
+        Figure(figures.save(headline(summary, processes), frames.folder, "headline"), "Steady-state epoch time")
+    )
+    found.append(Text("How the processes were ordered in time:"))
+    found.append(Bullets(order_lines(processes.drop_duplicates(PROCESS)) or ["no process with steady epochs"]))
+    found.append(Figure(figures.save(drift(processes), frames.folder, "drift"), "Process times by start time"))
+    unsettled = summary[summary.steady_states.fillna("").str.contains("warm-up|slow-down|no steady state")]
+    moded = summary[summary.modes.fillna("") != ""]
+    checks = [f"{r.model} on {r.backend}: {r.steady_states}" for r in unsettled.itertuples()]
+    checks += [
+        f"{r.model} on {r.backend}: {r.modes}; its geometric mean describes no process" for r in moded.itertuples()
+    ]
+    found.append(Text("Steady state (each process's steady epochs, ruptures' PELT) and modes between processes:"))
+    found.append(Bullets(checks or ["every classified process is flat, and no setting falls into modes"]))
     table = Table(summary[["model", "backend", *tables.TIMING_COLUMNS]])
     found.append(
         Details(f"The numbers behind it, and every timing column ({len(summary)} rows)", [Text(SUMMARY_TEXT), table])
     )
+    plan = frames.once("precision", lambda f: precision_plan(f, processes))
+    if len(plan):
+        found.append(
+            Details(
+                "Precision: the noise between and within processes, and the design a ±5% ratio needs",
+                [
+                    Text(
+                        "Standard deviations of log epoch time between processes and within one (a one-way "
+                        "random-effects analysis); a process's cost outside its steady epochs (start, imports, first "
+                        "epoch, scoring); the steady epochs per process that buy the most precision per second "
+                        "(Kalibera and Jones 2013: √(process cost × within² ÷ (epoch cost × between²))); the processes "
+                        "per side a ratio to the fastest needs for a 95% interval of ±5% at the epochs measured; and "
+                        "the half-width this run achieved (√(high ÷ low) − 1)."
+                    ),
+                    Table(plan),
+                ],
+            )
+        )
     return found
 
 
 def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
-    return {}
+    processes = processes_of(frames)
+    plan = frames.once("precision", lambda f: precision_plan(f, processes))
+    return {
+        "processes.csv": processes.rename(columns={"label": "model"}).assign(profile=frames.profile),
+        "precision.csv": plan.assign(profile=frames.profile),
+    }
