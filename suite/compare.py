@@ -117,8 +117,8 @@ def timing(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresholds) -> pd.
     rows = []
     for (key, a, b), slow, p_holm in zip(pairs, flagged, adjusted, strict=True):
         test = ratio_test(b, a)
-        sd = float(np.std(np.concatenate([np.log(a) - np.log(a).mean(), np.log(b) - np.log(b).mean()]), ddof=2))
-        sd = sd if len(a) + len(b) > 2 else math.nan
+        centred = np.concatenate([np.log(a) - np.log(a).mean(), np.log(b) - np.log(b).mean()])
+        sd = float(np.std(centred, ddof=2)) if len(centred) > 2 else math.nan  # pooled spread of one process
         rows.append(
             dict(zip(TIME_KEY, key, strict=True))
             | {

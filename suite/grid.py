@@ -125,7 +125,7 @@ def ordered(cells: list[Cell], order: str) -> list[Placed]:
         groups = list(blocks.values())
     else:
         keyed: dict[tuple, list[Cell]] = {}
-        for cell in cells:
+        for cell in sorted(cells, key=lambda c: c.cell_id):  # the same grid listed in any order: the same run
             keyed.setdefault(block_key(cell), []).append(cell)
         rng = random.Random(zlib.crc32(" ".join(sorted(c.cell_id for c in cells)).encode()))
         groups = [rng.sample(group, len(group)) for group in keyed.values()]

@@ -11,10 +11,11 @@ import time
 
 import pytest
 
-from suite.choices import Status
+from suite.choices import BACKENDS, Status
 from suite.cli import build_parser, main, make_cells, share_cpus
 from suite.contract import EpochRecord, Facts, Result
 from suite.executor import LocalExecutor
+from suite.grid import ordered
 from suite.results import CELLS_CSV
 from tests.conftest import run_gvbench
 
@@ -344,3 +345,31 @@ def test_cells_that_would_share_cpus_are_refused(capsys, tmp_path, fixture_data,
     argv = ["run", "--backend", "torch", "--profile", "smoke", *argv, "--data", str(fixture_data[0])]
     fails_with(capsys, [*argv, "--out", str(tmp_path / "r")], fragment, "pass fewer" if "×" in fragment else "Ray")
     assert not (tmp_path / "r").exists()
+
+
+def test_backends_are_interleaved_in_randomised_blocks_that_a_resumed_run_keeps():
+    argv = ["run", "--backend", "all", "--models", "DenseGAN", "CNNVAE", "--lrs", "1e-4", "--seeds", "0", "1", "2"]
+    cells = make_cells(build_parser().parse_args(argv))
+    placed = ordered(cells, "interleaved")
+    assert [p.position for p in placed] == list(range(1, 19)) and sorted(p.cell.cell_id for p in placed) == sorted(
+        c.cell_id for c in cells
+    )
+    for block in {p.block for p in placed}:
+        mine = [p for p in placed if p.block == block]
+        assert sorted(p.cell.backend for p in mine) == sorted(BACKENDS), "a block holds every backend once"
+        assert len({(p.cell.model, p.cell.seed) for p in mine}) == 1, "and one model × seed"
+        assert [p.position for p in mine] == list(range(mine[0].position, mine[0].position + 3)), "back to back"
+    firsts = [p.cell.backend for p in placed if p.position == min(q.position for q in placed if q.block == p.block)]
+    assert len(set(firsts)) > 1, "the order within a block is random, so no backend always goes first"
+    assert ordered(cells, "interleaved") == placed, "drawn from the grid: a rerun resumes the same order"
+    assert ordered(cells[::-1], "interleaved") == placed, "whatever order the grid was listed in"
+    sequential = ordered(cells, "sequential")
+    assert [p.cell for p in sequential] == cells and [p.block for p in sequential] == [1] * 6 + [2] * 6 + [3] * 6
+    with pytest.raises(ValueError, match="unknown order"):
+        ordered(cells, "shuffled")
+
+
+def test_an_unknown_order_is_refused_in_one_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(["run", "--backend", "all", "--order", "shuffled"])
+    assert stop.value.code == 2 and "invalid choice: 'shuffled'" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -89,38 +90,42 @@ def summary_row(root: Path, model: str, backend: str) -> pd.Series:
 
 
 def test_summary_numbers_equal_a_hand_computation(fixture_results):
+    """Timings are over processes: each ok cell is one, valued at the median of its steady epochs."""
     tf_gan = summary_row(fixture_results, "DenseGAN", "tensorflow")
-    # Only the ok cell's epochs 2..3 count: the diverged cell's times are not timings.
-    assert tf_gan.steady_epoch_median_s == pytest.approx(1.5)
-    assert tf_gan.steady_epoch_iqr_s == pytest.approx(1.75 - 1.25)
+    # Only the ok cell's epochs 2..3 count: the diverged cell's times are not timings. One process: no interval.
+    assert tf_gan.processes == 1 and tf_gan.steady_epoch_s == pytest.approx(1.5)
+    assert np.isnan(tf_gan.steady_epoch_ci_low_s) and np.isnan(tf_gan.between_process_cv)
+    assert tf_gan.within_process_cv == pytest.approx(np.std(np.log([1.0, 2.0]), ddof=1))
     assert tf_gan.first_epoch_s == pytest.approx(5.0)
-    # Steady epochs 1.0 and 2.0: the order-statistic interval of two values is their range, at 50% confidence.
-    assert (tf_gan.steady_epoch_ci_low_s, tf_gan.steady_epoch_ci_high_s, tf_gan.steady_epoch_ci_level) == (1, 2, 0.5)
     assert tf_gan.cells == 2 and tf_gan.cells_ok == 1
     assert tf_gan.statuses == "1e-04 ok · 1e-05 diverged@2"
+    assert tf_gan.steady_states == "1 too few epochs"
     jax_gan = summary_row(fixture_results, "DenseGAN", "jax")
-    assert jax_gan.steady_epoch_median_s == pytest.approx(np.median([0.5, 0.7, 0.6, 0.4]))
+    # JAX's two DenseGAN processes: medians 0.6 and 0.5; their geometric mean and its t interval (1 degree of freedom)
+    assert jax_gan.processes == 2 and jax_gan.steady_epoch_s == pytest.approx(math.sqrt(0.6 * 0.5))
+    half = 12.706 * np.std(np.log([0.6, 0.5]), ddof=1) / math.sqrt(2)
+    assert jax_gan.steady_epoch_ci_high_s == pytest.approx(math.sqrt(0.3) * math.exp(half), rel=1e-4)
+    assert jax_gan.steady_epoch_ci_level == 0.95
+    assert (jax_gan.process_min_s, jax_gan.process_max_s) == (0.5, 0.6)
+    assert jax_gan.between_process_cv == pytest.approx(np.std(np.log([0.6, 0.5]), ddof=1))
     assert jax_gan.first_epoch_s == pytest.approx(8.5)
     assert jax_gan.ratio_to_fastest == pytest.approx(1.0)
     assert np.isnan(jax_gan.ratio_ci_low), "the fastest backend's ratio is 1 by definition"
-    assert 1 < tf_gan.ratio_ci_low <= 1.5 / 0.55 <= tf_gan.ratio_ci_high
-    assert tf_gan.ratio_to_fastest == pytest.approx(1.5 / 0.55)
-    assert jax_gan.compile_overhead_s == pytest.approx(8.5 - 0.55)
-    assert jax_gan.samples_per_s == pytest.approx(np.median([512 / t for t in (0.5, 0.7, 0.6, 0.4)]))
+    assert tf_gan.ratio_to_fastest == pytest.approx(1.5 / math.sqrt(0.3))
+    assert np.isnan(tf_gan.ratio_ci_low) and tf_gan.verdict == "undecided", "one TensorFlow process: no interval"
+    assert jax_gan.compile_overhead_s == pytest.approx(8.5 - math.sqrt(0.3))
+    assert jax_gan.samples_per_s == pytest.approx(np.median([np.median([512 / 0.5, 512 / 0.7]), np.median([512 / 0.6, 512 / 0.4])]))
     assert jax_gan.train_memory_mb == pytest.approx(30.0) and np.isnan(
         summary_row(fixture_results, "DenseGAN", "torch").train_memory_mb
     )
     assert tf_gan["final_g_loss_lr1e-04"] == pytest.approx(0.7) and np.isnan(tf_gan["final_g_loss_lr1e-05"])
     assert jax_gan["final_d_loss_lr1e-05"] == pytest.approx(1.1)
-    # Across processes: JAX's two DenseGAN cells have medians 0.6 and 0.5, TensorFlow one ok cell, so no interval.
-    assert jax_gan.processes == 2 and jax_gan.between_process_cv == pytest.approx(np.std([0.6, 0.5], ddof=1) / 0.55)
-    assert tf_gan.processes == 1 and np.isnan(tf_gan.ratio_process_ci_low)
     tf_vae = summary_row(fixture_results, "DenseVAE", "tensorflow")  # medians 1.0 and 2.0 against JAX's one cell
-    assert tf_vae.processes == 2 and np.isnan(tf_vae.ratio_process_ci_low), "one process of the fastest: no interval"
+    assert tf_vae.processes == 2 and np.isnan(tf_vae.ratio_ci_low), "one process of the fastest: no interval"
     jax_vae = summary_row(fixture_results, "DenseVAE", "jax")
     assert jax_vae.statuses == "1e-04 ok · 1e-05 failed", "the ok rerun stands in for the earlier failure"
-    assert jax_vae.steady_epoch_median_s == pytest.approx(0.25)
-    assert summary_row(fixture_results, "DenseVAE", "tensorflow").ratio_to_fastest == pytest.approx(1.5 / 0.25)
+    assert jax_vae.steady_epoch_s == pytest.approx(0.25)
+    assert tf_vae.ratio_to_fastest == pytest.approx(math.sqrt(2.0) / 0.25)
 
 
 def test_a_missing_backend_is_shown_as_missing(fixture_results):
@@ -208,25 +213,31 @@ def test_paper_cost_scales_the_measured_step_time(fixture_results):
     assert "What the `paper` grid would take" in (fixture_results / "report" / "report.md").read_text()
 
 
-def test_the_headline_labels_each_dot_with_its_median_and_ratio_on_plainly_ticked_seconds():
+def test_the_headline_labels_each_mean_with_its_ratio_and_draws_every_process_on_plainly_ticked_seconds():
     summary = pd.DataFrame(
         {
             "model": ["CNNGAN", "CNNGAN", "DenseGAN"],
             "backend": ["torch", "jax", "torch"],
-            "steady_epoch_median_s": [2.0, 8.0, 0.5],
-            "steady_epoch_ci_low_s": [1.9, 7.0, 0.45],
-            "steady_epoch_ci_high_s": [2.1, 9.0, 0.55],
+            "steady_epoch_s": [2.0, 8.0, 0.5],
+            "steady_epoch_ci_low_s": [1.9, 7.0, np.nan],
+            "steady_epoch_ci_high_s": [2.1, 9.0, np.nan],
+            "process_min_s": [1.9, 7.5, 0.5],
+            "process_max_s": [2.1, 8.5, 0.5],
             "ratio_to_fastest": [1.0, 4.0, 1.0],
             "ratio_ci_low": [np.nan, 3.5, np.nan],
             "ratio_ci_high": [np.nan, 4.5, np.nan],
-            "ratio_ci_level": [np.nan, 0.9, np.nan],
+            "ratio_ci_level": [np.nan, 0.95, np.nan],
         }
     )
-    ax = headline(summary).axes[0]
-    labels = ["2 s · fastest", "8 s · 4.00× [3.50–4.50] 90% (epochs)", "0.5 s · fastest"]
+    processes = pd.DataFrame(
+        {"label": ["CNNGAN"] * 4 + ["DenseGAN"], "backend": ["torch"] * 2 + ["jax"] * 2 + ["torch"]}
+    ).assign(median_s=[1.9, 2.1, 7.5, 8.5, 0.5])
+    ax = headline(summary, processes).axes[0]
+    labels = ["2 s · fastest", "8 s · 4× [3.5–4.5] 95%", "0.5 s · fastest"]
     assert [t.get_text() for t in ax.texts] == labels
+    assert len(ax.lines) >= 5, "a dot per process"
     assert [t.get_text() for t in ax.get_yticklabels()] == ["DenseGAN", "CNNGAN"]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.3", "1", "3", "10", "30"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "3", "10", "30"]
     assert ax.get_xscale() == "log"
 
 
@@ -255,7 +266,7 @@ def test_a_first_epoch_faster_than_the_steady_ones_reads_less_not_minus_more():
         {
             "backend": ["torch", "torch", "jax"],
             "first_epoch_s": [0.9, 1.1, 12.0],
-            "steady_epoch_median_s": [1.0, 1.2, 2.0],
+            "steady_epoch_s": [1.0, 1.2, 2.0],
             "compile_overhead_s": [-0.1, -0.1, 10.0],
         }
     )

@@ -146,7 +146,8 @@ def process_timing(processes: pd.DataFrame) -> pd.DataFrame:
         }
     table = pd.DataFrame.from_dict(rows, orient="index")
     if table.empty:
-        return pd.DataFrame(columns=[*columns, "samples_per_s"])
+        empty = pd.MultiIndex.from_tuples([], names=keys)
+        return pd.DataFrame(columns=[*columns, "samples_per_s"], index=empty)
     table.index = pd.MultiIndex.from_tuples(table.index, names=keys)
     fastest = table.groupby(["profile", "label"]).steady_epoch_s.transform("min")
     tests = {}
