@@ -31,6 +31,8 @@ import numpy as np
 from scipy.stats import binom, kruskal, mannwhitneyu, norm, permutation_test, rankdata, ttest_ind, ttest_rel
 from scipy.stats import t as student
 
+from suite.margins import SPEED, Margin
+
 CONFIDENCE = 0.95
 SEED = 0
 PERMUTATIONS = 9999
@@ -119,11 +121,9 @@ def log_t_interval(values, reference, paired: bool = False, confidence: float = 
     return Interval(math.exp(ci.low), math.exp(ci.high), confidence, method)
 
 
-SPEED_MARGIN = 0.05
-"""The smallest speed difference that matters: 5%. A user choosing a backend would not move for less, and it is
-about the spread between processes of one setting on this machine (1–16% in the shipped runs), so a finer claim
-would need far more processes than a 30-minute grid has. Two timings whose ratio's 90% interval lies within
-1/1.05–1.05 are alike (TOST at 5%)."""
+SPEED_MARGIN = SPEED.value
+"""The smallest speed difference that matters (`suite.margins.SPEED`): two timings whose ratio's 90% interval lies
+within 1/1.05–1.05 are alike (TOST at 5%)."""
 ALIKE, FASTER, SLOWER, UNDECIDED = "alike", "faster", "slower", "undecided"
 
 
@@ -167,14 +167,33 @@ def ratio_test(values, reference, margin: float = SPEED_MARGIN, confidence: floa
     interval = log_t_interval(np.exp(a), np.exp(b), confidence=confidence)
     if len(a) < 2 or len(b) < 2:
         return RatioTest(ratio, interval, math.nan, math.nan, margin, counts)
-    delta = math.log1p(margin)
     if np.ptp(a) == 0 and np.ptp(b) == 0:  # no noise: the difference is what it is
-        d = a.mean() - b.mean()
-        return RatioTest(ratio, interval, float(d == 0), float(abs(d) >= delta), margin, counts)
-    p_differ = float(ttest_ind(a, b, equal_var=False).pvalue)
-    above = ttest_ind(a + delta, b, equal_var=False, alternative="greater").pvalue  # H0: log ratio <= -delta
-    below = ttest_ind(a - delta, b, equal_var=False, alternative="less").pvalue  # H0: log ratio >= +delta
-    return RatioTest(ratio, interval, p_differ, float(max(above, below)), margin, counts)
+        p_differ = float(a.mean() == b.mean())
+    else:
+        p_differ = float(ttest_ind(a, b, equal_var=False).pvalue)
+    p_alike = equivalence_p(np.exp(a), np.exp(b), Margin(margin, True, "the speed margin"))
+    return RatioTest(ratio, interval, p_differ, p_alike, margin, counts)
+
+
+def equivalence_p(values, reference, margin: Margin, paired: bool = False) -> float:
+    """Schuirmann's two one-sided t tests that values and reference differ by less than `margin` (in their units,
+    or on logs for a relative margin; `paired`: by pairs, as lockstep seeds are): the larger one-sided p-value.
+    NaN with fewer than two values a side."""
+    a, b = np.asarray(values, float), np.asarray(reference, float)
+    if len(a) < 2 or len(b) < 2 or (paired and len(a) != len(b)):
+        return math.nan
+    if margin.relative:
+        if (a <= 0).any() or (b <= 0).any():
+            return math.nan
+        a, b, delta = np.log(a), np.log(b), math.log1p(margin.value)
+    else:
+        delta = margin.value
+    if np.ptp(a - b if paired else np.concatenate([a - a.mean(), b - b.mean()])) == 0:
+        return float(abs(a.mean() - b.mean()) >= delta)
+    test = ttest_rel if paired else (lambda x, y, **k: ttest_ind(x, y, equal_var=False, **k))
+    above = test(a + delta, b, alternative="greater").pvalue
+    below = test(a - delta, b, alternative="less").pvalue
+    return float(max(above, below))
 
 
 def holm(p_values) -> np.ndarray:

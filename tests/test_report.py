@@ -114,7 +114,9 @@ def test_summary_numbers_equal_a_hand_computation(fixture_results):
     assert tf_gan.ratio_to_fastest == pytest.approx(1.5 / math.sqrt(0.3))
     assert np.isnan(tf_gan.ratio_ci_low) and tf_gan.verdict == "undecided", "one TensorFlow process: no interval"
     assert jax_gan.compile_overhead_s == pytest.approx(8.5 - math.sqrt(0.3))
-    assert jax_gan.samples_per_s == pytest.approx(np.median([np.median([512 / 0.5, 512 / 0.7]), np.median([512 / 0.6, 512 / 0.4])]))
+    assert jax_gan.samples_per_s == pytest.approx(
+        np.median([np.median([512 / 0.5, 512 / 0.7]), np.median([512 / 0.6, 512 / 0.4])])
+    )
     assert jax_gan.train_memory_mb == pytest.approx(30.0) and np.isnan(
         summary_row(fixture_results, "DenseGAN", "torch").train_memory_mb
     )
@@ -364,10 +366,10 @@ def test_the_same_csvs_draw_byte_identical_figures(fixture_results, tmp_path):
     assert [n for n in names if (first / n).read_bytes() != (again / n).read_bytes()] == []
 
 
-def test_backends_are_tested_against_the_spread_between_seeds(tmp_path):
-    # DenseVAE: TensorFlow ends at 300-303 and JAX at 200-203 over 4 seeds (no overlap: p = 0.021);
-    # DenseGAN: the backends' seeds interleave (p = 1 for d_loss); CNNVAE has one seed per backend.
-    for seed in range(4):
+def test_backends_are_tested_against_the_spread_between_seeds_and_alike_means_within_a_margin(tmp_path):
+    # DenseVAE: TensorFlow ends at 300-305 and JAX at 200-205 over 6 seeds (no overlap: p = 0.0040, Holm × 3);
+    # DenseGAN: the backends' seeds interleave in d_loss (p = 1) and agree exactly in g_loss; CNNVAE has one seed.
+    for seed in range(6):
         for backend, base in (("tensorflow", 300.0), ("jax", 200.0)):
             loss = {"loss": [400.0, base + seed]}
             write_cell(tmp_path, "r", backend, "DenseVAE", 1e-4, result([3.0, 1.0], loss), seed)
@@ -378,21 +380,24 @@ def test_backends_are_tested_against_the_spread_between_seeds(tmp_path):
     out = build_report(tmp_path)
     found = pd.read_csv(out / "replicates.csv").set_index(["label", "measure"])
     vae = found.loc[("DenseVAE", "loss")]
-    assert vae.verdict == "backends differ" and vae.seeds == 4 and vae.p_value == pytest.approx(0.0209, abs=1e-3)
-    assert (vae.highest, vae.lowest) == ("tensorflow", "jax") and vae.ratio == pytest.approx(301.5 / 201.5)
-    # Ranks 1-4 and 5-8: H = 12 / (8 * 9) * (10² / 4 + 26² / 4) - 3 * 9 = 16 / 3; epsilon² = H / (8 - 1).
-    assert vae.ratio_ci_low <= vae.ratio <= vae.ratio_ci_high and vae.epsilon_squared == pytest.approx(16 / 21)
-    assert found.loc[("DenseGAN", "d_loss")].verdict == "not told apart from the seed spread"
-    assert found.loc[("DenseGAN", "g_loss")].p_value == 1.0, "equal values everywhere: no effect"
+    assert vae.verdict == "backends differ" and vae.seeds == 6 and vae.p_value == pytest.approx(0.00395, abs=1e-4)
+    assert vae.p_value_holm == pytest.approx(3 * vae.p_value), "Holm over the three measures with seeds"
+    # Ranks 1-6 and 7-12: H = 12 / (12 * 13) * (21² / 6 + 57² / 6) - 3 * 13 = 8.31; epsilon² = H / (12 - 1).
+    assert vae.epsilon_squared == pytest.approx((12 / 156 * (21**2 / 6 + 57**2 / 6) - 39) / 11)
+    hodges_lehmann = np.exp(np.median(np.subtract.outer(np.log(300.0 + np.arange(6)), np.log(200.0 + np.arange(6)))))
+    assert (vae.highest, vae.lowest) == ("tensorflow", "jax") and vae.ratio == pytest.approx(hodges_lehmann)
+    assert vae.ratio_ci_low <= vae.ratio <= vae.ratio_ci_high, "the ratio is what its interval estimates"
+    d_loss, g_loss = found.loc[("DenseGAN", "d_loss")], found.loc[("DenseGAN", "g_loss")]
+    assert d_loss.verdict == "undecided" and d_loss.margin == "±0.05", "not told apart is not alike"
+    assert g_loss.verdict == "alike within the margin" and g_loss.p_value == 1.0, "equal values everywhere"
     cnn = found.loc[("CNNVAE", "loss")]
     assert cnn.verdict == "undecided: one seed per backend" and np.isnan(cnn.p_value)
     page = (out / "report.md").read_text()
-    assert "DenseVAE: the backends differ beyond the spread between seeds in 1 of 1 measures" in page
-    assert "CNNVAE: undecided (1 seed per backend)" in page and "expected" not in page
-    # DenseGAN's d_loss: not told apart, so the line says how large a difference its interval could still hold.
-    gan = found.loc[("DenseGAN", "d_loss")]
-    unseen = max(gan.ratio_ci_high, 1 / gan.ratio_ci_low)
-    assert unseen > 1.0 and f"a difference of up to {unseen:.3g}× between backend medians could not" in page
+    assert "DenseVAE, 1 measures (6+ seeds per backend, Holm over the profile's measures, alpha 0.05): alike " in page
+    assert "alike within their margins in 0, different beyond the spread between seeds in 1, undecided in 0" in page
+    assert "alike within their margins in 1, different beyond the spread between seeds in 0, undecided in 1" in page
+    assert "(final discriminator loss (margin ±0.05): neither equivalence nor a difference is shown)" in page
+    assert "CNNVAE: undecided (1 seed per backend)" in page and "could not have been seen" not in page
     with Image.open(out / "smoke" / "replicates.png") as image:
         image.verify()
 
@@ -410,10 +415,10 @@ def test_lockstep_backends_are_compared_within_each_seed(tmp_path):
     loss = found.loc[("DenseVAE [lockstep]", "loss")]
     assert loss.test == "Friedman, paired by seed" and loss.verdict == "backends differ"
     assert loss.p_value == pytest.approx(6 / 216) and loss.kendalls_w == 1.0 and np.isnan(loss.epsilon_squared)
-    assert (loss.highest, loss.lowest) == ("tensorflow", "jax") and loss.ratio == pytest.approx(202 / 200)
+    geometric = np.exp(np.mean(np.log([102.0, 202, 302]) - np.log([100.0, 200, 300])))
+    assert (loss.highest, loss.lowest) == ("tensorflow", "jax") and loss.ratio == pytest.approx(geometric)
     page = (out / "report.md").read_text()
-    assert "DenseVAE [lockstep]: the backends differ consistently across seeds in 1 of 1 measures" in page
-    assert "(Friedman, paired by seed, p < 0.05, 3+ seeds per backend); largest: final" in page
+    assert "different consistently across seeds in 1, undecided in 0; largest difference: final" in page
 
 
 def test_models_with_different_epochs_and_seeds_get_no_phantom_epochs_or_missing_cells(tmp_path):

@@ -1,5 +1,6 @@
-"""Do the backends learn alike? Each final loss and quality metric per seed, the backend effect tested against the
-spread between seeds."""
+"""Do the backends learn alike? Each final loss and quality metric per seed: a backend effect tested against the
+spread between seeds, and equivalence within the measure's margin (`suite.margins`), each family of tests adjusted
+by Holm's method over the profile's measures."""
 
 from __future__ import annotations
 
@@ -9,21 +10,31 @@ import numpy as np
 import pandas as pd
 
 from suite.choices import BACKENDS
+from suite.margins import margin_of
 from suite.report.formatting import interval, lr_label, number, times
 from suite.report.loading import LOSSES, model_order
 from suite.report.sections.sample_quality import SHOWN
 from suite.report.tables import in_order, last_epochs
-from suite.uncertainty import NO_INTERVAL, backend_effect, log_t_interval, paired_backend_effect, shift_interval
+from suite.uncertainty import (
+    NO_INTERVAL,
+    backend_effect,
+    equivalence_p,
+    holm,
+    log_t_interval,
+    paired_backend_effect,
+    shift_interval,
+)
 
 ALPHA = 0.05
 """A backend effect is claimed when the test's p-value is below this."""
 INDEPENDENT, PAIRED = "Kruskal–Wallis", "Friedman, paired by seed"
 """The test of a backend effect: seeds as independent replicates, or (lockstep) as blocks shared by every backend."""
-DIFFER, ALIKE, UNDECIDED, ALONE = (
+DIFFER, ALIKE, UNDECIDED, ALONE, OPEN = (
     "backends differ",
-    "not told apart from the seed spread",
+    "alike within the margin",
     "undecided: one seed per backend",
     "one backend only",
+    "undecided",
 )
 KEYS = ["profile", "label", "lr", "measure"]
 
@@ -64,19 +75,28 @@ def _effect(group: pd.DataFrame) -> dict:
         "kendalls_w": w,
         "highest": high,
         "lowest": low,
-        "ratio": medians[high] / medians[low] if medians[low] > 0 else math.nan,
+        "ratio": math.nan,
     }
-    if medians[low] > 0 and high != low:
-        ci = log_t_interval(values[high], values[low], paired) if paired else shift_interval(values[high], values[low])
+    positive = all((v > 0).all() for v in values.values())
+    if positive and high != low:  # each ratio is what its own interval estimates
+        a, b = np.log(values[high]), np.log(values[low])
+        if paired:
+            row["ratio"], ci = float(np.exp((a - b).mean())), log_t_interval(values[high], values[low], paired)
+        else:
+            row["ratio"], ci = (
+                float(np.exp(np.median(np.subtract.outer(a, b)))),
+                shift_interval(values[high], values[low]),
+            )
     else:
         ci = NO_INTERVAL
     row["ratio_ci_low"], row["ratio_ci_high"], row["ratio_ci_level"] = ci.low, ci.high, ci.level
-    if len(values) < 2:
-        row["verdict"] = ALONE
-    elif row["seeds"] < 2:
-        row["verdict"] = UNDECIDED
-    else:
-        row["verdict"] = DIFFER if p_value < ALPHA else ALIKE
+    margin = margin_of(group.measure.iloc[0])
+    names = list(values)
+    pairs = [equivalence_p(values[x], values[y], margin, paired) for i, x in enumerate(names) for y in names[i + 1 :]]
+    row["margin"] = margin.describe()
+    row["p_alike"] = max(pairs) if pairs and not any(math.isnan(p) for p in pairs) else math.nan  # every pair alike
+    row["spread"] = medians[high] - medians[low]
+    row["verdict"] = ALONE if len(values) < 2 else UNDECIDED if row["seeds"] < 2 else None
     return row
 
 
@@ -87,7 +107,15 @@ def effects(long: pd.DataFrame) -> pd.DataFrame:
     if long.empty:
         return pd.DataFrame(columns=[*KEYS, "verdict"])
     rows = [{**dict(zip(KEYS, key, strict=True)), **_effect(g)} for key, g in long.groupby(KEYS, sort=False)]
-    return in_order(pd.DataFrame(rows), "lr", "measure")
+    found = pd.DataFrame(rows)
+    for _, group in found.groupby("profile"):
+        open_ = group[group.verdict.isna()].index
+        differ, alike = holm(found.loc[open_, "p_value"]), holm(found.loc[open_, "p_alike"])
+        found.loc[open_, "p_value_holm"], found.loc[open_, "p_alike_holm"] = differ, alike
+        found.loc[open_, "verdict"] = [
+            ALIKE if a < ALPHA else DIFFER if d < ALPHA else OPEN for d, a in zip(differ, alike, strict=True)
+        ]
+    return in_order(found, "lr", "measure")
 
 
 def effect_size(row) -> str:
@@ -107,13 +135,13 @@ def _ratio_text(row) -> str:
 
 
 def glance_lines(found: pd.DataFrame) -> list[str]:
-    """Per model: whether its backends learn alike, tested against the spread between seeds."""
+    """Per model: in how many measures its backends are alike within the margin, differ, or are undecided."""
     if found.empty:
         return ["no cell finished ok, so there is nothing to compare"]
     lines = []
     for label in model_order(found.label):
         group = found[found.label == label]
-        compared = group[group.verdict.isin([DIFFER, ALIKE])]
+        compared = group[group.verdict.isin([DIFFER, ALIKE, OPEN])]
         if compared.empty:
             seeds = int(group.seeds.max())
             why = ALONE if (group.verdict == ALONE).all() else f"{seeds} seed per backend"
@@ -123,26 +151,22 @@ def glance_lines(found: pd.DataFrame) -> list[str]:
             )
             continue
         differ = compared[compared.verdict == DIFFER].sort_values("ratio", ascending=False)
+        alike, undecided = compared[compared.verdict == ALIKE], compared[compared.verdict == OPEN]
         how = "consistently across seeds" if (compared.test == PAIRED).all() else "beyond the spread between seeds"
         text = (
-            f"{label}: the backends differ {how} in {len(differ)} of {len(compared)} measures "
-            f"({' / '.join(compared.test.unique())}, p < {number(ALPHA, 'g')}, "
-            f"{int(compared.seeds.min())}+ seeds per backend)"
+            f"{label}, {len(compared)} measures ({int(compared.seeds.min())}+ seeds per backend, Holm over the "
+            f"profile's measures, alpha {number(ALPHA, 'g')}): alike within their margins in {len(alike)}, "
+            f"different {how} in {len(differ)}, undecided in {len(undecided)}"
         )
-        alike = compared[(compared.verdict == ALIKE) & compared.ratio_ci_low.gt(0)]
-        if len(alike):
-            unseen = np.maximum(alike.ratio_ci_high, 1 / alike.ratio_ci_low)
-            widest = measure_name(alike.loc[unseen.idxmax()].measure)
-            text += (
-                f"; where not told apart, a difference of up to {times(float(unseen.max()))} between backend medians "
-                f"could not have been seen (the far end of the widest ratio interval, {widest}), "
-                f"{times(float(unseen.median()))} for the median measure"
-            )
+        if len(undecided):
+            names = ", ".join(f"{measure_name(r.measure)} (margin {r.margin})" for r in undecided.itertuples())
+            text += f" ({names}: neither equivalence nor a difference is shown)"
         if len(differ):
             worst = differ.iloc[0]
             text += (
-                f"; largest: {measure_name(worst.measure)} at lr {lr_label(worst.lr)}, {_ratio_text(worst)}, "
-                f"p = {number(worst.p_value, '.2g')}, {effect_size(worst)}"
+                f"; largest difference: {measure_name(worst.measure)} at lr {lr_label(worst.lr)}, "
+                f"{_ratio_text(worst)}, "
+                f"Holm-adjusted p = {number(worst.p_value_holm, '.2g')}, {effect_size(worst)}"
             )
         lines.append(text)
     return lines
@@ -156,6 +180,14 @@ def table(found: pd.DataFrame) -> pd.DataFrame:
         ratio=[_ratio_text(r) if not np.isnan(r.ratio) else "" for r in found.itertuples()],
         effect=[effect_size(r) for r in found.itertuples()],
     )
-    columns = ["label", "lr", "measure", "verdict", "test", "seeds", "p_value", "effect", "ratio"]
-    names = {"label": "model", "effect": "effect size", "ratio": "highest ÷ lowest backend median"}
-    return shown[columns].rename(columns=names)
+    columns = ["label", "lr", "measure", "verdict", "margin", "test", "seeds", "p_value_holm", "p_alike_holm"]
+    columns += ["effect", "spread", "ratio"]
+    names = {
+        "label": "model",
+        "effect": "effect size",
+        "spread": "highest − lowest backend median",
+        "ratio": "highest ÷ lowest backend (what its interval estimates)",
+        "p_value_holm": "p differ (Holm)",
+        "p_alike_holm": "p alike (TOST, Holm)",
+    }
+    return shown[[c for c in columns if c in shown]].rename(columns=names)

@@ -227,9 +227,14 @@ def blocks(frames: ProfileFrames) -> list[Block]:
             "start shared by every backend, are compared within each seed instead (Friedman's test, its p exact "
             "over the backends' orderings within the seeds; with 3 seeds and 3 backends the smallest is 0.028, "
             "when every seed ranks the backends alike); Kendall's W (0..1) says how alike the seeds rank them. "
-            "The ratio of the highest backend median to the lowest carries the exact Mann–Whitney interval of the "
-            "shift of log values (90% for 3 seeds against 3; lockstep: the paired t interval of log ratios, 95%), "
-            "each at its real confidence. With one seed per backend the question is undecided."
+            "The ratio of the highest backend to the lowest is the Hodges–Lehmann shift of log values with the "
+            "exact Mann–Whitney interval around it (90% for 3 seeds against 3; lockstep: the geometric mean of the "
+            "seeds' ratios with the paired t interval, 95%), each at its real confidence. Alike means equivalent: "
+            "every pair of backends within the measure's margin by two one-sided t tests (suite/margins.py states "
+            "each margin and why); a difference the tests cannot tell from the seeds' noise, with no equivalence "
+            "either, is undecided, not alike. Both families (the difference tests and the equivalence tests) are "
+            "adjusted by Holm's method over every measure of the profile. With one seed per backend the question "
+            "is undecided."
         )
     )
     fig = replicates_figure(long)
