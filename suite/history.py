@@ -2,12 +2,15 @@
 releases where it changed, found by a maintained change-point library (ruptures) and confirmed against the noise.
 
 Each version set (Keras and the backend's version) is one point of a series, over all its runs (`gvbench versions`
-runs each set in several rounds); its value is the median steady step time of its cells, each a process of its
-own, and `run_spread` says how far its runs' medians lie apart: the machine's drift and noise between rounds.
-ruptures' PELT proposes change points on the log of the points; a proposal stands only where the cells after it
-differ from the cells before it beyond the noise between processes: Welch's t interval of the ratio, at a
-Bonferroni level for the places PELT chose among, lies wholly beyond the threshold (above it for a regression,
-below its inverse for an improvement). Too few processes on a side give no interval, and no change.
+runs each set in several rounds). The round is the independent replicate: the processes of one round ran back to
+back in one state of the machine, and rounds of one set lie up to 1.5× apart, so a round's value is the median of
+its processes' steady step times and a point's value the geometric mean of its rounds' values (`step_s`, with the t
+interval of their mean log). ruptures' PELT proposes change points on the log point values, with its penalty on
+the scale of one point's noise; a proposal stands only where the rounds after it differ from the rounds before it
+beyond the noise between rounds: Welch's t interval of the ratio, at a Bonferroni level for the places PELT chose
+among, lies wholly beyond the threshold (above it for a regression, below its inverse for an improvement). Too few
+rounds on a side give no interval, and no change. What a sweep could have missed (`sensitivity`) is the smallest
+step this rule finds with 80% probability, simulated at the sweep's measured noise between rounds.
 """
 
 from __future__ import annotations
@@ -20,14 +23,19 @@ import numpy as np
 import pandas as pd
 
 from suite.choices import COMPLETED
+from suite.processes import modes
 from suite.report.loading import load
-from suite.uncertainty import CONFIDENCE, log_t_interval, median_interval
+from suite.uncertainty import CONFIDENCE, SEED, geometric_interval, log_t_interval
 from suite.versions import VERSIONS_CSV
 
 SERIES = ["profile", "backend", "impl", "jit", "mode", "model", "variant"]
 """What one line of the history follows across versions."""
 PENALTY = 3.0
-"""PELT's penalty per change point, in units of the series' noise variance times log(points)."""
+"""PELT's penalty per change point, in units of one point's noise variance times log(points)."""
+DETECTION_POWER = 0.8
+STEPS_TRIED = (1.02, 1.05, 1.1, 1.15, 1.2, 1.3, 1.5, 1.75, 2.0, 3.0, 5.0)
+"""The step sizes the detection limit is simulated at, smallest first."""
+SIMULATIONS = 200
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ class Change:
     low: float
     high: float
     level: float
-    processes: tuple[int, int]
+    rounds: tuple[int, int]
 
 
 def version_key(version: str) -> tuple:
@@ -54,13 +62,16 @@ def version_key(version: str) -> tuple:
 
 
 def points(cells: pd.DataFrame) -> pd.DataFrame:
-    """One row per series × version set: when its runs ran, its cells' steady step times (one per process, over
-    all its runs), and how far its runs' medians lie apart (`run_spread`: largest ÷ smallest, 1 for one run)."""
+    """One row per series × version set: when its runs ran, its rounds' values (each the median of the round's
+    processes' steady step times), their geometric mean with the t interval over rounds, how far its runs lie apart
+    (`run_spread`: largest ÷ smallest, 1 for one run), and its processes' modes where they fall into two."""
     ok = cells[cells.status.isin(COMPLETED)].dropna(subset=["steady_step_median_s"])
     ok = ok.assign(version_set=version_sets(ok))
     rows = []
     for key, group in ok.groupby([*SERIES, "version_set"], sort=False):
         by_run = group.groupby("run_id").steady_step_median_s.median()
+        centre, found = geometric_interval(by_run.to_numpy(float))
+        mixture = modes(group.steady_step_median_s.to_numpy(float))
         rows.append(
             dict(zip([*SERIES, "version_set"], key, strict=True))
             | {
@@ -70,10 +81,14 @@ def points(cells: pd.DataFrame) -> pd.DataFrame:
                 "keras_version": group.keras_version.iloc[0],
                 "backend_version": group.backend_version.iloc[0],
                 "git_commit": group.git_commit.iloc[0],
-                "step_s": float(group.steady_step_median_s.median()),
-                "steps_s": group.steady_step_median_s.to_numpy(float),
-                **step_interval(group.steady_step_median_s),
+                "step_s": centre,
+                "step_ci_low": found.low,
+                "step_ci_high": found.high,
+                "step_ci_level": found.level,
+                "runs_s": by_run.to_numpy(float),
+                "processes": len(group),
                 "run_spread": float(by_run.max() / by_run.min()),
+                "modes": mixture.describe() if mixture else "",
                 "first_epoch_s": float(group.first_epoch_s.median()),
                 "train_memory_mb": float((group.train_peak_rss_mb - group.rss_before_train_mb).median()),
             }
@@ -83,12 +98,6 @@ def points(cells: pd.DataFrame) -> pd.DataFrame:
         return frame
     order = frame.apply(lambda r: (version_key(r.keras_version), version_key(r.backend_version), r.started_at), axis=1)
     return frame.assign(_order=order).sort_values([*SERIES, "_order"]).drop(columns="_order").reset_index(drop=True)
-
-
-def step_interval(steps: pd.Series) -> dict:
-    """The order-statistic interval of a point's median step time over its processes, at its real level."""
-    found = median_interval(steps.to_numpy(float))
-    return {"step_ci_low": found.low, "step_ci_high": found.high, "step_ci_level": found.level}
 
 
 def version_sets(cells: pd.DataFrame) -> pd.Series:
@@ -162,68 +171,102 @@ def sweeps(series: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return found
 
 
-def series_changes(series: pd.DataFrame, threshold: float, sweep: str = "") -> list[Change]:
-    """The confirmed steps of one sweep (rows in version order): PELT's proposals on the log point values whose
-    cells after ÷ before have a Welch t interval wholly beyond `threshold`, either way."""
-    logs = np.log(series.step_s.to_numpy(float))
-    within = [np.std(np.log(s), ddof=1) for s in series.steps_s if len(s) > 1]
-    noise = float(np.median(within)) if within else float(np.std(logs, ddof=1)) if len(logs) > 2 else 0.05
+def round_noise(runs: list[np.ndarray]) -> float:
+    """The spread of one round's log value: the pooled standard deviation of the points' log round values (NaN
+    where no point has two rounds)."""
+    centred = [np.log(r) - np.log(r).mean() for r in runs if len(r) > 1]
+    if not centred:
+        return math.nan
+    return float(math.sqrt(sum((c**2).sum() for c in centred) / sum(len(c) - 1 for c in centred)))
+
+
+def confirmed_steps(runs: list[np.ndarray], threshold: float) -> list[tuple[int, float, object, tuple[int, int]]]:
+    """The rule on one sweep's points (each its rounds' values, in version order): PELT's proposals on the log point
+    values, penalised at one point's noise, each kept where Welch's t interval over the rounds after ÷ before (at
+    the Bonferroni level for the places PELT chose among) lies wholly beyond `threshold`, either way. Each kept
+    step: where the new segment starts, its ratio of geometric means, its interval, and the rounds before and after."""
+    logs = np.array([np.log(r).mean() for r in runs])
+    noise = round_noise(runs)
+    per_point = [noise / math.sqrt(len(r)) for r in runs] if not math.isnan(noise) else []
+    point_noise = float(np.median(per_point)) if per_point else (float(np.std(logs, ddof=1)) if len(logs) > 2 else 0.05)
+    bounds = [0, *change_points(logs, point_noise), len(runs)]
     found = []
-    bounds = [0, *change_points(logs, noise), len(series)]
     for previous, start, following in zip(bounds, bounds[1:-1], bounds[2:], strict=False):
         # the segments either side of this change only: PELT's other changes bound them
-        before, after = series.iloc[previous:start], series.iloc[start:following]
-        a, b = np.concatenate(list(after.steps_s)), np.concatenate(list(before.steps_s))
+        a, b = np.concatenate(runs[start:following]), np.concatenate(runs[previous:start])
         ratio = float(np.exp(np.log(a).mean() - np.log(b).mean()))
-        # PELT put the split where the two sides differ most, out of len(series) - 1 places: Bonferroni's level.
-        interval = log_t_interval(a, b, confidence=1 - (1 - CONFIDENCE) / max(len(series) - 1, 1))
-        if not interval.found or not (interval.low > threshold or interval.high < 1 / threshold):
-            continue
-        key = tuple(series.iloc[0][SERIES])
+        interval = log_t_interval(a, b, confidence=1 - (1 - CONFIDENCE) / max(len(runs) - 1, 1))
+        if interval.found and (interval.low > threshold or interval.high < 1 / threshold):
+            found.append((start, ratio, interval, (len(b), len(a))))
+    return found
+
+
+def series_changes(series: pd.DataFrame, threshold: float, sweep: str = "") -> list[Change]:
+    """The confirmed steps of one sweep (rows in version order), on rounds (`confirmed_steps`)."""
+    runs = list(series.runs_s)
+    found = []
+    for start, ratio, interval, counts in confirmed_steps(runs, threshold):
         found.append(
             Change(
-                key,
+                tuple(series.iloc[0][SERIES]),
                 sweep,
-                before.version_set.iloc[-1],
-                after.version_set.iloc[0],
+                series.version_set.iloc[start - 1],
+                series.version_set.iloc[start],
                 ratio,
                 interval.low,
                 interval.high,
                 interval.level,
-                (len(b), len(a)),
+                counts,
             )
         )
     return found
 
 
-def sensitivity(found: pd.DataFrame) -> pd.DataFrame:
-    """Per sweep, what it could have seen: between each two neighbouring versions, Welch's t interval of the step
-    time ratio at the sweep's Bonferroni level; `undetected_up_to` is the farthest end (or its inverse) of them, the
-    largest step between neighbours that these processes could have left unseen."""
+def detection_limit(runs: list[np.ndarray], threshold: float) -> float:
+    """The smallest step (in `STEPS_TRIED`) the rule finds at least `DETECTION_POWER` of the time, in sweeps
+    simulated like this one (as many points and rounds, log-normal rounds at its measured noise between rounds) with
+    the step after the middle point, found at that place or next to it; NaN where the noise is unmeasured, inf where
+    no step tried is found so often."""
+    noise = round_noise(runs)
+    if math.isnan(noise) or len(runs) < 2:
+        return math.nan
+    rng = np.random.default_rng(SEED)
+    middle = len(runs) // 2
+    for step in STEPS_TRIED:
+        hits = 0
+        for _ in range(SIMULATIONS):
+            simulated = [
+                np.exp(rng.normal(math.log(step) if i >= middle else 0.0, max(noise, 1e-9), len(r)))
+                for i, r in enumerate(runs)
+            ]
+            hits += any(abs(start - middle) <= 1 for start, *_ in confirmed_steps(simulated, threshold))
+        if hits >= DETECTION_POWER * SIMULATIONS:
+            return step
+    return math.inf
+
+
+def sensitivity(found: pd.DataFrame, threshold: float = 1.10) -> pd.DataFrame:
+    """Per sweep, what it could have found: the detection limit of its rule at its noise between rounds."""
     rows = []
     for _, series in found.groupby(SERIES, sort=False) if len(found) else []:
         for sweep, points_of_sweep in sweeps(series):
-            steps = list(points_of_sweep.steps_s)
-            if len(steps) < 2:
+            runs = list(points_of_sweep.runs_s)
+            if len(runs) < 2:
                 continue
-            level = 1 - (1 - CONFIDENCE) / (len(steps) - 1)
-            ends = []
-            for before, after in zip(steps, steps[1:], strict=False):
-                found_interval = log_t_interval(after, before, confidence=level)
-                if found_interval.found:
-                    ends += [found_interval.high, 1 / found_interval.low]
             key = dict(zip(SERIES, series.iloc[0][SERIES], strict=True))
             rows.append(
                 key
                 | {
                     "sweep": sweep,
-                    "versions": len(steps),
-                    "processes": ";".join(str(len(s)) for s in steps),
-                    "undetected_up_to": max(ends) if ends else math.nan,
-                    "level": level,
+                    "versions": len(runs),
+                    "rounds": ";".join(str(len(r)) for r in runs),
+                    "round_sd": round_noise(runs),
+                    "detects_from": detection_limit(runs, threshold),
+                    "power": DETECTION_POWER,
                 }
             )
-    return pd.DataFrame(rows, columns=[*SERIES, "sweep", "versions", "processes", "undetected_up_to", "level"])
+    columns = [*SERIES, "sweep", "versions", "rounds", "round_sd", "detects_from", "power"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def read_cells(folders: list[Path]) -> pd.DataFrame:
@@ -251,8 +294,8 @@ def history(
                 "ci_low": c.low,
                 "ci_high": c.high,
                 "ci_level": c.level,
-                "processes_before": c.processes[0],
-                "processes_after": c.processes[1],
+                "rounds_before": c.rounds[0],
+                "rounds_after": c.rounds[1],
                 "kind": "regression" if c.ratio > 1 else "improvement",
             }
             for c in changes
@@ -266,8 +309,8 @@ def history(
             "ci_low",
             "ci_high",
             "ci_level",
-            "processes_before",
-            "processes_after",
+            "rounds_before",
+            "rounds_after",
             "kind",
         ],
     )

@@ -11,12 +11,16 @@ import pandas as pd
 from suite.files import atomic_write
 from suite.history import history, not_run, read_cells, run_order, sensitivity
 from suite.report import figures
-from suite.report.formatting import interval, level, times
+from suite.report.formatting import interval, times
 from suite.report.loading import model_order
 from suite.report.page import Block, Bullets, Figure, Heading, Table, Text, to_html, to_markdown
 
 MEASURES = (
-    ("step_s", "steady s per step", "median of the processes; bar: its order-statistic interval"),
+    (
+        "step_s",
+        "steady s per step",
+        "geometric mean of the rounds (each the median of its processes); bar: the t interval over rounds, 95%",
+    ),
     ("first_epoch_s", "first epoch s", "median of the processes (tracing/compiling included)"),
     ("train_memory_mb", "training MiB", "median memory training added to its process"),
 )
@@ -25,7 +29,7 @@ MEASURES = (
 def history_figure(points: pd.DataFrame) -> plt.Figure:
     """Per model × backend, a row: steady step time with its interval, first-epoch time and training memory, across
     version sets (a point per set, over all its runs)."""
-    title = "Across versions: a point per version set, over all its runs' processes"
+    title = "Across versions: a point per version set, over its rounds"
     if points.empty:
         return figures.nothing(title, "no run has a steady step time")
     panels = [(m, b) for m in model_order(points.model) for b in points[points.model == m].backend.unique()]
@@ -62,9 +66,26 @@ def change_lines(changes: pd.DataFrame) -> list[str]:
     return [
         f"{r.model} on {r.backend}, {r.sweep}: {r.kind} from {r.before} to {r.after}, {times(r.ratio)} "
         f"({interval(r.ci_low, r.ci_high, r.ci_level)}, Welch's t on log step times of "
-        f"{r.processes_before} and {r.processes_after} processes)"
+        f"{r.rounds_before} and {r.rounds_after} rounds)"
         for r in changes.itertuples()
     ]
+
+
+def sensitivity_line(row) -> str:
+    """What one sweep's rule finds 80% of the time, simulated at its noise between rounds."""
+    what = f"{row.model} on {row.backend}, {row.sweep} ({row.versions} versions, rounds {row.rounds})"
+    if np.isnan(row.detects_from):
+        return f"{what}: no set ran two rounds, so its noise, and what it could find, are unknown"
+    if np.isinf(row.detects_from):
+        return (
+            f"{what}: at its noise between rounds (sd {row.round_sd:.3f} of log time) no step up to 5× is found "
+            f"{row.power:.0%} of the time"
+        )
+    return (
+        f"{what}: a step of {times(row.detects_from)} or more between neighbouring versions is found {row.power:.0%} "
+        f"of the time (simulated at its noise between rounds, sd {row.round_sd:.3f} of log time); a smaller one may "
+        "go unseen"
+    )
 
 
 def order_text(order: list[str], points: pd.DataFrame) -> str:
@@ -100,31 +121,31 @@ def write_history(folders: list[Path], out: Path, threshold: float) -> tuple[Pat
             f"{len(points)} points of {points.groupby(['backend', 'model']).ngroups if len(points) else 0} model × "
             "backend series, a point per version set (all its runs), ordered by version (Keras, then the backend). "
             "Change points: "
-            f"ruptures' PELT on the log step times, kept where Welch's t interval of the ratio of the cells after to "
-            f"the cells before (at a Bonferroni level for the places it chose among) lies wholly beyond "
-            f"{times(threshold)}, either way."
+            "ruptures' PELT on the log point values (penalty on the scale of one point's noise), kept where "
+            "Welch's t interval of the ratio of the rounds after to the rounds before (at a Bonferroni level for the "
+            f"places it chose among) lies wholly beyond {times(threshold)}, either way. The round is the replicate: "
+            "a round's processes ran back to back in one state of the machine, so they are not independent of "
+            "one another; a round's value is the median of its processes."
         ),
         Heading("Changes", 2),
-        Bullets(
-            change_lines(changes) or ["none beyond the threshold that the noise between processes could not explain"]
-        ),
+        Bullets(change_lines(changes) or ["none beyond the threshold that the noise between rounds could not explain"]),
         Figure(figures.save(history_figure(points), out, "history"), "Step time across versions"),
         Text("In the figure, " + "; ".join(f"{y}: {what}" for _, y, what in MEASURES) + "."),
     ]
     if len(changes):
         blocks.append(Table(changes, ".3g"))
-    seen = sensitivity(points)
+    seen = sensitivity(points, threshold)
     if len(seen):
         blocks += [
-            Heading("What each sweep could have seen", 2),
-            Bullets(
-                [
-                    f"{r.model} on {r.backend}, {r.sweep} ({r.versions} versions, processes {r.processes}): a step "
-                    f"between neighbouring versions of up to {times(r.undetected_up_to)} could have gone unseen "
-                    f"(the farthest end of Welch's t intervals of their ratios, {level(r.level)})"
-                    for r in seen.itertuples()
-                ]
-            ),
+            Heading("What each sweep could have found", 2),
+            Bullets([sensitivity_line(r) for r in seen.itertuples()]),
+        ]
+    moded = points[points.modes != ""] if len(points) else points
+    if len(moded):
+        blocks += [
+            Heading("Modes", 2),
+            Text("Where a set's processes fall into two modes, a median between them describes no process:"),
+            Bullets([f"{r.model} on {r.backend}, {r.version_set}: {r.modes}" for r in moded.itertuples()]),
         ]
     blocks += [Heading("How the runs were ordered", 2), Text(order_text(order, points))]
     if len(missing):
@@ -133,7 +154,7 @@ def write_history(folders: list[Path], out: Path, threshold: float) -> tuple[Pat
             Text("Recorded, not left out: a set that did not install or import, and cells that did not end ok."),
             Table(missing, ".3g"),
         ]
-    shown = points.drop(columns="steps_s").assign(processes=points.steps_s.map(len)) if len(points) else points
+    shown = points.drop(columns="runs_s") if len(points) else points
     blocks += [Heading("Every point", 2), Table(shown, ".4g")]
     for name, frame in (("history.csv", shown), ("changes.csv", changes), ("sensitivity.csv", seen)):
         with atomic_write(out / name) as f:
