@@ -8,11 +8,12 @@ import seaborn as sns
 
 from suite.choices import COMPLETED, JIT_MODES, Status
 from suite.report import figures
-from suite.report.formatting import number, times
+from suite.report.formatting import has_interval, number, span, times
 from suite.report.frames import ProfileFrames
 from suite.report.loading import label, model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
 from suite.report.tables import in_order
+from suite.uncertainty import ratio_test
 
 KEY = ["profile", "backend", "label", "impl", "jit"]
 MEASURES = ["steady_step_median_s", "train_step_gflop", "steady_gflop_per_s", "ceiling_gflop_per_s", "ceiling_share"]
@@ -23,39 +24,62 @@ def per_setting(chosen: pd.DataFrame) -> pd.DataFrame:
 
     `label` here is the model (and variant) alone; `impl` and `jit` are columns.
     """
+    return processes_of(chosen).groupby(KEY, as_index=False)[MEASURES].median()
+
+
+def processes_of(chosen: pd.DataFrame) -> pd.DataFrame:
+    """One row per ok process (cell) with a steady step time: the setting it measured and that time."""
     ok = chosen[chosen.status.isin(COMPLETED)].dropna(subset=["steady_step_median_s"])
-    ok = ok.assign(label=label(ok.assign(impl="keras", jit="auto")))
-    return ok.groupby(KEY, as_index=False)[MEASURES].median()
+    return ok.assign(label=label(ok.assign(impl="keras", jit="auto")))
 
 
-def keras_over_native(settings: pd.DataFrame) -> pd.DataFrame:
-    """Per profile, backend and model: Keras' and the native baseline's step time at the default compile mode."""
-    auto = settings[settings.jit == "auto"]
-    wide = auto.pivot_table(index=["profile", "backend", "label"], columns="impl", values="steady_step_median_s")
-    if not {"keras", "native"} <= set(wide.columns):
-        return pd.DataFrame()
-    wide = wide.dropna(subset=["keras", "native"]).rename(columns={"keras": "keras_step_s", "native": "native_step_s"})
-    wide["keras_over_native"] = wide.keras_step_s / wide.native_step_s
-    return in_order(wide.reset_index())
+def setting_ratio(processes: pd.DataFrame, index: list[str], column: str, mine: str, reference: str) -> pd.DataFrame:
+    """Per `index`: the step time of `column` == `mine` over `column` == `reference` as a ratio of geometric means
+    over their processes, with Welch's t interval (95%; none with one process a side)."""
+    rows = []
+    for key, group in processes.groupby(index):
+        a = group[group[column] == mine].steady_step_median_s
+        b = group[group[column] == reference].steady_step_median_s
+        if len(a) and len(b):
+            test = ratio_test(a, b)
+            rows.append(
+                dict(zip(index, key, strict=True))
+                | {
+                    "ratio": test.ratio,
+                    "ci_low": test.interval.low,
+                    "ci_high": test.interval.high,
+                    "processes": f"{len(a)} / {len(b)}",
+                }
+            )
+    return pd.DataFrame(rows, columns=[*index, "ratio", "ci_low", "ci_high", "processes"])
 
 
-def compile_modes(settings: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
-    """Per profile, backend, implementation and model: step time in each compile mode and its speed-up over auto."""
+def keras_over_native(chosen: pd.DataFrame) -> pd.DataFrame:
+    """Per profile, backend and model: Keras' step time over the native baseline's at the default compile mode,
+    over processes."""
+    auto = processes_of(chosen)
+    auto = auto[auto.jit == "auto"]
+    found = setting_ratio(auto, ["profile", "backend", "label"], "impl", "keras", "native")
+    return in_order(found.rename(columns={"ratio": "keras_over_native"})) if len(found) else found
+
+
+def compile_modes(chosen: pd.DataFrame) -> pd.DataFrame:
+    """Per profile, backend, implementation, model and compile mode: its speed-up over auto (auto's step time over
+    the mode's, over processes, with Welch's t interval), and the modes that do not work there."""
     index = ["profile", "backend", "label", "impl"]
-    wide = settings.pivot_table(index=index, columns="jit", values="steady_step_median_s")
-    if len(set(wide.columns)) < 2:
+    processes = processes_of(chosen)
+    frames = []
+    for mode in [m for m in JIT_MODES if m != "auto" and m in set(processes.jit)]:
+        found = setting_ratio(processes, index, "jit", "auto", mode).assign(mode=mode)
+        frames.append(found.rename(columns={"ratio": "speedup"}))
+    if not frames:
         return pd.DataFrame()
-    wide = wide.reindex(columns=[m for m in JIT_MODES if m in wide.columns])
-    for mode in wide.columns.drop("auto", errors="ignore"):
-        if "auto" in wide.columns:
-            wide[f"speedup_{mode}"] = wide["auto"] / wide[mode]
-    wide = wide.rename(columns={m: f"{m}_step_s" for m in JIT_MODES})
+    table = pd.concat(frames, ignore_index=True)
     unsupported = chosen[chosen.status == Status.UNSUPPORTED].assign(
         label=lambda f: label(f.assign(impl="keras", jit="auto"))
     )
-    notes = unsupported.groupby(index).jit.agg(lambda s: ", ".join(sorted(s)))
-    wide["unsupported"] = notes.reindex(wide.index)
-    return in_order(wide.reset_index())
+    notes = unsupported.groupby(index).jit.agg(lambda s: ", ".join(sorted(s))).rename("unsupported")
+    return in_order(table.join(notes, on=index))
 
 
 def ceiling_lines(settings: pd.DataFrame) -> list[str]:
@@ -74,10 +98,13 @@ def ceiling_lines(settings: pd.DataFrame) -> list[str]:
 
 
 def ratio_lines(ratios: pd.DataFrame) -> list[str]:
-    return [
-        f"{backend}: " + ", ".join(f"{r.label} {times(r.keras_over_native)}" for r in group.itertuples())
-        for backend, group in ratios.groupby("backend", sort=False)
-    ]
+    """Per backend: each model's Keras ÷ native ratio with its interval over processes, or that it has none."""
+
+    def one(r) -> str:
+        ci = f"95% CI {span(r.ci_low, r.ci_high)}" if has_interval(r.ci_low) else "one process a side: no CI"
+        return f"{r.label} {times(r.keras_over_native)} ({ci}, processes {r.processes})"
+
+    return [f"{b}: " + ", ".join(one(r) for r in g.itertuples()) for b, g in ratios.groupby("backend", sort=False)]
 
 
 def ceiling_share(settings: pd.DataFrame) -> plt.Figure:
@@ -133,17 +160,23 @@ def blocks(frames: ProfileFrames) -> list[Block]:
         )
     )
     found.append(Bullets(ceiling_lines(settings)))
-    ratios = keras_over_native(settings)
+    ratios = keras_over_native(chosen)
     if len(ratios):
         found += [
-            Text("Keras' overhead: Keras step time over the native baseline's (runners/native/), default mode:"),
+            Text(
+                "Keras' overhead: Keras step time over the native baseline's (runners/native/), default mode, as a "
+                "ratio of geometric means over processes (each cell one) with Welch's t interval:"
+            ),
             Bullets(ratio_lines(ratios)),
             Table(ratios.drop(columns="profile").rename(columns={"label": "model"})),
         ]
-    modes = compile_modes(settings, chosen)
+    modes = compile_modes(chosen)
     if len(modes):
         found += [
-            Text("Compile modes (auto: the backend's default; speed-up = auto step time / mode step time):"),
+            Text(
+                "Compile modes (auto: the backend's default; speed-up = auto step time ÷ the mode's, over processes, "
+                "with Welch's t interval, 95%; none with one process a side):"
+            ),
             Table(modes.drop(columns="profile").rename(columns={"label": "model"})),
         ]
     shown = in_order(settings).drop(columns="profile").rename(columns={"label": "model"})
