@@ -1,0 +1,108 @@
+"""Why TensorFlow's DenseGAN step settles near 16 ms in some epochs and near 24 ms in others, on a 2-core machine.
+
+    python -m benchmarks.tf_modes --processes 4 --epochs 20
+    python -m benchmarks.tf_modes --conditions default inter-op-1 --processes 6
+
+Each condition changes one thing in a TensorFlow DenseGAN cell (`quick` images, lr 1e-4) and runs as processes of
+its own, the conditions interleaved in rounds (ABC CBA ...), so a drift of the machine falls alike on each. It
+prints, per condition, every epoch's step time, the share of epochs in the slow mode (above the midpoint of the two
+modes, 20 ms by default) and the processes' median step times. Run it alone on the machine.
+
+- `default`: as `gvbench run` runs it (intra-op and inter-op pools of 2 threads, oneDNN on).
+- `inter-op-1`: one inter-op thread: the GAN step's independent ops are not run side by side.
+- `onednn-off`: TF_ENABLE_ONEDNN_OPTS=0: Eigen's kernels instead of oneDNN's.
+- `intra-op-1`: one intra-op thread (with inter-op 2): kernels are not split across the cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from runners.cell import PARENT_PID_ENV
+from suite.contract import Cell, Result, Task
+
+CONDITIONS = {
+    "default": ({}, None),
+    "inter-op-1": ({}, (2, 1)),
+    "onednn-off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, None),
+    "intra-op-1": ({}, (1, 2)),
+}
+"""Each condition's environment and (intra-op, inter-op) threads (None: gvbench's own setting)."""
+
+
+def worker(condition: str, task_path: str, result_path: str) -> int:
+    """Run one cell in this process under `condition` (runners.cell's entry, its thread setting replaced)."""
+    from runners import cell
+    from runners.backends import tensorflow as backend
+
+    threads = CONDITIONS[condition][1]
+    if threads is not None:
+        import tensorflow as tf
+
+        def configure(_: int) -> str:
+            tf.config.threading.set_intra_op_parallelism_threads(threads[0])
+            tf.config.threading.set_inter_op_parallelism_threads(threads[1])
+            return f"tf.config.threading intra_op={threads[0]} inter_op={threads[1]} ({condition})"
+
+        backend.configure_threads = configure
+    return cell.main([task_path, result_path])
+
+
+def run_one(condition: str, seed: int, epochs: int, data: str | None, workdir: Path) -> list[float]:
+    """One process of `condition`: its steady epochs' step times in ms."""
+    cell = Cell("tensorflow", "DenseGAN", "paper", 1e-4, "quick", seed, epochs, 2)
+    task = Task(cell, data, 0, samples_file=str(workdir / f"{condition}-{seed}.npz"))
+    task_path, result_path = workdir / "task.json", workdir / "result.json"
+    task_path.write_text(task.to_json())
+    env = os.environ | {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2", PARENT_PID_ENV: str(os.getpid())}
+    env |= CONDITIONS[condition][0]
+    command = [sys.executable, "-m", "benchmarks.tf_modes", "--worker", condition, str(task_path), str(result_path)]
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    result = Result.from_json(result_path.read_text())
+    return [1000 * e.epoch_time_s / e.steps for e in result.epochs[1:]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conditions", nargs="+", choices=CONDITIONS, default=list(CONDITIONS))
+    parser.add_argument("--processes", type=int, default=4, help="processes per condition")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--split-ms", type=float, default=20.0, help="a step above this is the slow mode")
+    parser.add_argument("--data", help="an mnist.npz (default: as gvbench run)")
+    parser.add_argument("--json", type=Path, help="also write every epoch's step time here")
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        sys.exit(worker(*args.worker))
+    found: dict[str, list[list[float]]] = {c: [] for c in args.conditions}
+    with tempfile.TemporaryDirectory() as folder:
+        for round_ in range(args.processes):
+            order = args.conditions if round_ % 2 == 0 else args.conditions[::-1]
+            for condition in order:
+                steps = run_one(condition, round_, args.epochs, args.data, Path(folder))
+                found[condition].append(steps)
+                print(f"round {round_ + 1} {condition}: " + " ".join(f"{s:.1f}" for s in steps), flush=True)
+    for condition, processes in found.items():
+        every = np.concatenate(processes)
+        slow = float(np.mean(every > args.split_ms))
+        medians = ", ".join(f"{np.median(p):.1f}" for p in processes)
+        fast_ms = np.median(every[every <= args.split_ms]) if (every <= args.split_ms).any() else float("nan")
+        slow_ms = np.median(every[every > args.split_ms]) if (every > args.split_ms).any() else float("nan")
+        print(
+            f"{condition}: {slow:.0%} of {len(every)} epochs slow (median fast {fast_ms:.1f} ms, slow {slow_ms:.1f} "
+            f"ms); process medians {medians} ms"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(found))
+
+
+if __name__ == "__main__":
+    main()
