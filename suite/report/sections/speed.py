@@ -17,7 +17,7 @@ from suite.report.formatting import bracketed, has_interval, interval, level, nu
 from suite.report.frames import ProfileFrames
 from suite.report.loading import model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
-from suite.uncertainty import ALIKE, SPEED_MARGIN, UNDECIDED
+from suite.uncertainty import ALIKE, SLOWER, SPEED_MARGIN, UNDECIDED
 
 SUMMARY_TEXT = (
     "The unit is the process: each cell is a process of its own, and its value is the median of its steady-state "
@@ -61,7 +61,9 @@ def fastest_lines(summary: pd.DataFrame) -> list[str]:
             ci += f" over {best.processes:.0f} processes"
         else:
             ci = "one process: no interval"
-        line = f"{model}: {best.backend} is fastest ({number(best.steady_epoch_s)} s/epoch, {ci})"
+        decided = len(ranked) > 1 and (ranked.iloc[1:].verdict == SLOWER).all()
+        claim = "is fastest" if decided else "has the lowest time"  # fastest only where every other is shown slower
+        line = f"{model}: {best.backend} {claim} ({number(best.steady_epoch_s)} s/epoch, {ci})"
         others = "; ".join(ratio_text(r) for r in ranked.iloc[1:].itertuples())
         line += f"; {others}" if others else "; no other backend has a timing"
         if isinstance(best.modes, str) and best.modes:
