@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student
 
 from suite.choices import COMPLETED
 from suite.processes import modes
 from suite.report.loading import load
-from suite.uncertainty import CONFIDENCE, SEED, geometric_interval, log_t_interval
+from suite.uncertainty import CONFIDENCE, SEED, Interval, geometric_interval, log_t_interval
 from suite.versions import VERSIONS_CSV
 
 SERIES = ["profile", "backend", "impl", "jit", "mode", "model", "variant"]
@@ -180,6 +181,19 @@ def round_noise(runs: list[np.ndarray]) -> float:
     return float(math.sqrt(sum((c**2).sum() for c in centred) / sum(len(c) - 1 for c in centred)))
 
 
+def pooled_interval(after: np.ndarray, before: np.ndarray, runs: list[np.ndarray], confidence: float) -> Interval:
+    """The t interval of after ÷ before (rounds' log values) with the spread between rounds pooled over every point
+    of the sweep: the machine's noise between rounds is one, and two rounds alone estimate it too poorly (Welch's t
+    on 2 rounds has about one degree of freedom, and two rounds that agree by chance give a narrow interval)."""
+    noise = round_noise(runs)
+    freedom = sum(len(r) - 1 for r in runs)
+    if math.isnan(noise) or freedom < 1:
+        return log_t_interval(after, before, confidence=confidence)
+    diff = np.log(after).mean() - np.log(before).mean()
+    half = student.ppf(0.5 + confidence / 2, freedom) * noise * math.sqrt(1 / len(after) + 1 / len(before))
+    return Interval(math.exp(diff - half), math.exp(diff + half), confidence, "t on logs, rounds' spread pooled")
+
+
 def confirmed_steps(runs: list[np.ndarray], threshold: float) -> list[tuple[int, float, object, tuple[int, int]]]:
     """The rule on one sweep's points (each its rounds' values, in version order): PELT's proposals on the log point
     values, penalised at one point's noise, each kept where Welch's t interval over the rounds after ÷ before (at
@@ -195,7 +209,7 @@ def confirmed_steps(runs: list[np.ndarray], threshold: float) -> list[tuple[int,
         # the segments either side of this change only: PELT's other changes bound them
         a, b = np.concatenate(runs[start:following]), np.concatenate(runs[previous:start])
         ratio = float(np.exp(np.log(a).mean() - np.log(b).mean()))
-        interval = log_t_interval(a, b, confidence=1 - (1 - CONFIDENCE) / max(len(runs) - 1, 1))
+        interval = pooled_interval(a, b, runs, 1 - (1 - CONFIDENCE) / max(len(runs) - 1, 1))
         if interval.found and (interval.low > threshold or interval.high < 1 / threshold):
             found.append((start, ratio, interval, (len(b), len(a))))
     return found

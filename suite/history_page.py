@@ -65,7 +65,7 @@ def history_figure(points: pd.DataFrame) -> plt.Figure:
 def change_lines(changes: pd.DataFrame) -> list[str]:
     return [
         f"{r.model} on {r.backend}, {r.sweep}: {r.kind} from {r.before} to {r.after}, {times(r.ratio)} "
-        f"({interval(r.ci_low, r.ci_high, r.ci_level)}, Welch's t on log step times of "
+        f"({interval(r.ci_low, r.ci_high, r.ci_level)}, t on log step times, rounds' spread pooled, "
         f"{r.rounds_before} and {r.rounds_after} rounds)"
         for r in changes.itertuples()
     ]
@@ -122,7 +122,8 @@ def write_history(folders: list[Path], out: Path, threshold: float) -> tuple[Pat
             "backend series, a point per version set (all its runs), ordered by version (Keras, then the backend). "
             "Change points: "
             "ruptures' PELT on the log point values (penalty on the scale of one point's noise), kept where "
-            "Welch's t interval of the ratio of the rounds after to the rounds before (at a Bonferroni level for the "
+            "the t interval of the ratio of the rounds after to the rounds before (the spread between rounds pooled "
+            "over the sweep; at a Bonferroni level for the "
             f"places it chose among) lies wholly beyond {times(threshold)}, either way. The round is the replicate: "
             "a round's processes ran back to back in one state of the machine, so they are not independent of "
             "one another; a round's value is the median of its processes."
