@@ -235,7 +235,7 @@ def test_the_headline_labels_each_mean_with_its_ratio_and_draws_every_process_on
         {"label": ["CNNGAN"] * 4 + ["DenseGAN"], "backend": ["torch"] * 2 + ["jax"] * 2 + ["torch"]}
     ).assign(median_s=[1.9, 2.1, 7.5, 8.5, 0.5])
     ax = headline(summary, processes).axes[0]
-    labels = ["2 s · fastest", "8 s · 4× [3.5–4.5] 95%", "0.5 s · fastest"]
+    labels = ["2 s · lowest", "8 s · 4× [3.5–4.5] 95%", "0.5 s · lowest"]
     assert [t.get_text() for t in ax.texts] == labels
     assert len(ax.lines) >= 5, "a dot per process"
     assert [t.get_text() for t in ax.get_yticklabels()] == ["DenseGAN", "CNNGAN"]
