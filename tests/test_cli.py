@@ -116,7 +116,20 @@ def test_a_full_disk_stops_the_grid_in_one_line_and_changes_no_file(
         monkeypatch.setattr(os, "fdopen", real_fdopen)
 
     monkeypatch.setattr(LocalExecutor, "run_all", finished)
-    argv = ["run", "--backend", "jax", "--models", "DenseVAE", "CNNVAE", "--lrs", "1e-4", "--profile", "smoke"]
+    argv = [
+        "run",
+        "--backend",
+        "jax",
+        "--models",
+        "DenseVAE",
+        "CNNVAE",
+        "--lrs",
+        "1e-4",
+        "--profile",
+        "smoke",
+        "--order",
+        "sequential",
+    ]
     code = main([*argv, "--jobs", "1", "--threads", "1", "--data", str(fixture_data[0]), "--out", str(out)])
     monkeypatch.setattr(os, "fdopen", real_fdopen)
     assert code == 3
