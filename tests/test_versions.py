@@ -51,7 +51,8 @@ def test_the_runs_of_one_set_are_one_point_and_their_spread_is_the_drift(tmp_pat
     points, changes = history([tmp_path])
     assert list(points.keras_version) == ["3.14.0", "3.15.1"] and list(points.runs) == [2, 2]
     assert points.run_spread.tolist() == pytest.approx([1.05, 1.10])
-    assert [len(s) for s in points.steps_s] == [6, 6], "a point holds the cells of all its runs"
+    assert list(points.processes) == [6, 6], "a point holds the cells of all its runs"
+    assert [len(r) for r in points.runs_s] == [2, 2], "and is read over its rounds, each one value"
     text = order_text(["keras 3.14.0, tensorflow 2.21.0", "keras 3.15.1, tensorflow 2.21.0"], points)
     assert "1.05× to 1.1× apart" in text
 
