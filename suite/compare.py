@@ -57,15 +57,12 @@ def process_values(frame: pd.DataFrame) -> pd.DataFrame:
     return per_process(steady_epochs(frame), TIME_KEY)
 
 
-def gate(new: list[np.ndarray], base: list[np.ndarray], thresholds: Thresholds) -> np.ndarray:
+def gate(new: list[np.ndarray], base: list[np.ndarray], thresholds: Thresholds) -> tuple[np.ndarray, np.ndarray]:
     """For each timing (NEW's and BASE's process values): flagged or not, by the one-sided Welch t test on logs at
-    Holm's adjustment over the family and the ratio beyond `time_factor`."""
-    p, ratios = [], []
-    for a, b in zip(new, base, strict=True):
-        p.append(slower_p(a, b))
-        ratios.append(math.exp(np.log(a).mean() - np.log(b).mean()))
-    adjusted = holm(p)
-    return (adjusted < thresholds.alpha) & (np.array(ratios) > thresholds.time_factor)
+    Holm's adjustment over the family and the ratio beyond `time_factor`; and the adjusted p-values."""
+    adjusted = holm([slower_p(a, b) for a, b in zip(new, base, strict=True)])
+    ratios = np.array([math.exp(np.log(a).mean() - np.log(b).mean()) for a, b in zip(new, base, strict=True)])
+    return (adjusted < thresholds.alpha) & (ratios > thresholds.time_factor), adjusted
 
 
 def slower_p(new: np.ndarray, base: np.ndarray) -> float:
@@ -103,7 +100,7 @@ def false_alarms(base: pd.DataFrame, thresholds: Thresholds) -> tuple[float, int
     for _ in range(SPLITS):
         halves = [rng.permutation(g) for g in groups]
         new, old = [h[: len(h) // 2] for h in halves], [h[len(h) // 2 :] for h in halves]
-        flagged += bool(gate(new, old, thresholds).any())
+        flagged += bool(gate(new, old, thresholds)[0].any())
     return flagged / SPLITS, SPLITS, len(groups)
 
 
@@ -112,8 +109,7 @@ def timing(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresholds) -> pd.
     base_values, new_values = process_values(base), process_values(new)
     other = {key: g.median_s.to_numpy(float) for key, g in new_values.groupby(TIME_KEY)}
     pairs = [(key, g.median_s.to_numpy(float), other[key]) for key, g in base_values.groupby(TIME_KEY) if key in other]
-    flagged = gate([n for *_, n in pairs], [b for _, b, _ in pairs], thresholds) if pairs else []
-    adjusted = holm([slower_p(n, b) for _, b, n in pairs])
+    flagged, adjusted = gate([n for *_, n in pairs], [b for _, b, _ in pairs], thresholds) if pairs else ([], [])
     rows = []
     for (key, a, b), slow, p_holm in zip(pairs, flagged, adjusted, strict=True):
         test = ratio_test(b, a)

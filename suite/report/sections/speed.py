@@ -194,9 +194,8 @@ def precision_plan(frames: ProfileFrames, processes: pd.DataFrame) -> pd.DataFra
     frame = frames.epochs
     steady = tables.steady_epochs(frame)
     ok = frames.chosen[frames.chosen.status.isin(COMPLETED)]
-    trained = frame.groupby(PROCESS).epoch_time_s.sum().rename("trained_s")
     steady_time = steady.groupby(PROCESS).epoch_time_s.sum().rename("steady_s")
-    costs = ok.join(trained, on=PROCESS).join(steady_time, on=PROCESS)
+    costs = ok.join(steady_time, on=PROCESS)
     costs = costs.assign(process_cost_s=costs.cell_wall_s - costs.steady_s)
     summary = frames.summary.set_index(["model", "backend"])
     rows = []
