@@ -24,8 +24,12 @@ TEST_STATS = Path(__file__).with_name("judge-test-stats.npz")
 (`python -m runners.judge_training reference`):
 what every Fréchet distance compares with, computed once instead of in every cell."""
 MANIFOLD = Path(__file__).with_name("digit-manifold.npz")
-"""The digit manifold of the training images and its threshold (`suite.sample_metrics.fit_manifold`; made by
-`python -m runners.judge_training reference`): where a readable sample must lie."""
+"""The digit manifold of the training images, its residual threshold, and the edge threshold of the sharp gate with
+the range of thresholds the controls allowed (`suite.sample_metrics.gates`; made by
+`python -m runners.judge_training reference`): where a readable sample must lie, and how sharp its ink must be."""
+CONTROLS = Path(__file__).with_name("judge-controls.csv")
+"""Every image metric of the control panels (`suite.controls`), one row per control × metric
+(`python -m runners.judge_training reference`)."""
 PAPER_SCORES = Path(__file__).with_name("judge-paper-figures.csv")
 """The judge's metrics of the paper's own 4 × 4 figures (`python -m runners.judge_training paper`)."""
 FEATURES = "features"
@@ -82,7 +86,8 @@ class Judge:
 
 
 def digit_manifold() -> dict[str, np.ndarray]:
-    """The shipped digit manifold: `mean`, `basis` and `threshold` (`suite.sample_metrics.manifold_residuals`)."""
+    """The shipped digit manifold: `mean`, `basis`, `threshold`, `edge_threshold` and `edge_range`
+    (`suite.sample_metrics.gates`)."""
     with np.load(MANIFOLD) as manifold:
         return {name: manifold[name] for name in manifold.files}
 

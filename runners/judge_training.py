@@ -1,7 +1,8 @@
 """Train the judge and score the reference image sets.
 
     python -m runners.judge_training train       # architectures/judge.weights.h5 and judge.json
-    python -m runners.judge_training reference   # judge-reference.csv, judge-test-stats.npz and digit-manifold.npz
+    python -m runners.judge_training reference   # judge-reference.csv, judge-test-stats.npz, digit-manifold.npz and
+                                                 # judge-controls.csv (the control panels scored)
     python -m runners.judge_training paper       # judge-paper-figures.csv: the paper's own 4 × 4 figures scored
 
 Both run under $KERAS_BACKEND (the shipped files came from `torch`) and read MNIST as
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import os
 import sys
@@ -109,20 +109,81 @@ def save_test_stats(stats: tuple[np.ndarray, np.ndarray]) -> None:
         np.savez(f, mean=stats[0], cov=stats[1])
 
 
+def fitted_manifold(judge, arrays: dict) -> dict[str, np.ndarray]:
+    """The digit manifold fitted on the training images and the `fit` half of the test images, with the edge
+    threshold in the middle of the range that keeps, on the tuning panel (another seed and test half than the
+    shipped panel), every negative control at most `NEGATIVE_MAX` readable and every positive one at least
+    `POSITIVE_MIN`."""
+    from suite.controls import NEGATIVE, NEGATIVE_MAX, POSITIVE_MIN, TUNING_SEED, panel, split
+    from suite.sample_metrics import EDGE_GRID, fit_manifold, gates, readability
+
+    manifold = fit_manifold(arrays["x_train"], split(arrays["x_test"], "fit"))
+    tuning = {name: (images, judge(images)[0]) for name, images in panel(arrays, 1000, TUNING_SEED, "fit").items()}
+    allowed = []
+    for edge in EDGE_GRID:
+        manifold["edge_threshold"] = np.array(edge)
+        read = {
+            name: readability(probs, gates(images, manifold))["readable_share"]
+            for name, (images, probs) in tuning.items()
+        }
+        negative_ok = all(read[name] <= NEGATIVE_MAX for name in NEGATIVE)
+        positive_ok = all(value >= POSITIVE_MIN for name, value in read.items() if name not in NEGATIVE)
+        if negative_ok and positive_ok:
+            allowed.append(edge)
+    if not allowed:
+        raise SystemExit("no edge threshold keeps the negative controls unreadable and the positive ones readable")
+    manifold["edge_threshold"] = np.array((min(allowed) + max(allowed)) / 2)
+    manifold["edge_range"] = np.array([min(allowed), max(allowed)])
+    return manifold
+
+
+def control_scores(judge, arrays: dict, manifold: dict, test_stats: tuple) -> pd.DataFrame:
+    """Every image metric of each control set of the shipped panel and of the hard cases, its readable share at each
+    judge cutoff, and for sets of test digits (`labelled`) how the judge reads them against their labels (the
+    `recon_` metrics: how it misreads hazy real digits, the control of a VAE's confusions)."""
+    from suite.controls import CUTOFFS, NEGATIVE, PANEL_SEED, POSITIVE, hard_cases, labelled, panel, split
+    from suite.sample_metrics import gates, readability, reconstruction_reading, score_images
+
+    rows = []
+    labels = split(arrays["y_test"], "judge")[:1000]
+    for name, images in (panel(arrays, 1000, PANEL_SEED) | hard_cases(arrays, 1000)).items():
+        probs, features = judge(images)
+        scores = score_images(images, probs, features, test_stats, manifold)
+        if name in labelled():
+            scores |= reconstruction_reading(labels, probs)
+        gate = gates(images, manifold)
+        scores |= {
+            f"readable_share_at_{cutoff:g}": readability(probs, gate, cutoff)["readable_share"] for cutoff in CUTOFFS
+        }
+        kind = "negative" if name in NEGATIVE else "positive" if name in POSITIVE else "hard case"
+        rows += [
+            {"control": name, "kind": kind, "images": len(images), "metric": metric, "value": value}
+            for metric, value in scores.items()
+        ]
+    return pd.DataFrame(rows)
+
+
+def write_csv(frame: pd.DataFrame, path) -> None:
+    with atomic_write(path) as f:
+        f.write(frame.to_csv(index=False).encode())
+
+
 def reference(data: str | None) -> pd.DataFrame:
-    """The test images' feature statistics, and every image metric of the reference sets at each profile's size."""
-    from architectures.judge import MANIFOLD, REFERENCE, Judge
+    """The test images' feature statistics, the digit manifold, the control panels' scores, and every image metric
+    of the reference sets at each profile's size."""
+    from architectures.judge import CONTROLS, MANIFOLD, REFERENCE, Judge
     from suite.mnist import load_mnist
     from suite.profiles import PROFILES
-    from suite.sample_metrics import feature_stats, fit_manifold, score_images
+    from suite.sample_metrics import feature_stats, score_images
 
     arrays = load_mnist(data)
     judge = Judge()
     test_stats = feature_stats(judge(arrays["x_test"])[1])
     save_test_stats(test_stats)
-    manifold = fit_manifold(arrays["x_train"], arrays["x_test"])
+    manifold = fitted_manifold(judge, arrays)
     with atomic_write(MANIFOLD) as f:
         np.savez_compressed(f, **manifold)
+    write_csv(control_scores(judge, arrays, manifold, test_stats), CONTROLS)
     rows = []
     for n in sorted({p.quality_images for p in PROFILES.values()}):
         for source, images in reference_sets(arrays, n).items():
@@ -130,10 +191,7 @@ def reference(data: str | None) -> pd.DataFrame:
             for metric, value in score_images(images, probs, features, test_stats, manifold).items():
                 rows.append({"source": source, "images": n, "metric": metric, "value": value})
     frame = pd.DataFrame(rows)
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    with atomic_write(REFERENCE) as f:
-        f.write(buffer.getvalue().encode())
+    write_csv(frame, REFERENCE)
     return frame
 
 
@@ -141,20 +199,19 @@ def paper_figures() -> pd.DataFrame:
     """The judge's metrics of each of the paper's own 4 × 4 figures (its 16 digits), from shared/paper/figures/."""
     from architectures.judge import PAPER_SCORES, Judge, digit_manifold
     from suite.paper_figures import FIGURES, GRIDS, digit_tiles
-    from suite.sample_metrics import CONFIDENT, haze_share, manifold_residuals, readability, speckle_share
+    from suite.sample_metrics import CONFIDENT, gates, haze_share, readability, speckle_share
 
     judge, manifold, rows = Judge(), digit_manifold(), []
     for name in GRIDS:
         tiles = digit_tiles(FIGURES / name)
         probs = judge(tiles)[0]
-        on = manifold_residuals(tiles, manifold) <= manifold["threshold"]
-        readable = (probs.max(axis=1) >= CONFIDENT) & on
-        scores = readability(probs, on) | {"haze_share": haze_share(tiles), "speckle_share": speckle_share(tiles)}
+        gate = gates(tiles, manifold)
+        readable = np.logical_and.reduce([probs.max(axis=1) >= CONFIDENT, *gate.values()])
+        scores = readability(probs, gate) | {"haze_share": haze_share(tiles), "speckle_share": speckle_share(tiles)}
         scores["digits_read"] = float(len(set(probs.argmax(axis=1)[readable].tolist())))
         rows += [{"figure": name, "metric": metric, "value": value} for metric, value in scores.items()]
     frame = pd.DataFrame(rows)
-    with atomic_write(PAPER_SCORES) as f:
-        f.write(frame.to_csv(index=False).encode())
+    write_csv(frame, PAPER_SCORES)
     return frame
 
 

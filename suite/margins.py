@@ -49,6 +49,7 @@ MARGINS: dict[str, Margin] = {
     "readable_share": Margin(0.05, False, "5 points of share: the claims' thresholds step by 0.05–0.10"),
     "confident_share": Margin(0.05, False, "as the readable share"),
     "on_manifold_share": Margin(0.05, False, "as the readable share"),
+    "sharp_share": Margin(0.05, False, "as the readable share"),
     "recon_accuracy": Margin(0.05, False, "as the readable share"),
     "haze_share": Margin(0.02, False, "a quarter of the real digits' 0.076: less does not change how a grid looks"),
     "speckle_share": Margin(0.02, False, "as haze"),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from suite import quality_sets
 from suite.choices import COMPLETED
 from suite.errors import GvbenchError
 from suite.files import atomic_write, replace_all
@@ -122,10 +123,14 @@ def check_header(path: Path, columns: tuple[str, ...], older_ok: bool = False) -
 
 
 def read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    """A results CSV of any schema version as a frame of this version's columns."""
+    """A results CSV of any schema version as a frame of this version's columns (quality rows written before image
+    sets were named get theirs from `quality_sets.legacy`)."""
     if not path.exists() or path.stat().st_size == 0:
         return pd.DataFrame(columns=list(columns))
-    return upgrade(pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str)), columns)
+    frame = upgrade(pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str)), columns)
+    if "image_set" in columns and frame.image_set.isna().any():
+        frame["image_set"] = frame.image_set.fillna(quality_sets.legacy(frame))
+    return frame
 
 
 def upgrade_folder(out: Path) -> list[Path]:
@@ -255,10 +260,13 @@ def read_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return cells, _committed_rows(cells, out / EPOCHS_CSV, EPOCH_COLUMNS)
 
 
-def read_quality(out: Path) -> pd.DataFrame:
-    """The committed rows of `quality.csv` (empty where the folder has none)."""
+def read_quality(out: Path, every_set: bool = False) -> pd.DataFrame:
+    """The committed rows of `quality.csv` (empty where the folder has none), checked against the invariants of one
+    image set; one set per cell (`quality_sets.chosen`), or with `every_set` all of them."""
     cells = read_csv(out / CELLS_CSV, CELL_COLUMNS)
-    return _committed_rows(cells, out / QUALITY_CSV, QUALITY_COLUMNS)
+    frame = _committed_rows(cells, out / QUALITY_CSV, QUALITY_COLUMNS)
+    quality_sets.check(frame, str(out / QUALITY_CSV))
+    return frame if every_set else quality_sets.chosen(frame)
 
 
 def read_steps(out: Path) -> pd.DataFrame:

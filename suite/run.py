@@ -14,6 +14,7 @@ import numpy as np
 
 from architectures import get_spec
 from architectures.flops import train_step_flops
+from suite import quality_sets
 from suite.choices import COMPLETED, Status
 from suite.contract import Cell, EpochRecord, EvaluationRecord, Result, StepRecord, Task
 from suite.executor import Executor, Job
@@ -133,7 +134,10 @@ def rows(
     cell_row |= summarise_epochs(result.epochs, result.facts.resumed_epochs)
     cell_row |= arithmetic(cell, cell_row, result.facts.ceiling_gflop_per_s)
     cell_row |= target_facts(cell, result)
-    quality_rows = [keys | {"metric": metric, "value": value} for metric, value in result.quality.items()]
+    own = quality_sets.name("cell")
+    quality_rows = [
+        keys | {"image_set": own, "metric": metric, "value": value} for metric, value in result.quality.items()
+    ]
     evaluations = evaluation_rows(keys, result.evaluations)
     return cell_row, epoch_rows(cell, keys, result.epochs), quality_rows, step_rows(keys, result.steps), evaluations
 

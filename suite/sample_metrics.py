@@ -13,6 +13,10 @@ import numpy as np
 from scipy.ndimage import median_filter
 from scipy.special import xlogy
 
+SCORER_VERSION = 2
+"""Version of these measures, part of every image set's name (`suite.quality_sets`): 1 read an image as readable when
+the judge was sure of it and it lay on the digit manifold; 2 also asks for an edge as sharp as ink, with thresholds
+fitted on the control panels (`suite.controls`)."""
 DIGITS = 10
 CONFIDENT = 0.9
 """A judge probability at or above this makes an image readable as that digit."""
@@ -25,6 +29,9 @@ MANIFOLD_COMPONENTS = 50
 """Principal components of the training digits that span the digit manifold (`fit_manifold`)."""
 ON_MANIFOLD_QUANTILE = 0.99
 """An image is on the digit manifold when its residual off it is at most this quantile of the test digits'."""
+EDGE_GRID = tuple(round(0.05 + 0.01 * i, 2) for i in range(91))
+"""Candidate edge thresholds (steepest step between neighbouring pixels, of 1) that `runners.judge_training` fits
+the sharp gate from, on the control panels."""
 SPECKLE = 0.25
 """A pixel is speckle when it differs from the median of its 3 × 3 neighbourhood by more than this (of 1)."""
 
@@ -81,14 +88,15 @@ def coverage(shares: np.ndarray) -> dict[str, float]:
     }
 
 
-def fit_manifold(train_images: np.ndarray, test_images: np.ndarray) -> dict[str, np.ndarray]:
+def fit_manifold(train_images: np.ndarray, fit_images: np.ndarray) -> dict[str, np.ndarray]:
     """The digit manifold: the mean and first `MANIFOLD_COMPONENTS` principal directions of the training images
-    (pixels in [0, 1]), and the residual off it that `ON_MANIFOLD_QUANTILE` of the test images stay within."""
+    (pixels in [0, 1]), and the residual off it that `ON_MANIFOLD_QUANTILE` of the held-out `fit_images` stay
+    within. The sharp gate's threshold is added by `runners.judge_training` (it is fitted on the controls)."""
     x = train_images.reshape(len(train_images), -1).astype(np.float64) / 255.0
     mean = x.mean(axis=0)
     basis = np.linalg.svd(x - mean, full_matrices=False)[2][:MANIFOLD_COMPONENTS]
     manifold = {"mean": mean, "basis": basis}
-    threshold = np.quantile(manifold_residuals(test_images, manifold), ON_MANIFOLD_QUANTILE)
+    threshold = np.quantile(manifold_residuals(fit_images, manifold), ON_MANIFOLD_QUANTILE)
     return manifold | {"threshold": np.array(threshold)}
 
 
@@ -100,14 +108,33 @@ def manifold_residuals(images: np.ndarray, manifold: dict[str, np.ndarray]) -> n
     return np.sqrt(np.square(x - (x @ basis.T) @ basis).sum(axis=1))
 
 
-def readability(probs: np.ndarray, on_manifold: np.ndarray | None = None) -> dict[str, float]:
-    """Mean top-class probability; the share of images with a top class at or above CONFIDENT; and, given which
-    images lie on the digit manifold, the share both confident and on it (`readable_share`)."""
+def edges(images: np.ndarray) -> np.ndarray:
+    """Each image's steepest step between two neighbouring pixels (of 1): about 1 for a digit in ink, 0.6–0.8 for
+    one blurred by half a pixel, under 0.55 for a blur, a blob or a mean digit, 0 for a blank page."""
+    x = images.astype(np.float64) / 255.0
+    down = np.abs(np.diff(x, axis=1)).max(axis=(1, 2))
+    across = np.abs(np.diff(x, axis=2)).max(axis=(1, 2))
+    return np.maximum(down, across)
+
+
+def gates(images: np.ndarray, manifold: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Which images lie on the digit manifold (`on_manifold`) and have an edge as sharp as ink's (`sharp`, where the
+    manifold carries an edge threshold)."""
+    found = {"on_manifold": manifold_residuals(images, manifold) <= manifold["threshold"]}
+    if "edge_threshold" in manifold:
+        found["sharp"] = edges(images) >= manifold["edge_threshold"]
+    return found
+
+
+def readability(probs: np.ndarray, gate: dict[str, np.ndarray] | None = None, cutoff: float = CONFIDENT) -> dict:
+    """Mean top-class probability; the share of images with a top class at or above `cutoff`; and, given the images'
+    `gates`, the share passing each gate and the share confident and passing all of them (`readable_share`)."""
     top = probs.max(axis=1)
-    scores = {"mean_confidence": float(top.mean()), "confident_share": float((top >= CONFIDENT).mean())}
-    if on_manifold is not None:
-        scores["on_manifold_share"] = float(on_manifold.mean())
-        scores["readable_share"] = float(((top >= CONFIDENT) & on_manifold).mean())
+    confident = top >= cutoff
+    scores = {"mean_confidence": float(top.mean()), "confident_share": float(confident.mean())}
+    if gate:
+        scores |= {f"{name}_share": float(passed.mean()) for name, passed in gate.items()}
+        scores["readable_share"] = float(np.logical_and.reduce([confident, *gate.values()]).mean())
     return scores
 
 
@@ -180,11 +207,11 @@ def score_images(
     `test_stats`: mean and covariance of the judge's features of the test images (`feature_stats`); `manifold`:
     the digit manifold (`fit_manifold`), without which the readable share is not measured."""
     shares = label_shares(probs)
-    on = None if manifold is None else manifold_residuals(images, manifold) <= manifold["threshold"]
+    gate = None if manifold is None else gates(images, manifold)
     scores = {
         "classifier_score": classifier_score(probs),
         "frechet_distance": frechet_distance_to(features, test_stats),
-        **readability(probs, on),
+        **readability(probs, gate),
         **coverage(shares),
         "mid_tone_share": mid_tone_share(images),
         "haze_share": haze_share(images),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 KEY_COLUMNS = (
     "schema_version",
@@ -85,8 +85,9 @@ STEP_COLUMNS = KEY_COLUMNS + ("step", "metric", "value")
 EVALUATION_COLUMNS = KEY_COLUMNS + ("step", "epoch", "train_s", "metric", "value")
 """Time-to-target cells only: each quality metric of each evaluation, `eval_s` and `target_met`
 (runners/target_watch.py)."""
-QUALITY_COLUMNS = KEY_COLUMNS + ("metric", "value")
-"""One row per ok cell × quality metric (see suite/sample_metrics.py and runners/scoring.py)."""
+QUALITY_COLUMNS = KEY_COLUMNS + ("image_set", "metric", "value")
+"""One row per ok cell × image set × quality metric (see suite/sample_metrics.py, runners/scoring.py and
+`suite.quality_sets`): every metric of one image set is measured on the same images."""
 
 ADDED = {
     2: {
@@ -112,6 +113,7 @@ ADDED = {
     6: {"parallel_cells": None},
     7: {"resumed_epochs": None},
     8: {"ordering": None, "block": None, "position": None},
+    9: {"image_set": None},
 }
 """Columns each schema version added, with the value rows of the version before it take."""
 

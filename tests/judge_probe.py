@@ -1,8 +1,8 @@
 """Run the shipped judge under $KERAS_BACKEND: `python tests/judge_probe.py OUT.npz`.
 
 On the MNIST test set (probs, features, labels), and on the image sets `tests/test_judge.py` reads readability
-from: the first test digits as they are, with speckle and blurred (`real`, `speckled`, `blurred`), and each of the
-paper's own 4 × 4 figures (`paper/<file>`), where they are beside the checkout.
+from: the shipped control panel and hard cases (`control/<name>`, `suite.controls`), and each of the paper's own
+4 × 4 figures (`paper/<file>`), where they are beside the checkout.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from architectures.judge import Judge  # noqa: E402
+from suite.controls import PANEL_SEED, hard_cases, panel  # noqa: E402
 from suite.mnist import load_mnist  # noqa: E402
 from suite.paper_figures import FIGURES, digit_tiles  # noqa: E402
-from tests.image_sets import blurred, speckled  # noqa: E402
 
 PAPER_GRIDS = (
     "GAN_Dense_GenImage.png",
@@ -30,8 +30,8 @@ arrays = load_mnist(log=lambda line: print(line, file=sys.stderr))
 judge = Judge()
 probs, features = judge(arrays["x_test"])
 found = {"probs": probs, "features": features, "labels": arrays["y_test"]}
-first = arrays["x_test"][:1000]
-sets = {"real": first, "speckled": speckled(first), "blurred": blurred(first)}
+controls = panel(arrays, 1000, PANEL_SEED) | hard_cases(arrays, 1000)
+sets = {f"control/{name}": images for name, images in controls.items()}
 if FIGURES.is_dir():
     sets |= {f"paper/{name}": digit_tiles(FIGURES / name) for name in PAPER_GRIDS}
 for name, images in sets.items():

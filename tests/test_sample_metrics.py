@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from suite import sample_metrics
-from tests.image_sets import blurred, speckled, strokes
+from suite.controls import blurred, speckled, strokes
 
 
 def one_hot(labels) -> np.ndarray:
@@ -149,15 +149,28 @@ def test_digits_sharp_or_blurred_lie_on_the_manifold_and_noise_and_speckle_do_no
     assert on_manifold(noise, manifold) == 0.0
 
 
-def test_readable_needs_a_confident_judge_and_an_image_on_the_manifold(manifold):
+def test_readable_needs_a_confident_judge_an_image_on_the_manifold_and_a_sharp_edge(manifold):
     digits, confident = strokes(4, seed=5), one_hot([1, 2, 3, 4])
-    images = np.concatenate([digits, speckled(digits)])
-    on = sample_metrics.manifold_residuals(images, manifold) <= manifold["threshold"]
-    found = sample_metrics.readability(np.concatenate([confident, confident]), on)
-    assert found["confident_share"] == 1.0, "the judge is sure of every image, the speckled ones too"
-    assert found["readable_share"] == 0.5, "only the clean ones are readable"
-    unsure = sample_metrics.readability(np.full((8, 10), 0.1), on)
-    assert unsure["readable_share"] == 0.0 and unsure["on_manifold_share"] == 0.5
+    images = np.concatenate([digits, speckled(digits), blurred(digits, 2.0, stretch=True)])
+    gate = sample_metrics.gates(images, manifold | {"edge_threshold": np.array(0.45)})
+    found = sample_metrics.readability(np.concatenate([confident] * 3), gate)
+    assert found["confident_share"] == 1.0, "the judge is sure of every image, the speckled and blurred ones too"
+    assert found["readable_share"] == pytest.approx(1 / 3), "only the clean ones are readable"
+    assert found["sharp_share"] == pytest.approx(2 / 3), "a blur of 2 pixels has no edge as sharp as ink"
+    unsure = sample_metrics.readability(np.full((12, 10), 0.1), gate)
+    assert unsure["readable_share"] == 0.0 and unsure["on_manifold_share"] == pytest.approx(2 / 3)
+    stricter = sample_metrics.readability(np.concatenate([confident] * 3) * 0.95, gate, cutoff=0.96)
+    assert stricter["readable_share"] == 0.0, "a judge 95% sure is not sure enough at a cutoff of 0.96"
+
+
+def test_edges_are_the_steepest_step_between_neighbouring_pixels():
+    image = np.zeros((3, 28, 28), np.uint8)
+    image[1, 10, 10] = 255
+    image[2, 5:20, 8] = np.arange(15) * 17
+    np.testing.assert_allclose(sample_metrics.edges(image), [0.0, 1.0, 14 * 17 / 255])
+    digits = strokes(200, seed=9)
+    sharp, soft = sample_metrics.edges(digits), sample_metrics.edges(blurred(digits, 2.0, stretch=True))
+    assert sharp.min() > soft.max(), "any stroke in ink has a steeper edge than any stroke blurred by 2 pixels"
 
 
 def test_blur_reads_as_haze_and_speckle_as_speckle_not_haze():

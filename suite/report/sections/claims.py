@@ -13,11 +13,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from architectures import get_spec
+from architectures.judge import CONTROLS
 from suite.report.formatting import lr_label, number
 from suite.report.frames import ProfileFrames
 from suite.report.page import Block, Heading, Table, Text
@@ -56,6 +58,8 @@ RECOGNISABLE = Threshold("readable share that counts as recognisable", 0.5, 0.3,
 HAZY = Threshold("multiple of the real digits' haze that counts as hazy", 1.5, 1.25, 2.0)
 SAME_FD = Threshold("ratio of Fréchet distances that counts as alike", 1.25, 1.1, 1.5)
 SAME_READABLE = Threshold("gap in readable share that counts as alike", 0.10, 0.05, 0.20)
+CLAIMED_PAIRS = ("2↔3", "4↔9")
+"""The pairs claim 4 names."""
 TOP_PAIRS = Threshold("number of top pairs that count as confused most", 5, 3, 10, ".0f")
 
 
@@ -190,6 +194,36 @@ def misreadings(values: dict) -> pd.DataFrame:
     return frame.assign(rank=frame.index + 1, misread=images)
 
 
+def judges_own(values: dict, path: Path = CONTROLS) -> str | None:
+    """Claim 4's control: how the judge misreads real test digits blurred to the VAEs' haze (`suite.controls`), set
+    beside how it misreads the VAEs' reconstructions (None without both)."""
+    found = misreadings(values)
+    if not path.is_file() or found.share.isna().any():
+        return None
+    controls = pd.read_csv(path)
+    blurred = controls[controls.control.str.startswith("test digits")]
+    wide = blurred.pivot_table(index="control", columns="metric", values="value")
+    haze = float(np.nanmedian([_value(values, m, "haze_share") for m in VAES]))
+    if "recon_accuracy" not in wide or np.isnan(haze):
+        return None
+    near = (wide.haze_share - haze).abs().idxmin()
+    own = pd.Series({f"{a}↔{b}": wide.at[near, recon_pair_name(a, b)] for a, b in PAIRS}).sort_values(ascending=False)
+    vae = found.set_index("pair").share
+    top = ", ".join(f"{pair} {number(share, '.4f')}" for pair, share in own.head(4).items())
+    pairs = "; ".join(
+        f"{pair}: the judge {number(own[pair], '.4f')} (rank {int(own.index.get_loc(pair)) + 1}), the VAEs' "
+        f"reconstructions {number(vae[pair], '.4f')}"
+        for pair in CLAIMED_PAIRS
+    )
+    return (
+        f"Claim 4's control: the judge reads {near} (haze {number(wide.at[near, 'haze_share'], '.3f')}, the nearest "
+        f"of the blur ladder to the VAEs' samples' median haze {number(haze, '.3f')}) as their own digit "
+        f"{number(wide.at[near, 'recon_accuracy'], '.3f')} of the time; its own commonest misreadings there: {top}. "
+        f"{pairs}. A pair the VAEs' reconstructions are misread between far more often than hazy real digits is "
+        "the VAEs' confusion, not the judge's (the reconstructions' own haze is not measured; their samples' is)."
+    )
+
+
 def _pair_in_top(pair: str) -> Callable[[dict, float], bool | None]:
     def holds(values: dict, k: float) -> bool | None:
         found = misreadings(values)
@@ -207,8 +241,13 @@ def _listed(values: dict, models: tuple[str, ...], metric: str, fmt: str = ".3f"
         value = _value(values, model, metric)
         low, high = values.get(model, {}).get("spread", {}).get(metric, (value, value))
         text = f"{model} {'not run' if np.isnan(value) else number(value, fmt)}"
-        if model in values and low != high:
-            text += f" ({number(low, fmt)}–{number(high, fmt)} over {int(values[model]['cells'])} cells)"
+        cells = int(values[model]["cells"]) if model in values else 0
+        if cells == 1:
+            text += " (one cell)"
+        elif cells and low != high:
+            text += f" ({number(low, fmt)}–{number(high, fmt)} over {cells} cells)"
+        elif cells:
+            text += f" (all {cells} cells)"
         texts.append(text)
     return ", ".join(texts)
 
@@ -231,9 +270,10 @@ def _pair_evidence(pair: str) -> Callable[[dict], str]:
             return "needs the reading of both VAEs' reconstructions (gvbench rescore)"
         rank = int(found.set_index("pair").loc[pair, "rank"])
         top = ", ".join(f"{r.pair} {number(r.share, '.4f')}" for r in found.head(5).itertuples())
+        cells = ", ".join(f"{m} {int(values[m]['cells'])}" for m in VAES)
         return (
             f"{pair} ranks {rank} of {len(found)} pairs among {number(found.misread.iloc[0], ',.0f')} misread "
-            f"reconstructions of test digits; top: {top}"
+            f"reconstructions of test digits (cells: {cells}); top: {top}"
         )
 
     return text
@@ -309,8 +349,16 @@ def parts(real_haze: float) -> list[Part]:
             _alike_readable,
             lambda v: f"readable share {_shares(v, VAES)}",
         ),
-        Part(four, "2↔3 is among the pairs they confuse most", TOP_PAIRS, _pair_in_top("2↔3"), _pair_evidence("2↔3")),
-        Part(four, "4↔9 is among the pairs they confuse most", TOP_PAIRS, _pair_in_top("4↔9"), _pair_evidence("4↔9")),
+        *(
+            Part(
+                four,
+                f"{pair} is among the pairs they confuse most",
+                TOP_PAIRS,
+                _pair_in_top(pair),
+                _pair_evidence(pair),
+            )
+            for pair in CLAIMED_PAIRS
+        ),
     ]
 
 
@@ -484,6 +532,9 @@ def blocks(frames: ProfileFrames) -> list[Block]:
                 Text("Digit pairs the judge misreads the VAEs' reconstructions of test digits between (either way):"),
                 Table(misread.head(10)[["rank", "pair", "share"]]),
             ]
+            control = judges_own(values)
+            if control:
+                page.append(Text(control))
         contrast = learning_rate_contrast(frames.scored, variant)
         if len(contrast) and contrast.lr.nunique() > 1:
             page += [

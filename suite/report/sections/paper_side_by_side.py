@@ -17,7 +17,7 @@ from suite.report import figures
 from suite.report.formatting import lr_label
 from suite.report.frames import ProfileFrames
 from suite.report.loading import LOSSES
-from suite.report.page import Block, Figure, Heading, Table, Text
+from suite.report.page import Block, Bullets, Figure, Heading, Table, Text
 from suite.report.sections.claims import GANS, PROTOCOL, VAES
 from suite.report.sections.samples import saved_samples, tile
 
@@ -93,27 +93,62 @@ def samples_figure(frames: ProfileFrames, cells: pd.DataFrame) -> plt.Figure:
 
 
 def _loss_panel(ax: plt.Axes, epochs: pd.DataFrame, model: str, title: str) -> None:
+    """Each loss's last batch per epoch (as the authors' scripts recorded it) and, dashed, its epoch mean."""
     for loss in sorted(get_spec(model).family.loss_names, key=lambda name: name != "g_loss"):  # the paper's order
-        ax.plot(epochs.epoch, epochs[loss], marker=".", label=LOSSES[loss])
-    ax.set(xlabel="epoch", ylabel="loss (epoch mean)")
+        (line,) = ax.plot(epochs.epoch, epochs[f"{loss}_last"], marker=".", label=f"{LOSSES[loss]}: last batch")
+        ax.plot(epochs.epoch, epochs[loss], color=line.get_color(), ls="--", lw=1, label=f"{LOSSES[loss]}: epoch mean")
+    ax.set(xlabel="epoch", ylabel="loss")
     ax.set_title(title, fontsize=8)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6, framealpha=0.6)
 
 
 def losses_figure(frames: ProfileFrames, cells: pd.DataFrame, models: tuple[str, ...], number_: int) -> plt.Figure:
-    """Figures 2 and 4: the paper's loss plots above the re-run's losses per epoch."""
+    """Figures 2 and 4: the paper's loss plots above the re-run's, its last batch per epoch and its epoch mean."""
     shown = [m for m in models if m in cells.index]
     fig, axes = plt.subplots(2, len(shown), figsize=(3.6 * len(shown), 6.2), squeeze=False)
     for column, model in enumerate(shown):
         _paper_image(axes[0, column], PAPER_FILES[model][1])
         axes[0, column].set_title(f"{model}: the paper", fontsize=10)
-        cell = cells.loc[model]
-        epochs = frames.epochs[frames.epochs.cell_id == cell.cell_id].sort_values("epoch")
-        _loss_panel(axes[1, column], epochs, model, f"re-run ({_where(cell)})")
+        _loss_panel(
+            axes[1, column], cell_epochs(frames, cells.loc[model]), model, f"re-run ({_where(cells.loc[model])})"
+        )
     what = "generator and discriminator loss" if number_ == 2 else "ELBO loss (negative, nats per image)"
     fig.suptitle(f"Figure {number_}, re-drawn: {what} against epoch")
     fig.tight_layout()
     return fig
+
+
+def cell_epochs(frames: ProfileFrames, cell: pd.Series) -> pd.DataFrame:
+    return frames.epochs[frames.epochs.cell_id == cell.cell_id].sort_values("epoch")
+
+
+NOISE_FACTOR = 3.0
+"""A last-batch curve whose typical epoch-to-epoch change is this many times its epoch mean's swings with one batch."""
+
+
+def swings(frames: ProfileFrames, cells: pd.DataFrame, models: tuple[str, ...]) -> list[str]:
+    """Per model and loss, after the first epoch: how far the last batch and the epoch mean move, and which moves are
+    one batch's noise (the last batch's epoch-to-epoch change `NOISE_FACTOR` times the mean's or more) and which
+    are learning (the epoch mean's drift from epoch 2 to the last)."""
+    lines = []
+    for model in (m for m in models if m in cells.index):
+        epochs = cell_epochs(frames, cells.loc[model]).iloc[1:]
+        for loss in get_spec(model).family.loss_names:
+            last, mean = epochs[f"{loss}_last"], epochs[loss]
+            step_last, step_mean = last.diff().abs().median(), mean.diff().abs().median()
+            noise = step_last >= NOISE_FACTOR * step_mean
+            lines.append(
+                f"{model}, {LOSSES[loss]}: the last batch ranges {last.min():.3g}–{last.max():.3g} over epochs "
+                f"{int(epochs.epoch.min())}–{int(epochs.epoch.max())}, a typical change of {step_last:.2g} from one "
+                f"epoch to the next, against {step_mean:.2g} for the epoch mean, which goes from {mean.iloc[0]:.3g} to "
+                f"{mean.iloc[-1]:.3g}: "
+                + (
+                    "the swings are one batch's noise; the epoch mean's drift is the learning"
+                    if noise
+                    else "the last batch moves with the epoch mean: its swings are the learning, not one batch's noise"
+                )
+            )
+    return lines
 
 
 def reconstructions_figure(frames: ProfileFrames, cells: pd.DataFrame) -> plt.Figure:
@@ -189,7 +224,12 @@ def blocks(frames: ProfileFrames) -> list[Block]:
             "the re-run's 16 are the first of its fixed-noise samples, at fixed grey levels 0–255; the paper's figure "
             "stretched each digit to its own grey range",
         ),
-        (2, lambda f, c: losses_figure(f, c, GANS, 2), "the re-run plots each epoch's mean loss (epochs.csv)"),
+        (
+            2,
+            lambda f, c: losses_figure(f, c, GANS, 2),
+            "none in what is drawn: as the authors' scripts, the re-run plots each epoch's last-batch loss "
+            "(`<loss>_last` in epochs.csv); it adds the epoch mean, dashed",
+        ),
         (
             3,
             reconstructions_figure,
@@ -199,8 +239,8 @@ def blocks(frames: ProfileFrames) -> list[Block]:
         (
             4,
             lambda f, c: losses_figure(f, c, VAES, 4),
-            "the re-run plots each epoch's mean negative ELBO per image (the paper's caption, as printed, repeats "
-            "Figure 3's)",
+            "none in what is drawn: the re-run plots each epoch's last-batch negative ELBO per image, as the authors' "
+            "scripts, and adds the epoch mean, dashed (the paper's caption, as printed, repeats Figure 3's)",
         ),
     ]
     for number_, draw, differs in drawn:
@@ -209,6 +249,8 @@ def blocks(frames: ProfileFrames) -> list[Block]:
         fig = draw(frames, cells)
         page.append(Figure(figures.save(fig, frames.folder, f"paper-figure-{number_}"), f"Figure {number_}, re-drawn"))
         page.append(Text(f'The paper\'s Figure {number_}: "{CAPTIONS[number_]}" What differs: {differs}.'))
+        if number_ in (2, 4):
+            page.append(Bullets(swings(frames, cells, shown[number_])))
     table = scores_table(frames, cells)
     if len(table):
         page += [

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from architectures.judge import REFERENCE, card
+from architectures.judge import CONTROLS, REFERENCE, card, digit_manifold
 from suite.choices import BACKENDS, COMPLETED, Status
 from suite.profiles import PROFILES
 from suite.report import figures
@@ -24,9 +24,10 @@ from suite.report.tables import CELL_JOIN
 SHOWN = {
     "frechet_distance": "Fréchet distance ↓",
     "classifier_score": "classifier score ↑",
-    "readable_share": "share readable (p ≥ 0.9, on the digit manifold) ↑",
+    "readable_share": "share readable (p ≥ 0.9, on the digit manifold, sharp) ↑",
     "confident_share": "share the judge is sure of (p ≥ 0.9)",
     "on_manifold_share": "share on the digit manifold ↑",
+    "sharp_share": "share with an edge as sharp as ink ↑",
     "mean_confidence": "mean confidence ↑",
     "digits_covered": "digits covered ↑",
     "label_kl_to_uniform": "label KL to uniform ↓",
@@ -113,9 +114,11 @@ def judge_text() -> str:
         "of images (same noise on every backend) at its end. Fréchet distance: between Gaussians fitted to the judge's "
         "128 penultimate features of those images and of the MNIST test set (comparable only at the same number of "
         "images, i.e. within a profile). Classifier score: exp of the mean KL between p(y|x) and p(y) (10 at best). "
-        "Readable: top class p ≥ 0.9 and on the digit manifold (within the distance from the first 50 principal "
-        "directions of the training digits that 99% of test digits keep), so that a blob on salt and pepper the "
-        "judge alone is sure of does not count; the judge alone: p ≥ 0.9. Haze: share of pixels strictly between 10% "
+        "Readable: top class p ≥ 0.9, on the digit manifold (within the distance from the first 50 principal "
+        "directions of the training digits that 99% of held-out test digits keep), and sharp (some step between "
+        "neighbouring pixels at least the edge threshold fitted on the control panels below), so that neither a "
+        "blob on salt and pepper nor a haze the judge alone is sure of counts; the judge alone: p ≥ 0.9. "
+        "Haze: share of pixels strictly between 10% "
         "and 90% intensity and within 25% of their 3 × 3 neighbourhood's median (blur); speckle: share of pixels "
         "farther than that from it (salt and pepper); the mid-tone share counts both. VAEs also give the test set's "
         "single-sample negative ELBO and per-pixel squared reconstruction error, and how the judge reads their "
@@ -123,6 +126,45 @@ def judge_text() -> str:
         "`gvbench rescore` count `rescored_images` images. Reference rows: real "
         "training digits (about the best a generator can reach), uniform noise and blank images (the worst), scored "
         "the same way (`python -m runners.judge_training reference`)."
+    )
+
+
+CONTROL_COLUMNS = {
+    "readable_share_at_0.8": "readable, p ≥ 0.8",
+    "readable_share": "readable, p ≥ 0.9",
+    "readable_share_at_0.95": "readable, p ≥ 0.95",
+    "readable_share_at_0.99": "readable, p ≥ 0.99",
+    "confident_share": "judge sure (p ≥ 0.9)",
+    "on_manifold_share": "on the manifold",
+    "sharp_share": "sharp",
+    "frechet_distance": "Fréchet distance (1,000)",
+    "haze_share": "haze",
+}
+
+
+def controls(path: Path = CONTROLS) -> pd.DataFrame:
+    """The shipped control panels' scores: one row per control, the measures of `CONTROL_COLUMNS` as columns."""
+    if not path.is_file():
+        return pd.DataFrame()
+    frame = pd.read_csv(path)
+    table = frame.pivot_table(index=["kind", "control"], columns="metric", values="value", sort=False)
+    return table[list(CONTROL_COLUMNS)].rename(columns=CONTROL_COLUMNS).reset_index()
+
+
+def controls_text() -> str:
+    from suite.controls import NEGATIVE_MAX, POSITIVE_MIN
+
+    manifold = digit_manifold()
+    low, high = (float(v) for v in manifold["edge_range"])
+    return (
+        "Controls: image sets whose answer is known before any model runs (`suite/controls.py`, 1,000 images each). "
+        f"A measure of digits must read at most {NEGATIVE_MAX:g} of every negative control and at least "
+        f"{POSITIVE_MIN:g} of held-out test digits, sharp or blurred by half a pixel. The sharp gate's threshold "
+        f"({float(manifold['edge_threshold']):.3g}) is the middle of the range ({low:.2f}–{high:.2f}) that meets both "
+        "on a tuning panel of another seed and the other half of the test set; the panel below is scored on images "
+        "the fit never saw. The hard cases are neither: blurs between a mild one and a haze, and the per-digit mean "
+        "images, which the judge reads as their digits though no one drew them. The paper's own figures are scored "
+        "the same way as an outside check, never fitted to (`architectures/judge-paper-figures.csv`)."
     )
 
 
@@ -264,6 +306,9 @@ def blocks(frames: ProfileFrames) -> list[Block]:
     ref = reference(frames.profile)
     table = cell_table(frame, ref)
     page.append(Text(judge_text()))
+    panel = controls()
+    if not panel.empty:
+        page += [Text(controls_text()), Table(panel)]
     if at_noise(frame, ref):
         noise = ref.loc["noise"]
         page.append(
@@ -289,4 +334,4 @@ def glance(frames: ProfileFrames) -> list[Block]:
 
 
 def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
-    return {}
+    return {"controls.csv": controls().assign(profile=frames.profile)} if not frames.scored.empty else {}

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from architectures import get_spec
 from architectures.family import TARGETS
 from suite.choices import COMPLETED, Status
 from suite.report import figures
@@ -138,15 +139,44 @@ def glance_lines(found: pd.DataFrame) -> list[str]:
     return lines
 
 
+def stale_lines(frames: ProfileFrames) -> list[str]:
+    """Per model whose cells reached a target that is no longer its own: whether their samples at that point meet
+    today's, on the quality rows the report reads (a rescoring of the samples saved there)."""
+    found = cells(frames.chosen)
+    reached = found[(found.status == Status.OK) & found.target.notna()]
+    lines = []
+    for label, group in reached.groupby("label", sort=False):
+        today = get_spec(group.model.iloc[0]).family.target
+        old = set(group.target) - {today.describe()}
+        scored = frames.scored[frames.scored.cell_id.isin(group.cell_id)]
+        if not old or scored.empty or any(metric not in scored for metric, _ in today.at_least):
+            continue
+        met = sum(today.met(row) for row in scored[[m for m, _ in today.at_least]].to_dict("records"))
+        if met == len(scored):
+            continue
+        shares = ", ".join(f"{metric} {number(scored[metric].median(), '.2f')}" for metric, _ in today.at_least)
+        lines.append(
+            f"{label}: {len(group)} cells reached the target they ran under ({'; '.join(sorted(old))}), but "
+            f"{len(scored) - met} of them do not meet today's ({today.describe()}) on their samples at that point "
+            f"(medians {shares}): "
+            "their times are to that older target, not to readable digits"
+        )
+    return lines
+
+
 def glance(frames: ProfileFrames) -> list[Block]:
     """The "At a glance" lines of the profile's time-to-target cells (none without them)."""
     found = cells(frames.chosen)
     if found.empty:
         return []
-    return [
-        Text("Time to target (training seconds to readable digits of every kind):"),
+    page: list[Block] = [
+        Text("Time to target (training seconds to the target each cell ran under):"),
         Bullets(glance_lines(table(found))),
     ]
+    stale = stale_lines(frames)
+    if stale:
+        page += [Text("Targets that no longer hold:"), Bullets(stale)]
+    return page
 
 
 def shown(found: pd.DataFrame) -> pd.DataFrame:
@@ -186,7 +216,7 @@ def target_text(found: pd.DataFrame) -> str:
 
 
 TRAJECTORY_METRICS = {
-    "readable_share": "share readable (p ≥ 0.9, on the digit manifold) ↑",
+    "readable_share": "share readable (p ≥ 0.9, on the digit manifold, sharp) ↑",
     "confident_share": "share the judge is sure of (p ≥ 0.9)",
     "digits_covered": "digits drawn (≥ 1% each) ↑",
     "frechet_distance": "Fréchet distance ↓",
