@@ -12,8 +12,10 @@ from PIL import Image
 from architectures import get_spec
 from suite.paper_figures import FIGURES
 from suite.report import build_report
-from suite.report.sections.claims import CONTRADICTED, PARTLY, SUPPORTED, UNDECIDED, claims
+from suite.report.sections.claims import CONTRADICTED, PARTLY, SUPPORTED, UNDECIDED, claims, judges_own, medians
+from suite.report.sections.paper_side_by_side import swing
 from suite.report.sections.sample_quality import toward_real
+from suite.report.sections.time_to_target import stale
 from suite.sample_metrics import PAIRS, recon_pair_name
 from tests.test_report import result, write_cell
 
@@ -248,3 +250,50 @@ def test_a_threshold_part_the_cells_disagree_on_at_its_threshold_is_undecided():
     table.loc[own & (table.backend == "jax"), "readable_share"] = 0.55  # recognisable at 0.5; the other cell 0.10
     row = part(claims(table, "paper", REAL_HAZE), "DenseGAN fails")
     assert row.verdict == UNDECIDED and "the cells disagree at 0.50" in row.threshold, row.threshold
+
+
+def test_claim_4s_control_sets_the_vaes_confusions_beside_the_judges_own_on_hazy_real_digits(tmp_path):
+    values = medians_of(GOOD)
+    hazy = {recon_pair_name(a, b): 0.0 for a, b in PAIRS} | {recon_pair_name(1, 7): 0.02, recon_pair_name(4, 9): 0.01}
+    rows = [("test digits blurred σ=1", 0.27, hazy), ("test digits", 0.075, {recon_pair_name(2, 3): 0.5})]
+    csv = pd.DataFrame(
+        [
+            {"control": name, "kind": "hard case", "images": 1000, "metric": metric, "value": value}
+            for name, haze, pairs in rows
+            for metric, value in ({"haze_share": haze, "recon_accuracy": 0.95} | pairs).items()
+        ]
+    )
+    csv.to_csv(tmp_path / "controls.csv", index=False)
+    text = judges_own(values, tmp_path / "controls.csv")
+    assert "test digits blurred σ=1 (haze 0.270" in text, "the blur nearest the VAEs' haze (0.30 and 0.25)"
+    assert "4↔9: the judge 0.0100 (rank 2), the VAEs' reconstructions 0.0400" in text
+    assert "2↔3: the judge 0.0000" in text and "1↔7 0.0200" in text
+    assert judges_own(values, tmp_path / "missing.csv") is None
+
+
+def medians_of(table: dict) -> dict:
+    from suite.report.sections.claims import protocol_cells
+
+    return medians(protocol_cells(frame(table, other_lr=False), "paper")[0])
+
+
+def test_a_last_batch_that_swings_around_a_steady_mean_is_called_noise_and_one_that_follows_it_learning():
+    epoch = np.arange(2, 12)
+    mean = np.linspace(3.0, 2.0, 10)
+    noisy = pd.DataFrame({"epoch": epoch, "g_loss": mean, "g_loss_last": mean + np.tile([1.0, -1.0], 5)})
+    assert "the swings are one batch's noise" in swing("CNNGAN", "g_loss", noisy)
+    assert "ranges 1.89–3.11" in swing("CNNGAN", "g_loss", noisy.assign(g_loss_last=mean + np.tile([0.11, -0.11], 5)))
+    steady = noisy.assign(g_loss_last=mean + 0.01)
+    assert "its swings are the learning" in swing("CNNGAN", "g_loss", steady)
+
+
+def test_a_time_to_a_target_that_no_longer_holds_is_said_to_be_to_the_older_target():
+    today = get_spec("DenseGAN").family.target
+    old = "confident_share ≥ 0.5 and digits_covered ≥ 10"
+    reached = pd.DataFrame({"target": [old, old]})
+    fooled = pd.DataFrame({"readable_share": [0.0, 0.6], "digits_covered": [10.0, 10.0]})
+    line = stale("DenseGAN", reached, fooled, today)
+    assert line.startswith("DenseGAN: 2 cells reached the target they ran under (confident_share ≥ 0.5")
+    assert "but 1 of them do not meet today's (readable_share ≥ 0.5" in line
+    assert stale("DenseGAN", reached, fooled.assign(readable_share=0.6), today) is None, "both meet today's"
+    assert stale("DenseGAN", reached.assign(target=today.describe()), fooled, today) is None, "ran under today's"

@@ -127,28 +127,32 @@ NOISE_FACTOR = 3.0
 
 
 def swings(frames: ProfileFrames, cells: pd.DataFrame, models: tuple[str, ...]) -> list[str]:
-    """Per model and loss, after the first epoch: how far the last batch and the epoch mean move, and which moves are
-    one batch's noise (the last batch's epoch-to-epoch change `NOISE_FACTOR` times the mean's or more) and which
-    are learning (the epoch mean's drift from epoch 2 to the last)."""
-    lines = []
-    for model in (m for m in models if m in cells.index):
-        epochs = cell_epochs(frames, cells.loc[model]).iloc[1:]
-        for loss in get_spec(model).family.loss_names:
-            last, mean = epochs[f"{loss}_last"], epochs[loss]
-            step_last, step_mean = last.diff().abs().median(), mean.diff().abs().median()
-            noise = step_last >= NOISE_FACTOR * step_mean
-            lines.append(
-                f"{model}, {LOSSES[loss]}: the last batch ranges {last.min():.3g}–{last.max():.3g} over epochs "
-                f"{int(epochs.epoch.min())}–{int(epochs.epoch.max())}, a typical change of {step_last:.2g} from one "
-                f"epoch to the next, against {step_mean:.2g} for the epoch mean, which goes from {mean.iloc[0]:.3g} to "
-                f"{mean.iloc[-1]:.3g}: "
-                + (
-                    "the swings are one batch's noise; the epoch mean's drift is the learning"
-                    if noise
-                    else "the last batch moves with the epoch mean: its swings are the learning, not one batch's noise"
-                )
-            )
-    return lines
+    """`swing` of each loss of each model's protocol cell, after its first epoch."""
+    return [
+        swing(model, loss, cell_epochs(frames, cells.loc[model]).iloc[1:])
+        for model in models
+        if model in cells.index
+        for loss in get_spec(model).family.loss_names
+    ]
+
+
+def swing(model: str, loss: str, epochs: pd.DataFrame) -> str:
+    """How far a loss's last batch and its epoch mean move over `epochs`, and which moves are one batch's noise (the
+    last batch's typical epoch-to-epoch change `NOISE_FACTOR` times the mean's or more) and which are learning (the
+    epoch mean's drift)."""
+    last, mean = epochs[f"{loss}_last"], epochs[loss]
+    step_last, step_mean = last.diff().abs().median(), mean.diff().abs().median()
+    verdict = (
+        "the swings are one batch's noise; the epoch mean's drift is the learning"
+        if step_last >= NOISE_FACTOR * step_mean
+        else "the last batch moves with the epoch mean: its swings are the learning, not one batch's noise"
+    )
+    return (
+        f"{model}, {LOSSES[loss]}: the last batch ranges {last.min():.3g}–{last.max():.3g} over epochs "
+        f"{int(epochs.epoch.min())}–{int(epochs.epoch.max())}, a typical change of {step_last:.2g} from one epoch to "
+        f"the next, against {step_mean:.2g} for the epoch mean, which goes from {mean.iloc[0]:.3g} to "
+        f"{mean.iloc[-1]:.3g}: {verdict}"
+    )
 
 
 def reconstructions_figure(frames: ProfileFrames, cells: pd.DataFrame) -> plt.Figure:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from architectures import get_spec
-from architectures.family import TARGETS
+from architectures.family import TARGETS, Target
 from suite.choices import COMPLETED, Status
 from suite.report import figures
 from suite.report.formatting import bracketed, level, lr_label, number, times
@@ -140,28 +140,32 @@ def glance_lines(found: pd.DataFrame) -> list[str]:
 
 
 def stale_lines(frames: ProfileFrames) -> list[str]:
-    """Per model whose cells reached a target that is no longer its own: whether their samples at that point meet
-    today's, on the quality rows the report reads (a rescoring of the samples saved there)."""
+    """`stale` of each model whose cells reached a target, on the quality rows the report reads."""
     found = cells(frames.chosen)
     reached = found[(found.status == Status.OK) & found.target.notna()]
     lines = []
     for label, group in reached.groupby("label", sort=False):
         today = get_spec(group.model.iloc[0]).family.target
-        old = set(group.target) - {today.describe()}
-        scored = frames.scored[frames.scored.cell_id.isin(group.cell_id)]
-        if not old or scored.empty or any(metric not in scored for metric, _ in today.at_least):
-            continue
-        met = sum(today.met(row) for row in scored[[m for m, _ in today.at_least]].to_dict("records"))
-        if met == len(scored):
-            continue
-        shares = ", ".join(f"{metric} {number(scored[metric].median(), '.2f')}" for metric, _ in today.at_least)
-        lines.append(
-            f"{label}: {len(group)} cells reached the target they ran under ({'; '.join(sorted(old))}), but "
-            f"{len(scored) - met} of them do not meet today's ({today.describe()}) on their samples at that point "
-            f"(medians {shares}): "
-            "their times are to that older target, not to readable digits"
-        )
+        line = stale(label, group, frames.scored[frames.scored.cell_id.isin(group.cell_id)], today)
+        lines += [line] if line else []
     return lines
+
+
+def stale(label: str, reached: pd.DataFrame, scored: pd.DataFrame, today: Target) -> str | None:
+    """Where cells reached a target that is no longer their model's, whether their samples at that point (`scored`,
+    one row per cell) meet today's; None where every one does, or none ran under an older target."""
+    old = set(reached.target) - {today.describe()}
+    if not old or scored.empty or any(metric not in scored for metric, _ in today.at_least):
+        return None
+    met = sum(today.met(row) for row in scored[[m for m, _ in today.at_least]].to_dict("records"))
+    if met == len(scored):
+        return None
+    shares = ", ".join(f"{metric} {number(scored[metric].median(), '.2f')}" for metric, _ in today.at_least)
+    return (
+        f"{label}: {len(reached)} cells reached the target they ran under ({'; '.join(sorted(old))}), but "
+        f"{len(scored) - met} of them do not meet today's ({today.describe()}) on their samples at that point "
+        f"(medians {shares}): their times are to that older target, not to readable digits"
+    )
 
 
 def glance(frames: ProfileFrames) -> list[Block]:
