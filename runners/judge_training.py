@@ -141,14 +141,16 @@ def control_scores(judge, arrays: dict, manifold: dict, test_stats: tuple) -> pd
     """Every image metric of each control set of the shipped panel and of the hard cases, its readable share at each
     judge cutoff, and for sets of test digits (`labelled`) how the judge reads them against their labels (the
     `recon_` metrics: how it misreads hazy real digits, the control of a VAE's confusions)."""
+    from runners.scoring import real_features
     from suite.controls import CUTOFFS, NEGATIVE, PANEL_SEED, POSITIVE, hard_cases, labelled, panel, split
     from suite.sample_metrics import gates, readability, reconstruction_reading, score_images
 
     rows = []
     labels = split(arrays["y_test"], "judge")[:1000]
+    real = real_features(arrays)
     for name, images in (panel(arrays, 1000, PANEL_SEED) | hard_cases(arrays, 1000)).items():
         probs, features = judge(images)
-        scores = score_images(images, probs, features, test_stats, manifold)
+        scores = score_images(images, probs, features, test_stats, manifold, real)
         if name in labelled():
             scores |= reconstruction_reading(labels, probs)
         gate = gates(images, manifold)

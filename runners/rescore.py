@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from runners.scoring import judge, reading_of_reconstructions
+from runners.scoring import judge, reading_of_reconstructions, real_features
 from suite import quality_sets
 from suite.choices import COMPLETED
 from suite.results import CELLS_CSV, append_quality, read_csv, read_quality
 from suite.schema import CELL_COLUMNS, KEY_COLUMNS
 
 
-def saved_scores(arrays: dict[str, np.ndarray], labels: np.ndarray) -> dict[str, float]:
+def saved_scores(arrays: dict[str, np.ndarray], labels: np.ndarray, real: np.ndarray) -> dict[str, float]:
     """Every metric that saved samples alone give, all on the saved generated images: the judge's metrics, haze and
     speckle, and the reading of the reconstructions."""
     from architectures.judge import digit_manifold, test_stats
@@ -29,7 +29,7 @@ def saved_scores(arrays: dict[str, np.ndarray], labels: np.ndarray) -> dict[str,
 
     generated = arrays["generated"]
     probs, features = judge()(generated)
-    scores = score_images(generated, probs, features, test_stats(), digit_manifold())
+    scores = score_images(generated, probs, features, test_stats(), digit_manifold(), real)
     return scores | reading_of_reconstructions(arrays, labels) | {"rescored_images": float(len(generated))}
 
 
@@ -42,7 +42,8 @@ def rescore(out: Path, data: str | None = None) -> int:
     image_set = quality_sets.name("saved")
     quality = read_quality(out, every_set=True)
     have = set(zip(*(quality[quality.image_set == image_set][c] for c in ("run_id", "cell_id")), strict=True))
-    labels = load_mnist(data, log=lambda line: print(line, file=sys.stderr))["y_test"]
+    mnist = load_mnist(data, log=lambda line: print(line, file=sys.stderr))
+    labels, real = mnist["y_test"], real_features(mnist)
     added = 0
     for cell in cells.itertuples():
         path = out / cell.samples_file
@@ -53,7 +54,7 @@ def rescore(out: Path, data: str | None = None) -> int:
             continue
         with np.load(path) as saved:
             arrays = {name: saved[name] for name in saved.files}
-        new = saved_scores(arrays, labels)
+        new = saved_scores(arrays, labels, real)
         keys = {column: getattr(cell, column) for column in KEY_COLUMNS} | {"image_set": image_set}
         append_quality(out, [keys | {"metric": metric, "value": value} for metric, value in new.items()])
         added += len(new)

@@ -32,6 +32,15 @@ def judge():
     return Judge()
 
 
+def real_features(arrays: dict) -> np.ndarray:
+    """The judge's features of the real digits precision, recall, density and coverage compare with: the first
+    `PRDC_IMAGES` of the test set's `fit` half (`suite.controls.split`), the half no control panel is drawn from."""
+    from suite.controls import split
+    from suite.sample_metrics import PRDC_IMAGES
+
+    return judge()(split(arrays["x_test"], "fit")[:PRDC_IMAGES])[1]
+
+
 def evaluate(model, arrays: dict, images: np.ndarray) -> dict[str, float]:
     """Every quality metric of a trained model from its generated `images` (metric → value).
 
@@ -41,7 +50,7 @@ def evaluate(model, arrays: dict, images: np.ndarray) -> dict[str, float]:
     from suite.sample_metrics import score_images
 
     probs, features = judge()(images)
-    scores = score_images(images, probs, features, test_stats(), digit_manifold())
+    scores = score_images(images, probs, features, test_stats(), digit_manifold(), real_features(arrays))
     scores |= model.test_fit(arrays["x_test"][: len(images)])
     scores["quality_images"] = float(len(images))
     return scores

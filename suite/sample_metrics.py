@@ -7,16 +7,18 @@ code scores generated images, the reference sets and test fixtures with known an
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 
 import numpy as np
 from scipy.ndimage import median_filter
 from scipy.special import xlogy
 
-SCORER_VERSION = 2
+SCORER_VERSION = 3
 """Version of these measures, part of every image set's name (`suite.quality_sets`): 1 read an image as readable when
 the judge was sure of it and it lay on the digit manifold; 2 also asks for an edge as sharp as ink, with thresholds
-fitted on the control panels (`suite.controls`)."""
+fitted on the control panels (`suite.controls`); 3 adds precision, recall, density and coverage."""
 DIGITS = 10
 CONFIDENT = 0.9
 """A judge probability at or above this makes an image readable as that digit."""
@@ -32,6 +34,10 @@ ON_MANIFOLD_QUANTILE = 0.99
 EDGE_GRID = tuple(round(0.05 + 0.01 * i, 2) for i in range(91))
 """Candidate edge thresholds (steepest step between neighbouring pixels, of 1) that `runners.judge_training` fits
 the sharp gate from, on the control panels."""
+PRDC_K = 5
+"""Nearest neighbours behind precision, recall, density and coverage (the default of Naeem et al. 2020)."""
+PRDC_IMAGES = 2000
+"""Images a side of precision, recall, density and coverage: a fixed count, since all four move with it."""
 SPECKLE = 0.25
 """A pixel is speckle when it differs from the median of its 3 × 3 neighbourhood by more than this (of 1)."""
 
@@ -195,17 +201,32 @@ def reconstruction_reading(labels: np.ndarray, probs: np.ndarray) -> dict[str, f
     return scores | {recon_pair_name(a, b): float(counts[a, b] / len(labels)) for a, b in PAIRS}
 
 
+def fidelity_diversity(features: np.ndarray, real_features: np.ndarray) -> dict[str, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019) and density and coverage (Naeem et al. 2020) of the
+    images' judge features against real digits' features, `PRDC_IMAGES` a side (or as many as both have), from the
+    `prdc` package: precision and density say how many samples look real, recall and coverage how much of the real
+    digits' variety the samples reach."""
+    from prdc import compute_prdc
+
+    n = min(len(features), len(real_features), PRDC_IMAGES)
+    with contextlib.redirect_stdout(io.StringIO()):  # prdc prints the two counts
+        found = compute_prdc(np.asarray(real_features[:n], np.float32), np.asarray(features[:n], np.float32), PRDC_K)
+    return {name: float(value) for name, value in found.items()} | {"prdc_images": float(n)}
+
+
 def score_images(
     images: np.ndarray,
     probs: np.ndarray,
     features: np.ndarray,
     test_stats: tuple[np.ndarray, np.ndarray],
     manifold: dict[str, np.ndarray] | None = None,
+    real_features: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every image metric of one set of images, as metric name → value (the rows of `quality.csv`).
 
     `test_stats`: mean and covariance of the judge's features of the test images (`feature_stats`); `manifold`:
-    the digit manifold (`fit_manifold`), without which the readable share is not measured."""
+    the digit manifold (`fit_manifold`), without which the readable share is not measured; `real_features`: the
+    judge's features of real digits, without which precision, recall, density and coverage are not."""
     shares = label_shares(probs)
     gate = None if manifold is None else gates(images, manifold)
     scores = {
@@ -217,6 +238,8 @@ def score_images(
         "haze_share": haze_share(images),
         "speckle_share": speckle_share(images),
     }
+    if real_features is not None:
+        scores |= fidelity_diversity(features, real_features)
     scores |= {f"label_share_{digit}": float(share) for digit, share in enumerate(shares)}
     scores |= {pair_name(a, b): share for (a, b), share in confusions(probs).items()}
     return scores

@@ -187,3 +187,16 @@ def test_blur_reads_as_haze_and_speckle_as_speckle_not_haze():
     assert spotted["haze"] - clean["haze"] < 0.25 * gained, "speckle adds far less haze than blur does"
     assert spotted["speckle"] > clean["speckle"] + 0.05, "a speckled digit reads speckled"
     assert soft["speckle"] <= clean["speckle"] + 0.01, "blur adds no speckle"
+
+
+def test_precision_and_recall_tell_a_faithful_sample_from_a_collapsed_and_from_an_off_support_one():
+    rng = np.random.default_rng(8)
+    real, same = rng.standard_normal((400, 8)), rng.standard_normal((400, 8))
+    faithful = sample_metrics.fidelity_diversity(same, real)
+    assert faithful["precision"] > 0.9 and faithful["recall"] > 0.9 and faithful["coverage"] > 0.9
+    assert faithful["prdc_images"] == 400
+    collapsed = sample_metrics.fidelity_diversity(np.tile(real[:1], (400, 1)) + 1e-3 * same, real)
+    assert collapsed["precision"] == 1.0 and collapsed["recall"] < 0.1, "one real mode: all real-looking, no variety"
+    elsewhere = sample_metrics.fidelity_diversity(same + 10.0, real)
+    assert elsewhere["precision"] == 0.0 and elsewhere["coverage"] == 0.0, "off the real digits' support"
+    assert sample_metrics.fidelity_diversity(same, real[:100])["prdc_images"] == 100, "as many as both sides have"

@@ -28,6 +28,10 @@ SHOWN = {
     "confident_share": "share the judge is sure of (p ≥ 0.9)",
     "on_manifold_share": "share on the digit manifold ↑",
     "sharp_share": "share with an edge as sharp as ink ↑",
+    "precision": "precision (looks real) ↑",
+    "recall": "recall (reaches real variety) ↑",
+    "density": "density ↑",
+    "coverage": "coverage ↑",
     "mean_confidence": "mean confidence ↑",
     "digits_covered": "digits covered ↑",
     "label_kl_to_uniform": "label KL to uniform ↓",
@@ -138,6 +142,8 @@ CONTROL_COLUMNS = {
     "on_manifold_share": "on the manifold",
     "sharp_share": "sharp",
     "frechet_distance": "Fréchet distance (1,000)",
+    "precision": "precision",
+    "coverage": "coverage",
     "haze_share": "haze",
 }
 
@@ -163,8 +169,10 @@ def controls_text() -> str:
         f"({float(manifold['edge_threshold']):.3g}) is the middle of the range ({low:.2f}–{high:.2f}) that meets both "
         "on a tuning panel of another seed and the other half of the test set; the panel below is scored on images "
         "the fit never saw. The hard cases are neither: blurs between a mild one and a haze, and the per-digit mean "
-        "images, which the judge reads as their digits though no one drew them. The paper's own figures are scored "
-        "the same way as an outside check, never fitted to (`architectures/judge-paper-figures.csv`)."
+        "images, which the judge reads as their digits though no one drew them. Precision (Kynkäänniemi et al.) "
+        "reads about 1 on every negative control, so no claim uses it; recall and coverage measure variety, not "
+        "whether a sample is a digit. The paper's own figures are scored the same way as an outside check, never "
+        "fitted to (`architectures/judge-paper-figures.csv`)."
     )
 
 
