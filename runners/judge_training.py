@@ -142,8 +142,8 @@ def control_scores(judge, arrays: dict, manifold: dict, test_stats: tuple) -> pd
     judge cutoff, and for sets of test digits (`labelled`) how the judge reads them against their labels (the
     `recon_` metrics: how it misreads hazy real digits, the control of a VAE's confusions)."""
     from runners.scoring import real_features
-    from suite.controls import CUTOFFS, NEGATIVE, PANEL_SEED, POSITIVE, hard_cases, labelled, panel, split
-    from suite.sample_metrics import gates, readability, reconstruction_reading, score_images
+    from suite.controls import NEGATIVE, PANEL_SEED, POSITIVE, hard_cases, labelled, panel, split
+    from suite.sample_metrics import reconstruction_reading, score_images
 
     rows = []
     labels = split(arrays["y_test"], "judge")[:1000]
@@ -153,10 +153,6 @@ def control_scores(judge, arrays: dict, manifold: dict, test_stats: tuple) -> pd
         scores = score_images(images, probs, features, test_stats, manifold, real)
         if name in labelled():
             scores |= reconstruction_reading(labels, probs)
-        gate = gates(images, manifold)
-        scores |= {
-            f"readable_share_at_{cutoff:g}": readability(probs, gate, cutoff)["readable_share"] for cutoff in CUTOFFS
-        }
         kind = "negative" if name in NEGATIVE else "positive" if name in POSITIVE else "hard case"
         rows += [
             {"control": name, "kind": kind, "images": len(images), "metric": metric, "value": value}

@@ -25,8 +25,6 @@ NEGATIVE_MAX = 0.02
 """The most of a negative control a measure of digit quality may call digits."""
 POSITIVE_MIN = 0.95
 """The least of a positive control it must call digits."""
-CUTOFFS = (0.8, 0.9, 0.95, 0.99)
-"""The judge's confidence cutoffs the controls are scored at (the measures use `suite.sample_metrics.CONFIDENT`)."""
 PANEL_SEED = 2024
 """Seed of the shipped panel (the report's and the tests'); thresholds are fitted on `TUNING_SEED`'s panel."""
 TUNING_SEED = 7

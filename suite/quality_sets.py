@@ -2,7 +2,7 @@
 
 Every metric of one image set is measured on the same images, whose count the set records (`quality_images` for the
 cell's own scored images, `rescored_images` for its saved samples scored again). A set is named by where its images
-come from and by the version of the measures (`suite.sample_metrics.SCORER_VERSION`): `cell-q3`, `saved-q3`. Rows
+come from and by the version of the measures (`suite.sample_metrics.SCORER_VERSION`): `cell-q4`, `saved-q4`. Rows
 written before sets were named are `cell-q1`, or `saved-q1` for those a rescoring appended.
 """
 

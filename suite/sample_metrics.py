@@ -15,13 +15,17 @@ import numpy as np
 from scipy.ndimage import median_filter
 from scipy.special import xlogy
 
-SCORER_VERSION = 3
+SCORER_VERSION = 4
 """Version of these measures, part of every image set's name (`suite.quality_sets`): 1 read an image as readable when
 the judge was sure of it and it lay on the digit manifold; 2 also asks for an edge as sharp as ink, with thresholds
-fitted on the control panels (`suite.controls`); 3 adds precision, recall, density and coverage."""
+fitted on the control panels (`suite.controls`); 3 adds precision, recall, density and coverage; 4 the readable share
+at each of `CUTOFFS`."""
 DIGITS = 10
 CONFIDENT = 0.9
 """A judge probability at or above this makes an image readable as that digit."""
+CUTOFFS = (0.8, 0.95, 0.99)
+"""Other judge cutoffs the readable share is also measured at (`readable_share_at_<cutoff>`), so that a claim can be
+tried across them as across its own thresholds."""
 COVERED_SHARE = 0.01
 """A digit is covered when at least this share of the images is predicted as it (a tenth of its uniform share)."""
 MID_TONE = (0.1, 0.9)
@@ -144,6 +148,11 @@ def readability(probs: np.ndarray, gate: dict[str, np.ndarray] | None = None, cu
     return scores
 
 
+def at_cutoffs(probs: np.ndarray, gate: dict[str, np.ndarray]) -> dict[str, float]:
+    """The readable share at each of `CUTOFFS` (`readable_share_at_<cutoff>`)."""
+    return {f"readable_share_at_{c:g}": readability(probs, gate, c)["readable_share"] for c in CUTOFFS}
+
+
 def mid_tone_share(images: np.ndarray) -> float:
     """Share of pixels that are neither ink nor paper: 0 for a binary image, higher for hazier and noisier ones."""
     x = images.astype(np.float64) / 255.0
@@ -233,6 +242,7 @@ def score_images(
         "classifier_score": classifier_score(probs),
         "frechet_distance": frechet_distance_to(features, test_stats),
         **readability(probs, gate),
+        **({} if gate is None else at_cutoffs(probs, gate)),
         **coverage(shares),
         "mid_tone_share": mid_tone_share(images),
         "haze_share": haze_share(images),

@@ -24,7 +24,7 @@ from suite.report.formatting import lr_label, number
 from suite.report.frames import ProfileFrames
 from suite.report.page import Block, Heading, Table, Text
 from suite.report.sections.sample_quality import reference
-from suite.sample_metrics import PAIRS, recon_pair_name
+from suite.sample_metrics import CUTOFFS, PAIRS, recon_pair_name
 
 PROTOCOL = "paper"
 """The profile whose cells end as the paper's training did."""
@@ -36,6 +36,8 @@ MAX_COMBINATIONS = 4096
 """Past this many combinations of the models' cells, a part is tried on this many drawn at random (seed 0)."""
 JUDGE_ALONE = "verdict with the judge alone"
 """The column giving each verdict as it would be if readable meant only that the judge is sure (p ≥ 0.9)."""
+CUTOFF_COLUMN = "verdict at judge cutoffs " + " / ".join(f"{c:g}" for c in CUTOFFS)
+"""Each part's verdict with the readable share measured at each of `CUTOFFS` instead of 0.9."""
 
 
 @dataclass(frozen=True)
@@ -428,9 +430,26 @@ def judge_alone(values: dict) -> dict:
     return {m: v | {"readable_share": v.get("confident_share", np.nan)} for m, v in values.items()}
 
 
+def at_cutoff(values: dict, cutoff: float) -> dict:
+    """The same values with the readable share measured at another judge cutoff (NaN where it was not)."""
+    return {m: v | {"readable_share": v.get(f"readable_share_at_{cutoff:g}", np.nan)} for m, v in values.items()}
+
+
+def across_cutoffs(part: Part, verdict: str, values: dict, replicates: list[dict], total: int) -> tuple[str, str]:
+    """The part's verdict at each of `CUTOFFS` (as text), and its verdict over them all: undecided where a cutoff
+    whose readable shares were measured gives another."""
+    found = [sensitivity(part, at_cutoff(values, c), [at_cutoff(r, c) for r in replicates], total)[0] for c in CUTOFFS]
+    measured = [
+        v for c, v in zip(CUTOFFS, found, strict=True) if any(f"readable_share_at_{c:g}" in m for m in values.values())
+    ]
+    text = " / ".join(found) if measured else "not measured"
+    return text, verdict if all(v == verdict for v in measured) else UNDECIDED
+
+
 def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame:
-    """Each claim's verdict (its `part` empty) and each of its parts', from one variant's protocol cells; beside
-    each, the verdict it would have with the judge alone deciding what is readable."""
+    """Each claim's verdict (its `part` empty) and each of its parts', from one variant's protocol cells, over its
+    threshold's range and the judge's cutoffs; beside each, its verdict at each cutoff and the one it would have
+    with the judge alone deciding what is readable."""
     found_cells, why = protocol_cells(scored, variant)
     values, (replicates, total) = medians(found_cells), replicate_values(found_cells)
     alone, alone_replicates = judge_alone(values), [judge_alone(r) for r in replicates]
@@ -439,9 +458,12 @@ def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame
         found = []
         for part in (p for p in parts(real_haze) if p.claim == claim):
             if why:
-                verdict, range_text, evidence, before = UNDECIDED, "", "", UNDECIDED
+                verdict, range_text, evidence, before, cutoffs = UNDECIDED, "", "", UNDECIDED, ""
             else:
                 verdict, range_text = sensitivity(part, values, replicates, total)
+                cutoffs, over_cutoffs = across_cutoffs(part, verdict, values, replicates, total)
+                if over_cutoffs != verdict:
+                    verdict, range_text = over_cutoffs, f"{range_text}; flips with the judge's cutoff"
                 evidence, before = part.evidence(values), sensitivity(part, alone, alone_replicates, total)[0]
             found.append(
                 {
@@ -450,6 +472,7 @@ def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame
                     "verdict": verdict,
                     "evidence": evidence,
                     "threshold": range_text,
+                    CUTOFF_COLUMN: cutoffs,
                     JUDGE_ALONE: before,
                 }
             )
@@ -460,6 +483,7 @@ def claims(scored: pd.DataFrame, variant: str, real_haze: float) -> pd.DataFrame
                 "verdict": claim_verdict([f["verdict"] for f in found]),
                 "evidence": why or "",
                 "threshold": "",
+                CUTOFF_COLUMN: "",
                 JUDGE_ALONE: claim_verdict([f[JUDGE_ALONE] for f in found]),
             }
         )
