@@ -29,8 +29,10 @@ from suite.files import atomic_write
 PARENT_PID_ENV = "GVBENCH_PARENT_PID"
 
 
-UNUSED_IN_A_CELL = ("matplotlib.pyplot", "pandas")
-"""Modules Keras imports at start-up only because they are installed (its image gallery, its array slicing)."""
+UNUSED_IN_A_CELL = ("matplotlib.pyplot", "pandas", "sklearn")
+"""Modules Keras imports at start-up only because they are installed (its image gallery, its array slicing, its
+scikit-learn wrappers; scikit-learn, which `prdc` needs after training, would import SciPy's array-API shim while the
+other backends are hidden, and fail on the hidden torch)."""
 
 
 def import_keras(backend: str) -> None:

@@ -139,10 +139,10 @@ def fitted_manifold(judge, arrays: dict) -> dict[str, np.ndarray]:
 
 def control_scores(judge, arrays: dict, manifold: dict, test_stats: tuple) -> pd.DataFrame:
     """Every image metric of each control set of the shipped panel and of the hard cases, its readable share at each
-    judge cutoff, and for sets of test digits (`labelled`) how the judge reads them against their labels (the
+    judge cutoff, and for sets of test digits (`LABELLED`) how the judge reads them against their labels (the
     `recon_` metrics: how it misreads hazy real digits, the control of a VAE's confusions)."""
     from runners.scoring import real_features
-    from suite.controls import NEGATIVE, PANEL_SEED, POSITIVE, hard_cases, labelled, panel, split
+    from suite.controls import LABELLED, NEGATIVE, PANEL_SEED, POSITIVE, hard_cases, panel, split
     from suite.sample_metrics import reconstruction_reading, score_images
 
     rows = []
@@ -151,7 +151,7 @@ def control_scores(judge, arrays: dict, manifold: dict, test_stats: tuple) -> pd
     for name, images in (panel(arrays, 1000, PANEL_SEED) | hard_cases(arrays, 1000)).items():
         probs, features = judge(images)
         scores = score_images(images, probs, features, test_stats, manifold, real)
-        if name in labelled():
+        if name in LABELLED:
             scores |= reconstruction_reading(labels, probs)
         kind = "negative" if name in NEGATIVE else "positive" if name in POSITIVE else "hard case"
         rows += [

@@ -41,7 +41,7 @@ def rescore(out: Path, data: str | None = None) -> int:
     cells = cells[cells.status.isin(COMPLETED) & cells.samples_file.notna()]
     image_set = quality_sets.name("saved")
     quality = read_quality(out, every_set=True)
-    have = set(zip(*(quality[quality.image_set == image_set][c] for c in ("run_id", "cell_id")), strict=True))
+    have = set(quality.loc[quality.image_set == image_set, ["run_id", "cell_id"]].itertuples(index=False, name=None))
     mnist = load_mnist(data, log=lambda line: print(line, file=sys.stderr))
     labels, real = mnist["y_test"], real_features(mnist)
     added = 0

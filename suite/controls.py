@@ -44,6 +44,8 @@ BLUR_LADDER = (0.75, 1.0, 1.25, 1.5, 2.0)
 """Blurs of test digits between the mild positive control and a haze (`hard_cases`)."""
 POSITIVE = ("test digits", f"test digits blurred σ={MILD_BLUR_SIGMA:g}")
 """Held-out digits, which a measure of digit quality must call digits."""
+LABELLED = ("speckled digits", *POSITIVE, *(f"test digits blurred σ={sigma:g}" for sigma in BLUR_LADDER))
+"""The sets made of the test digits in order, so that the test labels are theirs."""
 
 
 def split(test_images: np.ndarray, half: str) -> np.ndarray:
@@ -134,8 +136,3 @@ def hard_cases(arrays: dict[str, np.ndarray], n: int, half: str = "judge") -> di
     ladder = {f"test digits blurred σ={sigma:g}": blurred(digits, sigma) for sigma in BLUR_LADDER}
     per_digit = mean_digits(arrays["x_train"], arrays["y_train"])[1:]
     return ladder | {"per-digit means": per_digit[np.arange(n) % len(per_digit)]}
-
-
-def labelled() -> tuple[str, ...]:
-    """The sets made of the test digits in order, so that the test labels are theirs."""
-    return ("speckled digits", *POSITIVE, *(f"test digits blurred σ={sigma:g}" for sigma in BLUR_LADDER))

@@ -27,7 +27,7 @@ def test_a_rescoring_block_of_an_old_file_is_the_saved_set_and_the_cells_own_row
     assert list(found) == ["cell-q1"] * 4 + ["saved-q1"] * 2
 
 
-def test_a_cell_rescored_right_after_it_ran_still_splits_at_its_rescoring():
+def test_a_cell_rescored_right_after_it_ran_cannot_be_split_by_position_and_reads_as_saved():
     frame = pd.DataFrame(rows("a", None, confident_share=0.5) + rows("a", None, readable_share=0.51, rescored_images=2))
     # The two blocks touch in the file: the rescoring block is the one holding `rescored_images`, so both are saved.
     # Such a file cannot be split by position; the invariant check below is what catches the mix.

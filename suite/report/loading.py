@@ -119,9 +119,10 @@ def expected(chosen: pd.DataFrame) -> pd.DataFrame:
 
 
 def wide_epochs(epochs: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell and epoch, one column per metric."""
+    """One row per cell and epoch, one column per metric (each loss's epoch mean and last batch, NaN where a cell
+    did not record it)."""
     keys = ["source", "run_id", "cell_id", "epoch"]
-    metrics = [*EPOCH_METRICS, *LOSSES]
+    metrics = [*EPOCH_METRICS, *LOSSES, *(f"{loss}_last" for loss in LOSSES)]
     if epochs.empty:
         return pd.DataFrame(columns=keys + metrics).astype({"epoch": int, **dict.fromkeys(metrics, float)})
     # `pivot`, not `pivot_table(dropna=False)`: the latter fills the product of every cell and every epoch

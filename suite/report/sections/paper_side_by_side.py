@@ -95,7 +95,9 @@ def samples_figure(frames: ProfileFrames, cells: pd.DataFrame) -> plt.Figure:
 def _loss_panel(ax: plt.Axes, epochs: pd.DataFrame, model: str, title: str) -> None:
     """Each loss's last batch per epoch (as the authors' scripts recorded it) and, dashed, its epoch mean."""
     for loss in sorted(get_spec(model).family.loss_names, key=lambda name: name != "g_loss"):  # the paper's order
-        (line,) = ax.plot(epochs.epoch, epochs[f"{loss}_last"], marker=".", label=f"{LOSSES[loss]}: last batch")
+        last = epochs[f"{loss}_last"]
+        style = {"marker": ".", "label": f"{LOSSES[loss]}: last batch"}
+        (line,) = ax.plot(epochs.epoch, last, **style) if last.notna().any() else ax.plot([], [])
         ax.plot(epochs.epoch, epochs[loss], color=line.get_color(), ls="--", lw=1, label=f"{LOSSES[loss]}: epoch mean")
     ax.set(xlabel="epoch", ylabel="loss")
     ax.set_title(title, fontsize=8)
@@ -127,13 +129,16 @@ NOISE_FACTOR = 3.0
 
 
 def swings(frames: ProfileFrames, cells: pd.DataFrame, models: tuple[str, ...]) -> list[str]:
-    """`swing` of each loss of each model's protocol cell, after its first epoch."""
-    return [
-        swing(model, loss, cell_epochs(frames, cells.loc[model]).iloc[1:])
-        for model in models
-        if model in cells.index
-        for loss in get_spec(model).family.loss_names
-    ]
+    """`swing` of each loss of each model's protocol cell that recorded its last batch, after its first epoch."""
+    lines = []
+    for model in (m for m in models if m in cells.index):
+        epochs = cell_epochs(frames, cells.loc[model]).iloc[1:]
+        lines += [
+            swing(model, loss, epochs)
+            for loss in get_spec(model).family.loss_names
+            if epochs[f"{loss}_last"].notna().any()
+        ]
+    return lines
 
 
 def swing(model: str, loss: str, epochs: pd.DataFrame) -> str:
