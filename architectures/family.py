@@ -59,6 +59,11 @@ class Family:
     """uint8 pixels p become (p - offset) / scale."""
     step_passes: tuple[int, int]
     """Forward-pass equivalents of the first and second network in one training step (architectures/flops.py)."""
+    step_calls: tuple[int, int]
+    """How many batches the first and second network are called on in one training step."""
+    layer_calls: tuple[tuple[int, int, int], tuple[int, int, int]]
+    """How often one training step runs each weighted layer's forward, input gradient and weight gradient, in the
+    first and the second network: each network's `step_passes` spread over its three operations."""
     test_metrics: tuple[str, ...]
     """Quality metrics computed on the test set besides the judge's (runners/scoring.py)."""
     reconstructs: bool
@@ -89,6 +94,10 @@ GAN = Family(
     # G(z) once, D on the real and the fake batch; D's loss back through both D passes (4 F_D);
     # G's loss back through D to the images (F_D) and through G (2 F_G).
     step_passes=(3, 7),
+    step_calls=(1, 2),  # G(z); D on the real and on the fake batch
+    # D: forward twice; its loss back through both D passes (input and weight gradients twice), G's loss back through
+    # D(G(z)) (input gradients once more); G: forward once, back once.
+    layer_calls=((1, 1, 1), (2, 3, 2)),
     test_metrics=(),
     reconstructs=False,
     target=READABLE_DIGITS,
@@ -101,6 +110,8 @@ VAE = Family(
     pixel_offset=0.0,
     pixel_scale=255.0,
     step_passes=(3, 3),
+    step_calls=(1, 1),
+    layer_calls=((1, 1, 1), (1, 1, 1)),
     test_metrics=("test_nelbo", "test_reconstruction_mse"),
     reconstructs=True,
     target=READABLE_DIGITS,

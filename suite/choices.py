@@ -12,6 +12,11 @@ BACKENDS = ("tensorflow", "torch", "jax")
 """Keras backends gvbench measures; each has a module of `runners/backends/` by that name."""
 IMPLS = ("keras", "native")
 """`keras`: the models of architectures/ trained by Keras' fit; `native`: runners/native/, no Keras."""
+PATCHED = "keras_patched"
+"""`gvbench profile` only: the Keras models with a candidate fix of Keras' JAX convolution gradients applied at
+Keras' operations (runners/backends/jax_patch.py); JAX only."""
+PROFILE_IMPLS = (*IMPLS, PATCHED)
+PATCHED_BACKENDS = ("jax",)
 JIT_MODES = ("auto", "on", "off")
 """Compile mode asked for: the backend's default (`auto`), compiled (`on`) or not (`off`)."""
 MODES = ("independent", "lockstep")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from architectures import MODELS, VARIANTS, get_spec
-from suite.choices import BACKENDS, IMPLS, JIT_MODES, MISSING, Status
+from architectures.spec import BATCH_SIZE
+from suite.choices import BACKENDS, IMPLS, JIT_MODES, MISSING, PATCHED, PATCHED_BACKENDS, PROFILE_IMPLS, Status
 from suite.contract import Cell
 from suite.errors import GvbenchError, UsageError
 from suite.executor import LocalExecutor
@@ -282,12 +283,36 @@ def add_result_parsers(commands) -> None:
     compare.add_argument("--loss-tol", type=positive_float, default=0.05, help="flag relative loss changes above")
 
 
+def add_profile_parser(commands) -> None:
+    profile = commands.add_parser(
+        "profile", help="split a training step into forward, backward, optimizer and overhead, and time every layer"
+    )
+    profile.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS), metavar="BACKEND")
+    profile.add_argument(
+        "--impls",
+        nargs="+",
+        choices=PROFILE_IMPLS,
+        default=list(IMPLS),
+        metavar="IMPL",
+        help=f"{', '.join(PROFILE_IMPLS)} (default: {' '.join(IMPLS)}); {PATCHED} runs on jax only",
+    )
+    profile.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), metavar="MODEL")
+    profile.add_argument("--variant", choices=VARIANTS, default="paper")
+    profile.add_argument("--processes", type=positive_int, default=3, help="processes per setting (default: 3)")
+    profile.add_argument("--threads", type=positive_int, default=usable_cpus(), help="threads (default: all CPUs)")
+    profile.add_argument("--repeats", type=positive_int, default=5, help="timed runs of each phase and layer (5)")
+    profile.add_argument("--no-layers", action="store_true", help="phases only, no per-layer timings")
+    profile.add_argument("--data", type=path, help="an mnist.npz (default: as gvbench run)")
+    profile.add_argument("--out", type=path, default=Path("results/profile"), help="folder (default: results/profile)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="gvbench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     add_run_parser(commands)
     add_parity_parser(commands)
     add_result_parsers(commands)
+    add_profile_parser(commands)
     return parser
 
 
@@ -548,6 +573,34 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     return subprocess.run(command, env=env).returncode
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    from suite import profile
+
+    check_out(args.out)
+    load_mnist(args.data)
+    common = dict(
+        models=list(args.models),
+        variant=args.variant,
+        batch_size=BATCH_SIZE,
+        threads=args.threads,
+        seed=0,
+        warmup=1,
+        repeats=args.repeats,
+        layers=not args.no_layers,
+        data=str(args.data) if args.data else None,
+    )
+    if set(args.impls) == {PATCHED} and not set(args.backends) & set(PATCHED_BACKENDS):
+        raise UsageError(f"--impls {PATCHED} runs on {', '.join(PATCHED_BACKENDS)} only; add --backends jax")
+    tasks = profile.plan(list(args.backends), list(args.impls), args.processes, **common)
+    print(
+        f"gvbench profile: {len(tasks)} processes, {len(args.models)} models each, {args.threads} threads -> {args.out}"
+    )
+    tables, seconds = profile.profile(tasks, args.out)
+    rows = f"{len(tables['phases.csv'])} phase rows, {len(tables['layers.csv'])} layer rows"
+    print(f"gvbench profile: {rows} in {seconds:.0f} s")
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "report": cmd_report,
@@ -557,6 +610,7 @@ COMMANDS = {
     "rescore": cmd_rescore,
     "history": cmd_history,
     "versions": cmd_versions,
+    "profile": cmd_profile,
 }
 
 

@@ -7,11 +7,13 @@ import jax.numpy as jnp
 import keras
 from keras.utils import unpack_x_y_sample_weight
 
+from runners.native.jax import jitted_passes
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase
+
 
 class TrainStep:
-    def train_step(self, state, data):
-        trainable, non_trainable, optimizer_vars, metrics_vars = state
-        x, noise, _ = unpack_x_y_sample_weight(data)
+    def losses_vjp(self, trainable, non_trainable, x, noise):
+        """The forward pass as `jax.vjp`: the losses of each group, their pullback, and (losses, new non-trainable)."""
         groups = self.loss_groups()
 
         def losses_fn(trainable):
@@ -22,26 +24,94 @@ class TrainStep:
             updated = [scope.get_current_value(v) for v in self.non_trainable_variables]
             return [losses[name] for name, _ in groups], (losses, updated)
 
-        outputs, pullback, (losses, non_trainable) = jax.vjp(losses_fn, trainable, has_aux=True)
+        return jax.vjp(losses_fn, trainable, has_aux=True)
+
+    def gradients(self, outputs, pullback) -> list:
+        """One pullback per loss, each kept for the variables that loss trains: the gradient of every variable."""
         index = {id(v): i for i, v in enumerate(self.trainable_variables)}
-        grads = [None] * len(trainable)
-        for k, (_, group) in enumerate(groups):
+        grads = [None] * len(self.trainable_variables)
+        for k, (_, group) in enumerate(self.loss_groups()):
             cotangent = [jnp.ones_like(o) if j == k else jnp.zeros_like(o) for j, o in enumerate(outputs)]
             (group_grads,) = pullback(cotangent)
             for v in group:
                 grads[index[id(v)]] = group_grads[index[id(v)]]
+        return grads
+
+    def apply_gradients(self, trainable, optimizer_vars, grads) -> tuple[list, list]:
+        """The optimizer's applications (`stateless_apply`, one call per application): new trainable and its state."""
         mapping = list(zip(self.trainable_variables, trainable, strict=True))
         mapping += list(zip(self.optimizer.variables, optimizer_vars, strict=True))
-        with keras.StatelessScope(state_mapping=mapping) as scope:  # `stateless_apply`, one call per application
+        with keras.StatelessScope(state_mapping=mapping) as scope:
             for group_grads, group in self.optimizer_applications(grads, self.trainable_variables):
                 self.optimizer.apply(group_grads, group)
         trainable = [scope.get_current_value(v) for v in self.trainable_variables]
-        optimizer_vars = [scope.get_current_value(v) for v in self.optimizer.variables]
+        return trainable, [scope.get_current_value(v) for v in self.optimizer.variables]
 
+    def train_step(self, state, data):
+        trainable, non_trainable, optimizer_vars, metrics_vars = state
+        x, noise, _ = unpack_x_y_sample_weight(data)
+        outputs, pullback, (losses, non_trainable) = self.losses_vjp(trainable, non_trainable, x, noise)
+        grads = self.gradients(outputs, pullback)
+        trainable, optimizer_vars = self.apply_gradients(trainable, optimizer_vars, grads)
         with keras.StatelessScope(state_mapping=list(zip(self.metrics_variables, metrics_vars, strict=True))) as scope:
             logs = self.record_losses(losses)
         metrics_vars = [scope.get_current_value(v) for v in self.metrics_variables]
         return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)
+
+
+def values(variables) -> list:
+    return [v.value for v in variables]
+
+
+def phases(model, calls: dict, x, noise) -> list[Phase]:
+    """Each network's forward calls, the backward and the update, each `jax.jit`-compiled from the step's own code."""
+    bn = model.bn_training(True)
+    found = [Phase(FORWARD, name, network_forward(getattr(model, name), inputs, bn)) for name, inputs in calls.items()]
+    trainable, non_trainable = values(model.trainable_variables), values(model.non_trainable_variables)
+    x, noise = jnp.asarray(x), jnp.asarray(noise)
+    outputs, pullback, _ = jax.jit(model.losses_vjp)(trainable, non_trainable, x, noise)
+    backward = jax.jit(model.gradients)
+    grads = backward(outputs, pullback)
+    update = jax.jit(model.apply_gradients)
+    optimizer_vars = values(model.optimizer.variables)
+    how = "jax.jit of the step's own "
+    return found + [
+        Phase(
+            BACKWARD,
+            ALL_NETWORKS,
+            lambda _: jax.block_until_ready(backward(outputs, pullback)),
+            method=how + "pullbacks, given the forward's residuals",
+        ),
+        Phase(
+            OPTIMIZER,
+            ALL_NETWORKS,
+            lambda _: jax.block_until_ready(update(trainable, optimizer_vars, grads)),
+            method=how + "optimizer applications (stateless_apply)",
+        ),
+    ]
+
+
+def network_forward(network, inputs: list, bn: bool):
+    """One network's forward calls of a step as one `jax.jit` of `stateless_call`, in training mode."""
+    trainable, non_trainable = values(network.trainable_variables), values(network.non_trainable_variables)
+    inputs = [jnp.asarray(a) for a in inputs]
+
+    def run(trainable, non_trainable, inputs):
+        outputs = []
+        for batch in inputs:
+            out, non_trainable = network.stateless_call(trainable, non_trainable, batch, training=bn)
+            outputs.append(out)
+        return outputs, non_trainable
+
+    compiled = jax.jit(run)
+    return lambda _: jax.block_until_ready(compiled(trainable, non_trainable, inputs))
+
+
+def layer_passes(layer, x) -> dict:
+    """A Keras layer's `LAYER_PASSES`, each `jax.jit`-compiled from its `stateless_call`."""
+    return jitted_passes(
+        lambda w, x: layer.stateless_call(w, [], x)[0], values(layer.trainable_variables), jnp.asarray(x)
+    )
 
 
 CACHE_MAX_BYTES = 2**30

@@ -5,10 +5,13 @@ from __future__ import annotations
 import tensorflow as tf
 from keras.utils import unpack_x_y_sample_weight
 
+from runners.native.tensorflow import forward_calls, step_phases
+from runners.phases import Phase
+
 
 class TrainStep:
-    def train_step(self, data):
-        x, noise, _ = unpack_x_y_sample_weight(data)
+    def losses_and_gradients(self, x, noise) -> tuple[dict, list, list]:
+        """The forward under one persistent tape, then one gradient call per loss group: losses, grads, variables."""
         with tf.GradientTape(persistent=True) as tape:
             losses = self.compute_losses(x, noise=noise, training=True)
         grads, variables = [], []
@@ -16,9 +19,59 @@ class TrainStep:
             grads += tape.gradient(losses[name], group)
             variables += group
         del tape
+        return losses, grads, variables
+
+    def apply_gradients(self, grads: list, variables: list) -> None:
         for group_grads, group in self.optimizer_applications(grads, variables):
             self.optimizer.apply(group_grads, group)
+
+    def train_step(self, data):
+        x, noise, _ = unpack_x_y_sample_weight(data)
+        losses, grads, variables = self.losses_and_gradients(x, noise)
+        self.apply_gradients(grads, variables)
         return self.record_losses(losses)
+
+
+def compiled(model, function):
+    """`function` as the model's train step is compiled: a `tf.function`, with XLA when the model's `jit_compile`."""
+    return tf.function(function, jit_compile=bool(model.jit_compile))
+
+
+def phases(model, calls: dict, x, noise) -> list[Phase]:
+    """Each network's forward calls, the backward and the update, each a `tf.function` of the step's own code."""
+    bn = model.bn_training(True)
+    forwards = forward_calls(
+        lambda name, batch: getattr(model, name)(batch, training=bn), calls, lambda f: compiled(model, f)
+    )
+    x, noise = tf.constant(x), tf.constant(noise)
+    variables = model.losses_and_gradients(x, noise)[2]
+    with_grads = compiled(model, lambda: model.losses_and_gradients(x, noise)[1])
+    losses_only = compiled(model, lambda: model.compute_losses(x, noise=noise, training=True))
+    update = compiled(model, lambda grads: model.apply_gradients(grads, variables))
+    return step_phases(forwards, losses_only, with_grads, update, "optimizer applications")
+
+
+def layer_passes(layer, x) -> dict:
+    """A Keras layer's `LAYER_PASSES`, each a `tf.function`: its forward, and its forward with the gradients for its
+    input and weights, for its input alone, for its weights alone."""
+    x = tf.constant(x)
+
+    def gradients(sources):
+        def run():
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                out = layer(x)
+            return tape.gradient(out, sources(), output_gradients=out)
+
+        return tf.function(run)
+
+    weights = lambda: list(layer.trainable_variables)  # noqa: E731
+    return {
+        "forward": tf.function(lambda: layer(x)),
+        "forward_backward": gradients(lambda: [x, *weights()]),
+        "input_gradient": gradients(lambda: [x]),
+        "weight_gradient": gradients(weights),
+    }
 
 
 def configure_threads(threads: int) -> str:

@@ -6,6 +6,8 @@ import torch
 import torch._functorch.config
 from keras.utils import unpack_x_y_sample_weight
 
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase
+
 # A GAN step takes two gradients from one graph (retain_graph=True for the first); under
 # torch.compile, AOTAutograd's donated buffers forbid that ("compiled with non-empty donated
 # buffers which requires ... retain_graph=False"). Donation only saves memory; turn it off.
@@ -13,19 +15,76 @@ torch._functorch.config.donated_buffer = False
 
 
 class TrainStep:
-    def train_step(self, data):
-        x, noise, _ = unpack_x_y_sample_weight(data)
-        losses = self.compute_losses(x, noise=noise, training=True)
+    def gradients(self, losses: dict) -> tuple[list, list]:
+        """One `torch.autograd.grad` per loss group, from one forward graph: the gradients and their variables."""
         groups = self.loss_groups()
         grads, variables = [], []
         for i, (name, group) in enumerate(groups):
             keep = i < len(groups) - 1
             grads += torch.autograd.grad(losses[name], [v.value for v in group], retain_graph=keep)
             variables += group
+        return grads, variables
+
+    def apply_gradients(self, grads: list, variables: list) -> None:
         with torch.no_grad():
             for group_grads, group in self.optimizer_applications(grads, variables):
                 self.optimizer.apply(group_grads, group)
+
+    def train_step(self, data):
+        x, noise, _ = unpack_x_y_sample_weight(data)
+        losses = self.compute_losses(x, noise=noise, training=True)
+        grads, variables = self.gradients(losses)
+        self.apply_gradients(grads, variables)
+        with torch.no_grad():
             return self.record_losses({name: loss.detach() for name, loss in losses.items()})
+
+
+def phases(model, calls: dict, x, noise) -> list[Phase]:
+    """Each network's forward calls (recording the graph, as in the step), the backward alone after an untimed
+    forward, and the update: the step's own code, eager as PyTorch runs it (CPU operations finish before returning)."""
+    bn = model.bn_training(True)
+    found = []
+    for name, inputs in calls.items():
+        network, batches = getattr(model, name), [torch.from_numpy(a) for a in inputs]
+        found.append(Phase(FORWARD, name, lambda _, n=network, b=batches: [n(batch, training=bn) for batch in b]))
+    x, noise = torch.from_numpy(x), torch.from_numpy(noise)
+    grads, variables = model.gradients(model.compute_losses(x, noise=noise, training=True))
+    return found + [
+        Phase(
+            BACKWARD,
+            ALL_NETWORKS,
+            model.gradients,
+            setup=lambda: model.compute_losses(x, noise=noise, training=True),
+            method="torch.autograd.grad of the step, after an untimed forward",
+        ),
+        Phase(
+            OPTIMIZER,
+            ALL_NETWORKS,
+            lambda _: model.apply_gradients(grads, variables),
+            method="the step's optimizer applications",
+        ),
+    ]
+
+
+def layer_passes(layer, x) -> dict:
+    """A Keras layer's `LAYER_PASSES` (eager): its forward, and its forward with the gradients for its input and
+    weights, for its input alone, for its weights alone."""
+    x = torch.from_numpy(x).requires_grad_()
+    weights = [v.value for v in layer.trainable_variables]
+
+    def gradients(sources):
+        def run():
+            out = layer(x)
+            return torch.autograd.grad(out, sources, out.detach())
+
+        return run
+
+    return {
+        "forward": lambda: layer(x),
+        "forward_backward": gradients([x, *weights]),
+        "input_gradient": gradients([x]),
+        "weight_gradient": gradients(weights),
+    }
 
 
 def configure_threads(threads: int) -> str:

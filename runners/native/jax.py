@@ -33,6 +33,7 @@ from runners.native import (
     same_padding,
     split,
 )
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase
 
 ACTIVATIONS = {
     "relu": jax.nn.relu,
@@ -217,15 +218,20 @@ class Model:
             return (-jnp.mean(log_px_z + log_pz - log_qz_x),), new_moving
         raise unknown("model family", self.spec.family.name, ("gan", "vae"))
 
-    def _train_step(self, trainable: dict, moving: dict, opt_state: list, counter, key, x: jax.Array, noise):
-        key, draw = jax.random.split(key)
-        if noise is None:
-            noise = jax.random.normal(draw, (noise_rows(self.spec, x.shape[0]), self.spec.latent_dim))
-        losses, pullback, moving = jax.vjp(lambda t: self._losses(t, moving, x, noise), trainable, has_aux=True)
+    def _losses_vjp(self, trainable: dict, moving: dict, x: jax.Array, noise: jax.Array):
+        """The forward as `jax.vjp`: the losses, their pullback and the new moving statistics."""
+        return jax.vjp(lambda t: self._losses(t, moving, x, noise), trainable, has_aux=True)
+
+    def _gradients(self, losses, pullback) -> dict:
+        """One pullback per loss, kept for the networks it trains."""
         grads = {}
-        for k, nets in enumerate(self.groups.values()):  # one pullback per loss, kept for the networks it trains
+        for k, nets in enumerate(self.groups.values()):
             (found,) = pullback(tuple(jnp.ones_like(v) if j == k else jnp.zeros_like(v) for j, v in enumerate(losses)))
             grads |= {net: found[net] for net in nets}
+        return grads
+
+    def _apply(self, trainable: dict, opt_state: list, counter, grads: dict):
+        """Each application of the one Adam in turn, each given the counter before it: new weights, state, counter."""
         trainable, opt_state = dict(trainable), list(opt_state)
         for i, nets in enumerate(self.applications):
             params = {n: trainable[n] for n in nets}
@@ -233,7 +239,47 @@ class Model:
             updates, opt_state[i] = self.optimizer.update({n: grads[n] for n in nets}, state, params)
             trainable |= optax.apply_updates(params, updates)
             counter = counter + 1
+        return trainable, opt_state, counter
+
+    def _train_step(self, trainable: dict, moving: dict, opt_state: list, counter, key, x: jax.Array, noise):
+        key, draw = jax.random.split(key)
+        if noise is None:
+            noise = jax.random.normal(draw, (noise_rows(self.spec, x.shape[0]), self.spec.latent_dim))
+        losses, pullback, moving = self._losses_vjp(trainable, moving, x, noise)
+        grads = self._gradients(losses, pullback)
+        trainable, opt_state, counter = self._apply(trainable, opt_state, counter, grads)
         return trainable, moving, opt_state, counter, key, losses
+
+    def phases(self, calls: dict, x: np.ndarray, noise: np.ndarray) -> list[Phase]:
+        """Each network's forward calls, the backward and the update, each `jax.jit`-compiled from the step's code."""
+        found = []
+        for name, inputs in calls.items():
+            forward = jax.jit(
+                lambda t, m, inputs, name=name: [
+                    apply(self.blocks[name], self.shapes[name], t, m, batch, self.bn_training) for batch in inputs
+                ]
+            )
+            args = self.trainable[name], self.moving[name], [jnp.asarray(a) for a in inputs]
+            found.append(Phase(FORWARD, name, lambda _, f=forward, a=args: jax.block_until_ready(f(*a))))
+        x, noise = jnp.asarray(x), jnp.asarray(noise)
+        losses, pullback, _ = jax.jit(self._losses_vjp)(self.trainable, self.moving, x, noise)
+        backward, update = jax.jit(self._gradients), jax.jit(self._apply)
+        grads = backward(losses, pullback)
+        state = self.trainable, self.opt_state, self.counter, grads
+        return found + [
+            Phase(
+                BACKWARD,
+                ALL_NETWORKS,
+                lambda _: jax.block_until_ready(backward(losses, pullback)),
+                method="jax.jit of the step's own pullbacks, given the forward's residuals",
+            ),
+            Phase(
+                OPTIMIZER,
+                ALL_NETWORKS,
+                lambda _: jax.block_until_ready(update(*state)),
+                method="jax.jit of the step's own optax updates",
+            ),
+        ]
 
     def step(self, x: np.ndarray, noise: np.ndarray | None = None) -> list:
         noise = None if noise is None else jnp.asarray(noise, jnp.float32)
@@ -251,3 +297,29 @@ class Model:
             name: [np.asarray(a) for a in merge(self.blocks[name], self.trainable[name], self.moving[name])]
             for name in self.blocks
         }
+
+
+def jitted_passes(forward, params, x) -> dict:
+    """`LAYER_PASSES` of a layer's pure `forward(params, x)`, each `jax.jit`-compiled and waited for."""
+
+    def gradients(wanted):
+        def run(p, x):
+            out, pullback = jax.vjp(forward, p, x)
+            return [g for g, keep in zip(pullback(out), wanted, strict=True) if keep]
+
+        compiled = jax.jit(run)
+        return lambda: jax.block_until_ready(compiled(params, x))
+
+    compiled = jax.jit(forward)
+    return {
+        "forward": lambda: compiled(params, x).block_until_ready(),
+        "forward_backward": gradients((True, True)),
+        "input_gradient": gradients((False, True)),
+        "weight_gradient": gradients((True, False)),
+    }
+
+
+def layer_passes(block, shape: tuple, arrays: list, x: np.ndarray) -> dict:
+    """One weighted block's `LAYER_PASSES` (the baseline's own layer code, its custom gradients included)."""
+    forward = lambda p, x: apply([block], [shape], p, [], x, False)[0]  # noqa: E731
+    return jitted_passes(forward, [jnp.asarray(a) for a in arrays], jnp.asarray(x))

@@ -19,6 +19,7 @@ from runners.native import (
     plans,
     split,
 )
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase
 
 ACTIVATIONS = {
     "relu": tf.nn.relu,
@@ -117,14 +118,12 @@ class Model:
     def iterations(self) -> int:
         return int(self.counter.numpy())
 
-    def _train_step(self, x: tf.Tensor, noise: tf.Tensor | None = None) -> tuple[tf.Tensor, ...]:
-        self.steps.assign_add(1)
-        if noise is None:
-            seed = tf.stack([tf.constant(self.seed, tf.int64), self.steps])
-            noise = tf.random.stateless_normal([noise_rows(self.spec, tf.shape(x)[0]), self.spec.latent_dim], seed)
+    def _losses_and_gradients(self, x: tf.Tensor, noise: tf.Tensor) -> tuple[tuple, list]:
         with tf.GradientTape(persistent=True) as tape:
             losses = self._losses(x, noise)
-        grads = [g for loss, group in zip(losses, self.groups, strict=True) for g in tape.gradient(loss, group)]
+        return losses, [g for loss, group in zip(losses, self.groups, strict=True) for g in tape.gradient(loss, group)]
+
+    def _apply(self, grads: list) -> None:
         for application in self.applications:  # each advances the one Adam's counter (its beta powers)
             self.beta_powers.assign(self.beta_powers * [ADAM_BETA_1, ADAM_BETA_2])
             self.counter.assign_add(1)
@@ -142,7 +141,27 @@ class Model:
                     epsilon=ADAM_EPSILON,
                     grad=grads[i],
                 )
+
+    def _train_step(self, x: tf.Tensor, noise: tf.Tensor | None = None) -> tuple[tf.Tensor, ...]:
+        self.steps.assign_add(1)
+        if noise is None:
+            seed = tf.stack([tf.constant(self.seed, tf.int64), self.steps])
+            noise = tf.random.stateless_normal([noise_rows(self.spec, tf.shape(x)[0]), self.spec.latent_dim], seed)
+        losses, grads = self._losses_and_gradients(x, noise)
+        self._apply(grads)
         return losses
+
+    def phases(self, calls: dict, x: np.ndarray, noise: np.ndarray) -> list[Phase]:
+        """Each network's forward calls, the backward and the update, each a `tf.function` of the step's code."""
+
+        def compiled(function):
+            return tf.function(function, jit_compile=self.jit_compile)
+
+        forwards = forward_calls(self._run, calls, compiled)
+        x, noise = tf.constant(x), tf.constant(noise)
+        with_grads = compiled(lambda: self._losses_and_gradients(x, noise)[1])
+        losses_only = compiled(lambda: self._losses(x, noise))
+        return step_phases(forwards, losses_only, with_grads, compiled(self._apply), "ResourceApplyAdam updates")
 
     def step(self, x: np.ndarray, noise: np.ndarray | None = None) -> list:
         if noise is None:
@@ -158,3 +177,54 @@ class Model:
             name: [v.numpy() for v in merge(self.blocks[name], self.trainable[name], self.moving[name])]
             for name in self.blocks
         }
+
+
+def forward_calls(run, calls: dict, compiled) -> dict:
+    """Per network, one `compiled` function that runs `run(name, batch)` on each of its batches in a step."""
+
+    def forward(name: str, batches: list):
+        return compiled(lambda: [run(name, batch) for batch in batches])
+
+    return {name: forward(name, [tf.constant(a) for a in inputs]) for name, inputs in calls.items()}
+
+
+def step_phases(forwards: dict, losses_only, with_grads, update, updates: str) -> list[Phase]:
+    """The phases of a TensorFlow step from its `tf.function`s: each network's forward calls, the backward (the
+    forward with its gradients less the forward alone: the tape records both in one function, so the gradients
+    cannot run alone) and the update of the gradients `with_grads` returns."""
+    grads = with_grads()
+    found = [Phase(FORWARD, name, lambda _, f=forward: f()) for name, forward in forwards.items()]
+    return found + [
+        Phase(
+            BACKWARD,
+            ALL_NETWORKS,
+            lambda _: with_grads(),
+            minus=losses_only,
+            method="derived: tf.function of the forward with its gradients less the forward alone",
+        ),
+        Phase(OPTIMIZER, ALL_NETWORKS, lambda _: update(grads), method=f"tf.function of the step's {updates}"),
+    ]
+
+
+def layer_passes(block, shape: tuple, arrays: list, x: np.ndarray) -> dict:
+    """One weighted block's `LAYER_PASSES`, each a `tf.function` (the baseline's own layer code)."""
+    params, x = [tf.Variable(a) for a in arrays], tf.constant(x)
+
+    def forward():
+        return apply([block], [shape], params, [], x, False)[0]
+
+    def gradients(sources):
+        def run():
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                out = forward()
+            return tape.gradient(out, sources, output_gradients=out)
+
+        return tf.function(run)
+
+    return {
+        "forward": tf.function(forward),
+        "forward_backward": gradients([x, *params]),
+        "input_gradient": gradients([x]),
+        "weight_gradient": gradients(params),
+    }

@@ -21,6 +21,7 @@ from runners.native import (
     same_padding,
     split,
 )
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase
 
 ACTIVATIONS = {
     "relu": F.relu,
@@ -124,15 +125,14 @@ class Model:
             return (-(log_px_z + log_pz - log_qz_x).mean(),)
         raise unknown("model family", self.spec.family.name, ("gan", "vae"))
 
-    def step(self, x: np.ndarray, noise: np.ndarray | None = None) -> list:
-        if noise is None:
-            noise = torch.randn((noise_rows(self.spec, len(x)), self.spec.latent_dim), generator=self.generator)
-        else:
-            noise = torch.from_numpy(np.asarray(noise, np.float32))
-        losses = self.forward(to_nchw(x), noise)
+    def _gradients(self, losses: tuple) -> list:
+        """One `torch.autograd.grad` per loss group, from one forward graph."""
         grads = []
         for i, group in enumerate(self.groups):
             grads += torch.autograd.grad(losses[i], group, retain_graph=i < len(self.groups) - 1)
+        return grads
+
+    def _apply(self, grads: list) -> None:
         if len(self.applications) == 1:
             for parameter, grad in zip(self.parameters, grads, strict=True):
                 parameter.grad = grad
@@ -140,7 +140,35 @@ class Model:
             self.iterations += 1
         else:
             self._apply_one_by_one(dict(zip(map(id, self.parameters), grads, strict=True)))
+
+    def step(self, x: np.ndarray, noise: np.ndarray | None = None) -> list:
+        if noise is None:
+            noise = torch.randn((noise_rows(self.spec, len(x)), self.spec.latent_dim), generator=self.generator)
+        else:
+            noise = torch.from_numpy(np.asarray(noise, np.float32))
+        losses = self.forward(to_nchw(x), noise)
+        self._apply(self._gradients(losses))
         return [loss.detach() for loss in losses]
+
+    def phases(self, calls: dict, x: np.ndarray, noise: np.ndarray) -> list[Phase]:
+        """Each network's forward calls (recording the graph, as in the step), the backward alone after an untimed
+        forward, and the update: the step's own code (CPU operations finish before they return)."""
+        found = []
+        for name, inputs in calls.items():
+            batches = [to_nchw(a) if a.ndim == 4 else torch.from_numpy(a) for a in inputs]
+            found.append(Phase(FORWARD, name, lambda _, name=name, b=batches: [self._run(name, batch) for batch in b]))
+        x, noise = to_nchw(x), torch.from_numpy(noise)
+        grads = self._gradients(self.forward(x, noise))
+        return found + [
+            Phase(
+                BACKWARD,
+                ALL_NETWORKS,
+                self._gradients,
+                setup=lambda: self.forward(x, noise),
+                method="torch.autograd.grad of the step, after an untimed forward",
+            ),
+            Phase(OPTIMIZER, ALL_NETWORKS, lambda _: self._apply(grads), method="the step's torch.optim.Adam update"),
+        ]
 
     def _apply_one_by_one(self, grads: dict[int, torch.Tensor]) -> None:
         """Apply the one Adam to each application's parameters in turn, as one optimizer whose counter moves each time.
@@ -170,3 +198,26 @@ class Model:
             name: [to_keras_layout(t) for t in merge(self.blocks[name], self.trainable[name], self.moving[name])]
             for name in self.blocks
         }
+
+
+def layer_passes(block, shape: tuple, arrays: list, x: np.ndarray) -> dict:
+    """One weighted block's `LAYER_PASSES` (the baseline's own layer code, eager)."""
+    params = [to_torch_layout(a).requires_grad_() for a in arrays]
+    x = (to_nchw(x) if x.ndim == 4 else torch.from_numpy(x)).contiguous().requires_grad_()
+
+    def forward():
+        return apply([block], [shape], params, [], x, False)[0]
+
+    def gradients(sources):
+        def run():
+            out = forward()
+            return torch.autograd.grad(out, sources, out.detach())
+
+        return run
+
+    return {
+        "forward": forward,
+        "forward_backward": gradients([x, *params]),
+        "input_gradient": gradients([x]),
+        "weight_gradient": gradients(params),
+    }

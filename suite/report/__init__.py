@@ -12,9 +12,9 @@ import pandas as pd
 
 from suite.choices import BACKENDS, COMPLETED
 from suite.files import atomic_write
-from suite.report import tables
+from suite.report import step_profile, tables
 from suite.report.frames import ProfileFrames, profile_frames
-from suite.report.loading import expected, latest, load, load_evaluations, load_steps
+from suite.report.loading import expected, latest, load, load_evaluations, load_steps, result_folders
 from suite.report.page import Block, Contents, Heading, Table, Text, to_html, to_markdown
 from suite.report.sections import SECTIONS
 from suite.report.sections.baselines import per_setting
@@ -93,8 +93,31 @@ def profile_section(frames: ProfileFrames) -> list[Block]:
 
 
 def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] = ()) -> Path:
-    """Write the report of every results folder under `root` (but `exclude`) into `out` (default `root/report`)."""
+    """Write the report of every results folder under `root` (but `exclude`) into `out` (default `root/report`):
+    the cells' profiles, then where the time goes (`gvbench profile` folders)."""
     out = out or root / "report"
+    profiled = step_profile.blocks(root, out, exclude)
+    blocks: list[Block] = [Heading("gvbench report", 1)]
+    tables_out: dict[str, pd.DataFrame] = step_profile.csvs(root, exclude)
+    if profiled and not result_folders(root, exclude):
+        blocks += [Contents(), *profiled]
+    else:
+        cell_blocks, cell_tables = cells_report(root, out, exclude)
+        blocks += [*cell_blocks[:-2], *profiled, *cell_blocks[-2:]]
+        tables_out |= cell_tables
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables_out.items():
+        with atomic_write(out / name) as f:
+            f.write(frame.to_csv(index=False).encode())
+    with atomic_write(out / "report.md") as f:
+        f.write(to_markdown(blocks, out).encode())
+    with atomic_write(out / "report.html") as f:
+        f.write(to_html(blocks, "gvbench report").encode())
+    return out
+
+
+def cells_report(root: Path, out: Path, exclude: tuple[str, ...]) -> tuple[list[Block], dict[str, pd.DataFrame]]:
+    """The blocks (the last two: where the numbers come from) and the CSVs of the cells of every results folder."""
     cells, epochs, scores = load(root, exclude)
     chosen, superseded = latest(cells)
     summary = tables.summary(chosen, epochs)
@@ -103,15 +126,14 @@ def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] =
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(out / "grid.csv") as f:
         f.write(expected(chosen).drop(columns=["label"]).to_csv(index=False).encode())
-    blocks: list[Block] = [Heading("gvbench report", 1)]
-    blocks.append(
+    blocks: list[Block] = [
         Text(
             f"{len(chosen)} cells from {chosen.run_id.nunique()} runs in {len(set(chosen.source))} results "
             f"folder(s). Reruns of a cell show its latest ok row (else its latest row); "
             f"{superseded} earlier rows are not shown."
-        )
-    )
-    blocks.append(Contents())
+        ),
+        Contents(),
+    ]
     steps = load_steps(root, exclude)
     evaluations = load_evaluations(root, exclude)
     per_profile: dict[str, list[pd.DataFrame]] = {}
@@ -126,11 +148,4 @@ def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] =
     tables_out |= {name: pd.concat(rows, ignore_index=True) for name, rows in per_profile.items()}
     tables_out["paper-cost.csv"] = tables.paper_cost(chosen, epochs, summary)
     tables_out["speed.csv"] = per_setting(chosen)
-    for name, frame in tables_out.items():
-        with atomic_write(out / name) as f:
-            f.write(frame.to_csv(index=False).encode())
-    with atomic_write(out / "report.md") as f:
-        f.write(to_markdown(blocks, out).encode())
-    with atomic_write(out / "report.html") as f:
-        f.write(to_html(blocks, "gvbench report").encode())
-    return out
+    return blocks, tables_out

@@ -1,0 +1,115 @@
+"""A training step split into phases, each timed on its own: what `gvbench profile` measures in one process.
+
+A phase is one part of a step as the step itself runs it, compiled the way the step is: each network's
+forward passes, the gradients of every loss (the backward), the optimizer's update. Each backend module
+(`runners/backends/`, `runners/native/`) builds its phases from the very functions its train step calls;
+this module times them, and times each weighted layer alone. The step is timed independently, by the
+training loop itself; what the phases leave of it is the framework's overhead, computed by `suite.profile`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from architectures.flops import block_flops
+from architectures.spec import ModelSpec, network_inputs
+
+FORWARD, BACKWARD, OPTIMIZER, OVERHEAD = "forward", "backward", "optimizer", "overhead"
+PHASES = (FORWARD, BACKWARD, OPTIMIZER, OVERHEAD)
+ALL_NETWORKS = "all"
+"""The `network` of a phase that covers both networks at once (the backward, the optimizer, the overhead)."""
+LAYER_PASSES = ("forward", "forward_backward", "input_gradient", "weight_gradient")
+"""What is timed of each weighted layer: its forward alone; its forward with the gradients with respect to its input
+and its weights; its forward with the input's gradient alone; its forward with the weights' gradients alone. The last
+two split a backward into its two operations (for a convolution, two convolutions of their own)."""
+PASS_FLOPS = {"forward": 1, "forward_backward": 3, "input_gradient": 2, "weight_gradient": 2}
+"""Forward-pass equivalents of each pass (architectures/flops.py: each gradient costs one forward)."""
+
+
+def nothing() -> None:
+    return None
+
+
+@dataclass
+class Phase:
+    """One phase of a step: `run(setup())` executes it once and returns only when the backend has finished it."""
+
+    phase: str
+    network: str
+    run: Callable[[Any], object]
+    setup: Callable[[], Any] = nothing
+    """Untimed preparation before each run (PyTorch's backward needs a fresh forward graph)."""
+    minus: Callable[[], object] | None = None
+    """When set, the phase is derived: the time of `run` less the time of `minus` (the backend cannot run it alone)."""
+    method: str = ""
+
+
+@dataclass
+class LayerPasses:
+    """The timed passes of one weighted layer (`LAYER_PASSES`), each finished before it returns."""
+
+    network: str
+    index: int
+    block: Any
+    shape: tuple[int, ...]
+    passes: dict[str, Callable[[], object]]
+
+
+def network_calls(spec: ModelSpec, batch: int, seed: int = 0) -> dict[str, list[np.ndarray]]:
+    """The inputs each network is called on in one step: `step_calls` batches of its input shape (float32).
+
+    Only shapes matter to the time of a dense or convolutional layer, so the inputs are drawn, not computed."""
+    rng = np.random.default_rng(seed)
+    calls = {}
+    for (name, (shape, _)), count in zip(network_inputs(spec).items(), spec.family.step_calls, strict=True):
+        calls[name] = [rng.standard_normal((batch, *shape)).astype(np.float32) for _ in range(count)]
+    return calls
+
+
+def timed(run: Callable[[Any], object], setup: Callable[[], Any], warmup: int, repeats: int) -> float:
+    """Median seconds of `run(setup())` over `repeats` runs after `warmup` (the first compiles); setup untimed."""
+    for _ in range(warmup):
+        run(setup())
+    times = []
+    for _ in range(repeats):
+        prepared = setup()
+        start = time.perf_counter()
+        run(prepared)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(phase: Phase, warmup: int, repeats: int) -> dict:
+    """A phase's row: its median seconds (derived ones: the difference of two medians) and how it was measured."""
+    seconds = timed(phase.run, phase.setup, warmup, repeats)
+    row = {"phase": phase.phase, "network": phase.network, "method": phase.method}
+    if phase.minus is not None:
+        less = timed(lambda _: phase.minus(), nothing, warmup, repeats)
+        row |= {"whole_s": seconds, "minus_s": less}
+        seconds -= less
+    return row | {"seconds": seconds}
+
+
+def measure_layer(layer: LayerPasses, warmup: int, repeats: int, batch: int) -> list[dict]:
+    """One row per pass of a weighted layer: its median seconds and GFLOP (`PASS_FLOPS` forward passes)."""
+    gflop = block_flops(layer.block, layer.shape) * batch / 1e9
+    return [
+        {
+            "network": layer.network,
+            "layer": layer.index,
+            "kind": layer.block.kind,
+            "units": layer.block.size,
+            "strides": layer.block.strides,
+            "input_shape": "x".join(map(str, layer.shape)),
+            "pass": name,
+            "seconds": timed(lambda _, run=layer.passes[name]: run(), nothing, warmup, repeats),
+            "gflop": PASS_FLOPS[name] * gflop,
+        }
+        for name in LAYER_PASSES
+    ]

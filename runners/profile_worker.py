@@ -1,0 +1,213 @@
+"""Profile models in this process's backend and write what it measured as JSON:
+`python -m runners.profile_worker TASK.json RESULT.json`.
+
+`suite.profile` starts one such process per backend × implementation × replicate, with KERAS_BACKEND set;
+each measures every selected model: the whole step as the training loop runs it (Keras' `fit`, or the
+native baseline's loop), then each phase of the step on its own (`runners.phases`), then each weighted
+layer. The step comes first, so no phase's compilation or cache can speed it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from runners.threads import pin
+from suite.choices import PATCHED
+from suite.files import atomic_write
+
+STEP_EPOCH_S = 2.0
+"""Seconds of training each timed epoch of the step measurement aims at, within `STEP_BATCHES`."""
+STEP_BATCHES = (5, 25)
+"""Fewest and most batches a timed epoch of the step measurement trains."""
+STEP_EPOCHS = 2
+WARM_BATCHES = 2
+"""Batches of each of the two warm-up epochs: the first compiles, the second estimates the step's time."""
+
+
+@dataclass
+class ProfileTask:
+    backend: str
+    impl: str
+    models: list[str]
+    variant: str
+    batch_size: int
+    threads: int
+    seed: int
+    warmup: int
+    repeats: int
+    layers: bool
+    data: str | None = None
+    trace_dir: str | None = None
+    process: int = 0
+
+
+@dataclass
+class ProfileResult:
+    facts: dict = field(default_factory=dict)
+    steps: list[dict] = field(default_factory=list)
+    phases: list[dict] = field(default_factory=list)
+    layers: list[dict] = field(default_factory=list)
+    seconds: float = math.nan
+
+
+def training_images(task: ProfileTask, spec, batches: int) -> np.ndarray:
+    from architectures.inputs import preprocess
+    from suite.mnist import load_mnist
+
+    images = load_mnist(task.data, log=lambda _: None)["x_train"][: batches * task.batch_size]
+    return preprocess(spec, images)
+
+
+def keras_model(task: ProfileTask, spec):
+    """The Keras model of `spec`, compiled as a cell compiles it, at its paper learning rate."""
+    import keras
+
+    from runners import backends
+    from runners.cell import KERAS_JIT
+
+    model = backends.build_trainable(spec, seed=task.seed)
+    model.compile(optimizer=keras.optimizers.Adam(spec.paper_lr), jit_compile=KERAS_JIT["auto"])
+    return model
+
+
+def keras_epochs(model, x: np.ndarray, batch_size: int, epochs: int) -> list[float]:
+    """Seconds per step of each epoch of `fit` on `x` (the recorder waits for the backend before the clock stops)."""
+    from runners.timing import EpochRecorder
+
+    recorder = EpochRecorder(len(x))
+    model.fit(x, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[recorder])
+    return [record.epoch_time_s / record.steps for record in recorder.epochs]
+
+
+def native_epochs(model, x: np.ndarray, batch_size: int, epochs: int, seed: int) -> list[float]:
+    from runners import native
+
+    records = []
+    native.fit(model, x, epochs, batch_size, seed, 0, records.append)
+    return [record.epoch_time_s / record.steps for record in records]
+
+
+def step_seconds(task: ProfileTask, spec, model) -> tuple[float, int]:
+    """The steady step: median seconds per step over `STEP_EPOCHS` timed epochs, after two short warm-up epochs."""
+
+    def epochs(x, count):
+        if task.impl == "native":
+            return native_epochs(model, x, task.batch_size, count, task.seed)
+        return keras_epochs(model, x, task.batch_size, count)
+
+    x = training_images(task, spec, STEP_BATCHES[1])
+    estimate = epochs(x[: WARM_BATCHES * task.batch_size], 2)[-1]
+    batches = min(max(math.ceil(STEP_EPOCH_S / estimate), STEP_BATCHES[0]), STEP_BATCHES[1])
+    return statistics.median(epochs(x[: batches * task.batch_size], STEP_EPOCHS)), batches
+
+
+def weighted_layers(task: ProfileTask, spec, model) -> list:
+    """The `LayerPasses` of every weighted layer of both networks, built by the backend's module for this impl."""
+    import importlib
+
+    from runners.native import plan, split
+    from runners.phases import LayerPasses
+
+    rng = np.random.default_rng(task.seed)
+    module = importlib.import_module(f"runners.{'native' if task.impl == 'native' else 'backends'}.{task.backend}")
+    found = []
+    for name in spec.family.networks:
+        network_blocks, shapes = plan(spec, name)
+        if task.impl == "native":
+            trainable = iter(split(network_blocks, model.get_weights()[name])[0])
+        for index, (block, shape) in enumerate(zip(network_blocks, shapes, strict=True)):
+            if task.impl == "native" and block.kind == "batchnorm":
+                next(trainable), next(trainable)  # its γ and β
+            if not block.weighted:
+                continue
+            x = rng.standard_normal((task.batch_size, *shape)).astype(np.float32)
+            if task.impl == "native":
+                passes = module.layer_passes(block, shape, [next(trainable), next(trainable)], x)
+            else:
+                passes = module.layer_passes(getattr(model, name).layers[index], x)
+            found.append(LayerPasses(name, index, block, shape, passes))
+    return found
+
+
+def profile_model(task: ProfileTask, model_name: str, result: ProfileResult) -> None:
+    from architectures import get_spec
+    from architectures.spec import noise_rows
+    from runners import native
+    from runners.phases import measure, measure_layer, network_calls
+
+    spec = get_spec(model_name, task.variant)
+    if task.impl == PATCHED:
+        from runners.backends import jax_patch
+
+        jax_patch.apply()
+    if task.impl == "native":
+        model = native.build(spec, task.backend, native.init_weights(spec, task.seed), spec.paper_lr, "auto", task.seed)
+    else:
+        model = keras_model(task, spec)
+    setting = {"backend": task.backend, "impl": task.impl, "model": model_name, "process": task.process}
+    step_s, batches = step_seconds(task, spec, model)
+    result.steps.append(setting | {"step_s": step_s, "step_batches": batches})
+    rng = np.random.default_rng(task.seed)
+    x = training_images(task, spec, 1)
+    noise = rng.standard_normal((noise_rows(spec, task.batch_size), spec.latent_dim)).astype(np.float32)
+    calls = network_calls(spec, task.batch_size, task.seed)
+    if task.impl == "native":
+        phases = model.phases(calls, x, noise)
+    else:
+        from runners import backends
+
+        phases = backends.current().phases(model, calls, x, noise)
+    for phase in phases:
+        result.phases.append(setting | measure(phase, task.warmup, task.repeats))
+    if task.layers:
+        for layer in weighted_layers(task, spec, model):
+            result.layers += [setting | row for row in measure_layer(layer, task.warmup, task.repeats, task.batch_size)]
+
+
+def run(task: ProfileTask) -> ProfileResult:
+    start = time.perf_counter()
+    controls = pin(task.threads)
+    from runners.cell import import_keras, set_random_seed
+
+    import_keras(task.backend)
+    import keras
+
+    from runners import backends
+    from runners.ceiling import matmul_gflop_per_s
+    from runners.environment import machine_facts
+
+    backend = backends.current()
+    controls += "; " + backend.configure_threads(task.threads)
+    set_random_seed(task.seed)
+    result = ProfileResult()
+    result.facts = machine_facts() | {
+        "thread_controls": controls,
+        "keras_version": keras.__version__,
+        "backend_version": backend.version(),
+        "numpy_version": np.__version__,
+        "ceiling_gflop_per_s": matmul_gflop_per_s(),
+    }
+    for model_name in task.models:
+        profile_model(task, model_name, result)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def main(argv: list[str]) -> int:
+    task = ProfileTask(**json.loads(Path(argv[0]).read_text()))
+    result = run(task)
+    with atomic_write(Path(argv[1])) as f:
+        f.write(json.dumps(asdict(result)).encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,207 @@
+"""`gvbench profile`: where a training step's time goes, per model × backend × implementation, over processes.
+
+Each process (`runners.profile_worker`) times the whole step as training runs it, then each phase alone
+(each network's forward, the backward, the optimizer's update) and each weighted layer. A process is the
+unit, as in every gvbench speed answer: the tables hold, per setting, the median over processes with its
+order-statistic interval. The overhead (Python dispatch, data feeding, callbacks, loss trackers, and the
+losses' own arithmetic) is not a phase anyone can run alone: it is each process's step less its phases.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from runners.phases import ALL_NETWORKS, OVERHEAD, PHASES
+from runners.profile_worker import ProfileResult, ProfileTask
+from suite.choices import PATCHED, PATCHED_BACKENDS
+from suite.errors import GvbenchError
+from suite.files import replace_all
+from suite.uncertainty import median_interval
+
+SETTING = ["backend", "impl", "model"]
+FACTS = (
+    "cpu_model",
+    "cpu_count",
+    "thread_controls",
+    "keras_version",
+    "backend_version",
+    "numpy_version",
+    "python_version",
+    "git_commit",
+    "ceiling_gflop_per_s",
+)
+"""Facts of each process recorded beside its rows (runners/environment.py)."""
+FILES = ("phases.csv", "layers.csv", "phase_times.csv", "layer_times.csv")
+"""What a profile folder holds: the summaries over processes, and the per-process rows they summarise."""
+GAP = 1.3
+"""A layer slower than this ratio against the fastest setting of the same layer and pass counts as a gap."""
+
+
+class ProfileError(GvbenchError):
+    """A profile process failed: which one, and the end of its log."""
+
+    exit_code = 1
+
+
+def plan(backends: list[str], impls: list[str], processes: int, **common) -> list[ProfileTask]:
+    """One task per backend × impl × replicate, rounds interleaved and each round's order rotated, so that no
+    setting always runs first or last (a drift of the machine then spreads over every setting)."""
+    settings = [(b, i) for b in backends for i in impls if i != PATCHED or b in PATCHED_BACKENDS]
+    tasks = []
+    for r in range(processes):
+        shift = r % len(settings)
+        for backend, impl in settings[shift:] + settings[:shift]:
+            tasks.append(ProfileTask(backend=backend, impl=impl, process=r, **common))
+    return tasks
+
+
+def run_process(task: ProfileTask, workdir: Path, log: Callable[[str], None]) -> ProfileResult:
+    """Run one profile process with KERAS_BACKEND set; its result, or ProfileError with its log's tail."""
+    name = f"{task.backend}.{task.impl}.p{task.process}"
+    task_path, result_path, log_path = (workdir / f"{name}{suffix}" for suffix in (".json", ".result.json", ".log"))
+    task_path.write_text(json.dumps(dataclasses.asdict(task)))
+    env = os.environ | {"KERAS_BACKEND": task.backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "runners.profile_worker", str(task_path), str(result_path)]
+    with open(log_path, "w") as out:
+        code = subprocess.run(command, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+    if code or not result_path.exists():
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-6:])
+        raise ProfileError(f"profile process {name} exited {code}:\n{tail}")
+    result = ProfileResult(**json.loads(result_path.read_text()))
+    log(f"{name}: {result.seconds:.0f} s")
+    return result
+
+
+def run_all(tasks: list[ProfileTask], log: Callable[[str], None] = print) -> Iterator[ProfileResult]:
+    with tempfile.TemporaryDirectory(prefix="gvbench-profile-") as workdir:
+        for i, task in enumerate(tasks, 1):
+            log(f"[{i}/{len(tasks)}] {task.backend} {task.impl}, process {task.process}: {', '.join(task.models)}")
+            yield run_process(task, Path(workdir), log)
+
+
+def raw_tables(results: list[ProfileResult]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per-process rows: steps, phases (with the overhead each process leaves) and layers, each with its facts."""
+    steps, phases, layers = [], [], []
+    for result in results:
+        facts = {name: result.facts.get(name) for name in FACTS}
+        steps += [row | facts for row in result.steps]
+        phases += [row | facts for row in result.phases]
+        layers += [row | facts for row in result.layers]
+    steps, phases, layers = pd.DataFrame(steps), pd.DataFrame(phases), pd.DataFrame(layers)
+    keys = [*SETTING, "process"]
+    measured = phases.groupby(keys).seconds.sum().rename("phases_s").reset_index()
+    overhead = steps.merge(measured, on=keys)
+    overhead = overhead.assign(
+        phase=OVERHEAD,
+        network=ALL_NETWORKS,
+        seconds=overhead.step_s - overhead.phases_s,
+        method="the step measured in the training loop less its measured phases",
+    ).drop(columns=["phases_s", "step_s", "step_batches"])
+    phases = pd.concat([phases, overhead], ignore_index=True)
+    phases = phases.merge(steps[[*keys, "step_s", "step_batches"]], on=keys, how="left")
+    return steps, phases, layers
+
+
+def interval_columns(values: pd.Series, prefix: str = "") -> dict:
+    found = median_interval(values.to_numpy(float))
+    return {
+        f"{prefix}seconds" if not prefix else f"{prefix}s": float(np.median(values)),
+        f"{prefix}low": found.low,
+        f"{prefix}high": found.high,
+        f"{prefix}level": found.level,
+    }
+
+
+def phase_table(phases: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting × phase × network: the median seconds per step over processes with its interval, the
+    processes, the median step it is part of (measured independently) and its share of that step."""
+    order = {name: i for i, name in enumerate(PHASES)}
+    rows = []
+    for key, group in phases.groupby([*SETTING, "phase", "network"], sort=False):
+        row = dict(zip([*SETTING, "phase", "network"], key, strict=True))
+        row |= {"seconds_per_step": float(np.median(group.seconds))}
+        found = median_interval(group.seconds.to_numpy(float))
+        row |= {"low": found.low, "high": found.high, "level": found.level, "processes": len(group)}
+        step = median_interval(group.step_s.to_numpy(float))
+        row |= {"step_s": float(np.median(group.step_s)), "step_low": step.low, "step_high": step.high}
+        method = group.method.iloc[0]
+        row |= {"method": method, "measured_alone": key[3] != OVERHEAD and not method.startswith("derived")}
+        row |= {name: group[name].iloc[0] for name in ("cpu_model", "keras_version", "backend_version", "git_commit")}
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    # The overhead's median is the median step less the phases' medians, so that each setting's rows add up to its
+    # step; its interval is that of the processes' own overheads.
+    overhead = table.phase == OVERHEAD
+    measured = table[~overhead].groupby(SETTING).seconds_per_step.sum()
+    table.loc[overhead, "seconds_per_step"] = [
+        r.step_s - measured[(r.backend, r.impl, r.model)] for r in table[overhead].itertuples()
+    ]
+    table["share"] = table.seconds_per_step / table.step_s
+    table["order"] = table.phase.map(order)
+    return table.sort_values([*SETTING, "order"], kind="stable").drop(columns="order").reset_index(drop=True)
+
+
+def layer_table(layers: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting × layer × pass: median seconds over processes with its interval, GFLOP, the rate's share
+    of the process's measured matmul ceiling, and its ratios to the native baseline of the same backend and to the
+    fastest backend × impl on the same layer and pass."""
+    layer_keys = ["model", "network", "layer", "pass"]
+    rows = []
+    for key, group in layers.groupby(["backend", "impl", *layer_keys], sort=False):
+        row = dict(zip(["backend", "impl", *layer_keys], key, strict=True))
+        row |= {name: group[name].iloc[0] for name in ("kind", "units", "strides", "input_shape", "gflop")}
+        found = median_interval(group.seconds.to_numpy(float))
+        row |= {"seconds": float(np.median(group.seconds)), "low": found.low, "high": found.high}
+        row |= {"level": found.level, "processes": len(group)}
+        row["gflop_per_s"] = row["gflop"] / row["seconds"]
+        row["ceiling_share"] = row["gflop_per_s"] / float(np.median(group.ceiling_gflop_per_s))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    fastest = table.groupby(layer_keys).seconds.transform("min")
+    table["to_fastest"] = table.seconds / fastest
+    native = table[table.impl == "native"].set_index(["backend", *layer_keys]).seconds
+    table["to_native"] = [
+        row.seconds / native.get((row.backend, row.model, row.network, row.layer, row["pass"]), np.nan)
+        for _, row in table.iterrows()
+    ]
+    return table
+
+
+def write(out: Path, results: list[ProfileResult]) -> dict[str, pd.DataFrame]:
+    """The four tables of the finished processes, all written or none (a reader never sees a mix of two runs)."""
+    steps, phases, layers = raw_tables(results)
+    tables = {
+        "phases.csv": phase_table(phases),
+        "layers.csv": layer_table(layers) if len(layers) else pd.DataFrame(),
+        "phase_times.csv": phases,
+        "layer_times.csv": layers,
+    }
+    replace_all([(out / name, table.to_csv(index=False).encode()) for name, table in tables.items()])
+    return tables
+
+
+def profile(tasks: list[ProfileTask], out: Path, log: Callable[[str], None] = print) -> tuple[dict, float]:
+    """Run every task, then write the tables; the tables and the seconds it took. Should a process fail or the run
+    be interrupted, the processes that finished are written first (each is complete), then the error is raised."""
+    start = time.perf_counter()
+    results = []
+    try:
+        for result in run_all(tasks, log):
+            results.append(result)
+    except (ProfileError, KeyboardInterrupt):
+        if results:
+            write(out, results)
+            log(f"gvbench profile: the {len(results)} finished processes of {len(tasks)} are in {out}")
+        raise
+    return write(out, results), time.perf_counter() - start

@@ -1,0 +1,282 @@
+"""The report's "Where the time goes": training steps split into phases, and every weighted layer timed alone, from
+the folders `gvbench profile` wrote (`phases.csv`, `layers.csv`; suite/profile.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.colors import LogNorm
+
+from architectures import get_spec
+from runners.phases import ALL_NETWORKS, OVERHEAD
+from suite.choices import BACKENDS, PROFILE_IMPLS
+from suite.profile import GAP, SETTING
+from suite.report.figures import save
+from suite.report.formatting import bracketed, level, number, times
+from suite.report.page import Block, Figure, Heading, Table, Text
+
+PHASES_CSV, LAYERS_CSV = "phases.csv", "layers.csv"
+OPERATIONS = {
+    "forward": "forward",
+    "input_gradient": "input gradient",
+    "weight_gradient": "weight gradient",
+}
+"""A layer's three operations in a step, each the difference its pass makes (`runners.phases.LAYER_PASSES`)."""
+SHOWN_OPERATIONS = 6
+"""Operations listed per gap, largest first (the table says what share of the gap they and all of them explain)."""
+
+
+def profile_folders(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
+    """Every folder at or under `root` holding a `phases.csv`, but those under `root/<exclude>`."""
+    skipped = [root / name for name in exclude]
+    folders = {path.parent for path in root.rglob(PHASES_CSV)}
+    return sorted(f for f in folders if not any(f == s or s in f.parents for s in skipped))
+
+
+def load(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    phases = pd.concat([pd.read_csv(f / PHASES_CSV) for f in folders], ignore_index=True)
+    layers = [pd.read_csv(f / LAYERS_CSV) for f in folders if (f / LAYERS_CSV).stat().st_size > 1]
+    return phases, pd.concat(layers, ignore_index=True) if layers else pd.DataFrame()
+
+
+def setting_label(backend: str, impl: str) -> str:
+    return f"{backend} {impl}"
+
+
+def settings_in(frame: pd.DataFrame) -> list[str]:
+    """The backend × impl labels `frame` has, Keras before native on each backend, backends in the usual order."""
+    present = set(zip(frame.backend, frame.impl, strict=True))
+    return [setting_label(b, i) for b in BACKENDS for i in PROFILE_IMPLS if (b, i) in present]
+
+
+def phase_part(row: pd.Series) -> str:
+    return f"forward: {row.network}" if row.phase == "forward" else row.phase
+
+
+def phase_figure(phases: pd.DataFrame, folder: Path) -> Path:
+    """Stacked bars of each setting's phases (ms per step), one panel per model; a black bar: the step as measured
+    in the training loop, with its interval over processes."""
+    models = list(dict.fromkeys(phases.model))
+    fig, axes = plt.subplots(len(models), 1, figsize=(10, 1.2 + 1.9 * len(models)), squeeze=False)
+    parts = list(dict.fromkeys(phases.sort_values("network", key=lambda n: n == ALL_NETWORKS).apply(phase_part, 1)))
+    colours = dict(zip(parts, sns.color_palette("Set2", len(parts)), strict=False))
+    for ax, model in zip(axes[:, 0], models, strict=True):
+        rows = phases[phases.model == model]
+        labels = settings_in(rows)
+        for y, label in enumerate(labels):
+            backend, impl = label.split()
+            own = rows[(rows.backend == backend) & (rows.impl == impl)]
+            left = 0.0
+            for _, row in own.iterrows():
+                width = 1e3 * row.seconds_per_step
+                part = phase_part(row)
+                if width > 0:
+                    ax.barh(y, width, left=left, color=colours.get(part), label=part, height=0.6)
+                    left += width
+            step = own.iloc[0]
+            ax.errorbar(
+                1e3 * step.step_s,
+                y + 0.38,
+                xerr=[[1e3 * (step.step_s - step.step_low)], [1e3 * (step.step_high - step.step_s)]],
+                fmt="v",
+                color="black",
+                markersize=5,
+                capsize=2,
+            )
+            negative = own[own.seconds_per_step < 0]
+            if len(negative):
+                ax.text(left, y, f"  {OVERHEAD} {number(1e3 * negative.seconds_per_step.iloc[0])} ms", va="center")
+        ax.set_yticks(range(len(labels)), labels)
+        ax.invert_yaxis()
+        ax.set_title(model, loc="left", fontsize=11)
+        ax.set_xlabel("ms per step")
+    unique = {}
+    for ax in axes[:, 0]:
+        handles, names = ax.get_legend_handles_labels()
+        unique |= dict(zip(names, handles, strict=True))
+    fig.suptitle("Where a training step's time goes (▼: the step measured in training, with its interval)")
+    fig.tight_layout(rect=(0, 0.06 if len(models) > 1 else 0.12, 1, 1))
+    fig.legend(unique.values(), unique.keys(), loc="lower center", ncol=min(len(unique), 4), frameon=False)
+    return save(fig, folder, "phases")
+
+
+def layer_label(row: pd.Series) -> str:
+    return f"{row.model} {row.network} {row.kind} {row.units}/{row.strides} on {row.input_shape}"
+
+
+def layer_figure(layers: pd.DataFrame, folder: Path) -> Path:
+    """Heatmaps of every weighted layer's forward + backward: its time against the fastest setting of the same layer
+    (left) and, for Keras, against the native baseline on the same backend (right)."""
+    rows = layers[layers["pass"] == "forward_backward"].copy()
+    rows["label"] = rows.apply(layer_label, axis=1)
+    rows["setting"] = [setting_label(b, i) for b, i in zip(rows.backend, rows.impl, strict=True)]
+    order = list(dict.fromkeys(rows.sort_values(["model", "network", "layer"], kind="stable").label))
+    fastest = rows.pivot_table(index="label", columns="setting", values="to_fastest").reindex(order)
+    fastest = fastest[settings_in(rows)]
+    keras = rows[rows.impl == "keras"]
+    native = keras.pivot_table(index="label", columns="backend", values="to_native").reindex(order)
+    native = native[[b for b in BACKENDS if b in native.columns]]
+    norm = LogNorm(vmin=1, vmax=max(10.0, float(np.nanmax(fastest.to_numpy()))))
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(13, 2 + 0.32 * len(order)), gridspec_kw={"width_ratios": [len(fastest.columns), 3.6]}
+    )
+    fastest.columns = [c.replace(" ", "\n") for c in fastest.columns]
+    sns.heatmap(fastest, ax=left, norm=norm, cmap="rocket_r", annot=True, fmt=".2g", cbar=False, linewidths=0.5)
+    left.tick_params(axis="x", labelrotation=0)
+    left.set_title("× the fastest setting of the layer", fontsize=10)
+    left.set_xlabel("")
+    left.set_ylabel("")
+    both = LogNorm(vmin=0.2, vmax=max(5.0, float(np.nanmax(native.to_numpy()))))
+    ticks = {"ticks": [0.25, 0.5, 1, 2, 4], "format": "%g", "label": "Keras ÷ native"}
+    sns.heatmap(native, ax=right, norm=both, cmap="vlag", annot=True, fmt=".2g", linewidths=0.5, cbar_kws=ticks)
+    right.tick_params(axis="x", labelrotation=0)
+    right.collections[0].colorbar.ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    right.set_title("Keras ÷ native, same backend", fontsize=10)
+    right.set_yticks([])
+    right.set_xlabel("")
+    right.set_ylabel("")
+    fig.suptitle("Each weighted layer's forward + backward, batch 128 (median over processes)", y=1.0)
+    fig.tight_layout()
+    return save(fig, folder, "layers")
+
+
+def operation_deltas(layers: pd.DataFrame, slow: tuple[str, str], fast: tuple[str, str], model: str) -> pd.DataFrame:
+    """Each weighted layer's operations of `model`: how much longer `slow` (backend, impl) takes than `fast` in one
+    step, each operation's difference at batch 128 times how often the step runs it (the family's `layer_calls`)."""
+    rows = layers[layers.model == model]
+    family = get_spec(model).family
+    calls = {
+        (network, operation): count
+        for network, counts in zip(family.networks, family.layer_calls, strict=True)
+        for operation, count in zip(OPERATIONS, counts, strict=True)
+    }
+
+    def seconds(setting):
+        own = rows[(rows.backend == setting[0]) & (rows.impl == setting[1])]
+        index = ["network", "layer", "kind", "units", "strides", "input_shape"]
+        wide = own.pivot_table(index=index, columns="pass", values="seconds")
+        return pd.DataFrame(
+            {
+                "forward": wide["forward"],
+                "input_gradient": wide["input_gradient"] - wide["forward"],
+                "weight_gradient": wide["weight_gradient"] - wide["forward"],
+            }
+        )
+
+    delta = (seconds(slow) - seconds(fast)).stack().rename("delta_s").reset_index()
+    delta = delta.rename(columns={delta.columns[-2]: "operation"})
+    delta["delta_s"] *= [calls[(n, o)] for n, o in zip(delta.network, delta.operation, strict=True)]
+    return delta
+
+
+def gaps(phases: pd.DataFrame, layers: pd.DataFrame) -> pd.DataFrame:
+    """Every gap of more than `GAP`× between two settings of a model, Keras on a backend against the fastest Keras
+    backend and against its own native baseline, with the operations that make it, largest first."""
+    steps = phases.drop_duplicates(SETTING).set_index(SETTING).step_s
+    rows = []
+    for model in dict.fromkeys(phases.model):
+        own = steps.xs(model, level="model")
+        keras = own.xs("keras", level="impl")
+        pairs = [((b, "keras"), (keras.idxmin(), "keras")) for b in keras.index if keras[b] > GAP * keras.min()]
+        pairs += [
+            ((b, "keras"), (b, "native"))
+            for b in keras.index
+            if (b, "native") in own.index and keras[b] > GAP * own[(b, "native")]
+        ]
+        for slow, fast in pairs:
+            gap = own[slow] - own[fast]
+            delta = operation_deltas(layers, slow, fast, model).sort_values("delta_s", ascending=False)
+            named = delta.head(SHOWN_OPERATIONS)
+            found = [
+                f"{r.network} {r.kind} {r.units}/{r.strides} on {r.input_shape}: {OPERATIONS[r.operation]} "
+                f"{number(1e3 * r.delta_s)} ms"
+                for r in named.itertuples()
+            ]
+            rows.append(
+                {
+                    "model": model,
+                    "slower": setting_label(*slow),
+                    "than": setting_label(*fast),
+                    "ratio": own[slow] / own[fast],
+                    "gap_ms": 1e3 * gap,
+                    "layers_ms": 1e3 * delta.delta_s.sum(),
+                    "shown_share": named.delta_s.sum() / gap,
+                    "operations": "; ".join(found),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def phase_table(phases: pd.DataFrame) -> pd.DataFrame:
+    """Per setting: each phase in ms per step with its interval over processes, and the step as measured."""
+    rows = []
+    for key, own in phases.groupby(SETTING, sort=False):
+        row = dict(zip(SETTING, key, strict=True))
+        for r in own.itertuples():
+            row[phase_part(pd.Series(r._asdict()))] = (
+                f"{number(1e3 * r.seconds_per_step)} {bracketed(1e3 * r.low, 1e3 * r.high)}"
+            )
+        first = own.iloc[0]
+        row["step (measured)"] = (
+            f"{number(1e3 * first.step_s)} {bracketed(1e3 * first.step_low, 1e3 * first.step_high)}"
+        )
+        row["processes"] = int(first.processes)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def blocks(root: Path, out: Path, exclude: tuple[str, ...] = ()) -> list[Block]:
+    """The section, from every profile folder under `root`; none where there is none."""
+    folders = profile_folders(root, exclude)
+    if not folders:
+        return []
+    phases, layers = load(folders)
+    figures = out / "figures"
+    confidence = level(phases.level.dropna().min()) if phases.level.notna().any() else "no"
+    found: list[Block] = [
+        Heading("Where the time goes", 2),
+        Text(
+            "`gvbench profile` times the whole training step as training runs it (Keras' `fit`, or the native "
+            "loop), then each phase of the step alone, compiled as the step compiles it: each network's forward "
+            "calls, the backward (the gradients of every loss) and the optimizer's update. What the step takes "
+            "beyond its phases is the overhead: Python dispatch, data feeding, callbacks, loss trackers and the "
+            "losses' own arithmetic, computed as the step less its phases in each process, not measured alone. "
+            "A negative overhead means the phases run alone cost more than inside the one compiled step. "
+            f"Each number is the median over processes, with the order-statistic interval over them ({confidence} "
+            "coverage at the fewest processes). Where TensorFlow's tape records the forward and the gradients in "
+            "one function, the backward is that function less the forward alone (`method` in phases.csv)."
+        ),
+        Figure(phase_figure(phases, figures), "stacked bars of forward, backward, optimizer and overhead per setting"),
+        Table(phase_table(phases)),
+    ]
+    if len(layers):
+        gap_rows = gaps(phases, layers)
+        found += [
+            Figure(layer_figure(layers, figures), "heatmaps of each layer's time against the fastest and native"),
+            Heading("The operations behind each gap", 3),
+            Text(
+                f"Every step at least {times(GAP)} slower than the fastest Keras backend's or its own native "
+                "baseline's, and the layer operations that make the difference: each layer's forward, its input's "
+                "gradient and its weights' gradient, each timed alone at batch 128 and counted as often as the step "
+                "runs it (a GAN's discriminator: forward twice, input gradients three times, weight gradients "
+                "twice). `layers_ms` is the sum over every layer; "
+                "`shown_share` the part of the step's gap the operations listed explain."
+            ),
+            Table(gap_rows) if len(gap_rows) else Text(f"No step is {times(GAP)} slower than another setting's."),
+        ]
+    facts = ["keras_version", "backend_version", "cpu_model", "git_commit"]
+    ran_on = phases.drop_duplicates(["backend", *facts])[["backend", *facts]]
+    return [*found, Text("The profiles ran on:"), Table(ran_on)]
+
+
+def csvs(root: Path, exclude: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
+    folders = profile_folders(root, exclude)
+    if not folders:
+        return {}
+    phases, layers = load(folders)
+    return {"profile-gaps.csv": gaps(phases, layers)} if len(layers) else {}

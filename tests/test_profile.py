@@ -1,0 +1,233 @@
+"""`gvbench profile`: the step split into phases that add up to it, layers with their FLOPs, gaps traced to
+operations, and the report's "Where the time goes"."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from architectures import get_spec
+from architectures.flops import block_flops
+from architectures.spec import BATCH_SIZE
+from runners.native import plan
+from runners.phases import ALL_NETWORKS, LAYER_PASSES, OVERHEAD, PASS_FLOPS, network_calls
+from runners.profile_worker import ProfileResult
+from suite import profile
+from suite.choices import BACKENDS, IMPLS
+from suite.parity import TOLERANCES
+from suite.report import build_report
+from tests.conftest import ROOT, run_gvbench
+
+FACTS = {"cpu_model": "test cpu", "keras_version": "3", "backend_version": "1", "git_commit": "abc"}
+
+
+def test_network_calls_are_the_inputs_of_one_step():
+    gan, vae = network_calls(get_spec("CNNGAN"), 16), network_calls(get_spec("DenseVAE"), 16)
+    assert [a.shape for a in gan["generator"]] == [(16, get_spec("CNNGAN").latent_dim)]
+    assert [a.shape for a in gan["discriminator"]] == [(16, 28, 28, 1)] * 2  # the real and the fake batch
+    assert [a.shape for a in vae["encoder"]] == [(16, 28, 28, 1)]
+    assert [a.shape for a in vae["decoder"]] == [(16, get_spec("DenseVAE").latent_dim)]
+
+
+@pytest.mark.parametrize("family", [get_spec("CNNGAN").family, get_spec("CNNVAE").family])
+def test_a_steps_layer_operations_are_its_forward_passes(family):
+    # each gradient costs one forward (architectures/flops.py), so the operations add up to the step's passes
+    assert tuple(map(sum, family.layer_calls)) == family.step_passes
+
+
+def test_processes_are_interleaved_and_rotated():
+    tasks = profile.plan(list(BACKENDS), list(IMPLS), 3, **COMMON)
+    rounds = [[(t.backend, t.impl) for t in tasks if t.process == r] for r in range(3)]
+    settings = [(b, i) for b in BACKENDS for i in IMPLS]
+    assert all(sorted(r) == sorted(settings) for r in rounds)  # every setting once a round
+    assert len({r[0] for r in rounds}) == 3  # no setting always first
+
+
+COMMON = dict(
+    models=["DenseGAN"], variant="paper", batch_size=BATCH_SIZE, threads=1, seed=0, warmup=1, repeats=2, layers=True
+)
+
+
+def result(process: int, step: float, phases: dict, backend: str = "jax", impl: str = "keras", layers=()):
+    setting = {"backend": backend, "impl": impl, "model": "DenseGAN", "process": process}
+    rows = [
+        setting | {"phase": phase, "network": network, "seconds": s, "method": "m"}
+        for (phase, network), s in phases.items()
+    ]
+    return ProfileResult(
+        facts=FACTS | {"ceiling_gflop_per_s": 100.0},
+        steps=[setting | {"step_s": step, "step_batches": 5}],
+        phases=rows,
+        layers=[setting | row for row in layers],
+    )
+
+
+def test_phases_and_overhead_add_up_to_the_measured_step(tmp_path):
+    results = [
+        result(
+            p, step, {("forward", "generator"): f, ("backward", ALL_NETWORKS): 0.5, ("optimizer", ALL_NETWORKS): 0.1}
+        )
+        for p, (step, f) in enumerate([(1.0, 0.2), (1.2, 0.3), (1.1, 0.25)])
+    ]
+    tables = profile.write(tmp_path, results)
+    phases = tables["phases.csv"]
+    assert list(phases.phase) == ["forward", "backward", "optimizer", OVERHEAD]
+    assert phases.seconds_per_step.sum() == pytest.approx(phases.step_s.iloc[0])
+    assert phases.step_s.iloc[0] == pytest.approx(1.1)  # the median process's step
+    overhead = phases.set_index("phase").loc[OVERHEAD]
+    assert overhead.seconds_per_step == pytest.approx(1.1 - 0.25 - 0.5 - 0.1)
+    # its interval comes from each process's own overhead: 0.2, 0.3, 0.25 (three processes: their range)
+    assert (overhead.low, overhead.high) == pytest.approx((0.2, 0.3))
+    assert overhead.level == pytest.approx(0.75)
+    assert not overhead.measured_alone and phases.set_index("phase").loc["backward"].measured_alone
+    raw = pd.read_csv(tmp_path / "phase_times.csv")
+    assert len(raw) == 3 * 4 and set(raw.cpu_model) == {"test cpu"}
+
+
+def test_a_derived_phase_says_so_and_is_not_measured_alone(tmp_path):
+    derived = result(0, 1.0, {("backward", ALL_NETWORKS): 0.5})
+    derived.phases[0]["method"] = "derived: the forward with its gradients less the forward"
+    table = profile.write(tmp_path, [derived])["phases.csv"]
+    row = table.set_index("phase").loc["backward"]
+    assert not row.measured_alone and row.method.startswith("derived")
+    assert math.isnan(row.low)  # one process: no interval
+
+
+def layer_rows(seconds: dict) -> list[dict]:
+    spec = get_spec("DenseGAN")
+    rows = []
+    for name in spec.family.networks:
+        blocks, shapes = plan(spec, name)
+        for index, (block, shape) in enumerate(zip(blocks, shapes, strict=True)):
+            if block.weighted:
+                for p in LAYER_PASSES:
+                    gflop = PASS_FLOPS[p] * block_flops(block, shape) * BATCH_SIZE / 1e9
+                    rows.append(
+                        {"network": name, "layer": index, "kind": block.kind, "units": block.size, "strides": 1}
+                        | {"input_shape": "x".join(map(str, shape)), "pass": p, "gflop": gflop}
+                        | {"seconds": seconds.get((name, index, p), 1e-3 * PASS_FLOPS[p])}
+                    )
+    return rows
+
+
+def test_layers_are_compared_with_native_and_the_fastest(tmp_path):
+    slow = ("discriminator", 1, "forward_backward")
+    results = [
+        result(0, 0.02, {("backward", ALL_NETWORKS): 0.01}, "jax", "keras", layer_rows({slow: 0.012})),
+        result(0, 0.02, {("backward", ALL_NETWORKS): 0.01}, "jax", "native", layer_rows({})),
+        result(0, 0.02, {("backward", ALL_NETWORKS): 0.01}, "torch", "keras", layer_rows({slow: 0.002})),
+    ]
+    layers = profile.write(tmp_path, results)["layers.csv"].set_index(["backend", "impl", "network", "layer", "pass"])
+    row = layers.loc[("jax", "keras", *slow)]
+    assert row.to_native == pytest.approx(0.012 / 0.003)
+    assert row.to_fastest == pytest.approx(0.012 / 0.002)
+    assert row.gflop_per_s == pytest.approx(row.gflop / 0.012)
+    assert row.ceiling_share == pytest.approx(row.gflop_per_s / 100.0)
+    assert layers.loc[("torch", "keras", *slow)].to_fastest == 1
+    assert math.isnan(layers.loc[("torch", "keras", *slow)].to_native)  # no torch native in this run
+
+
+def test_a_gap_is_traced_to_the_operation_that_makes_it(tmp_path):
+    from suite.report.step_profile import gaps
+
+    # jax keras: the discriminator's first layer's weight gradient 20 ms slower than torch's, per call
+    slow = {("discriminator", 1, "weight_gradient"): 0.022, ("discriminator", 1, "forward_backward"): 0.025}
+    results = [
+        result(0, 0.1, {("backward", ALL_NETWORKS): 0.05}, "jax", "keras", layer_rows(slow)),
+        result(0, 0.055, {("backward", ALL_NETWORKS): 0.02}, "torch", "keras", layer_rows({})),
+    ]
+    tables = profile.write(tmp_path, results)
+    found = gaps(tables["phases.csv"], tables["layers.csv"])
+    assert len(found) == 1
+    row = found.iloc[0]
+    assert (row.slower, row.than) == ("jax keras", "torch keras")
+    assert row.gap_ms == pytest.approx(45.0)
+    # the weight gradient: 22 - 1 ms against 2 - 1 ms, twice a step (D's loss back through the real and the fake
+    # batch) = 40 ms
+    assert row.operations.startswith("discriminator dense 600/1 on 784: weight gradient 40 ms")
+    assert row.shown_share == pytest.approx(40 / 45)
+
+
+def test_a_profile_folder_alone_makes_a_report(tmp_path):
+    results = [
+        result(
+            p,
+            0.02 + 0.001 * p,
+            {("forward", "generator"): 0.004, ("backward", ALL_NETWORKS): 0.01},
+            b,
+            i,
+            layer_rows({}),
+        )
+        for p in range(3)
+        for b in ("jax", "torch")
+        for i in IMPLS
+    ]
+    profile.write(tmp_path / "profile", results)
+    out = build_report(tmp_path / "profile")
+    page = (out / "report.md").read_text()
+    assert "## Where the time goes" in page and "gvbench report" in page
+    assert (out / "figures" / "phases.png").stat().st_size > 10_000
+    assert (out / "figures" / "layers.png").stat().st_size > 10_000
+    assert "No step is 1.3× slower than another setting" in page  # every setting here takes about the same step
+
+
+def test_profile_command_writes_phases_and_layers_of_every_backend(fixture_env, tmp_path):
+    out = tmp_path / "profile"
+    args = ["profile", "--models", "DenseGAN", "--processes", "1", "--repeats", "2", "--threads", "1"]
+    done = run_gvbench([*args, "--out", str(out)], fixture_env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    phases, layers = pd.read_csv(out / "phases.csv"), pd.read_csv(out / "layers.csv")
+    for (backend, impl), own in phases.groupby(["backend", "impl"]):
+        parts = set(zip(own.phase, own.network, strict=True))
+        assert parts == {
+            ("forward", "generator"),
+            ("forward", "discriminator"),
+            ("backward", ALL_NETWORKS),
+            ("optimizer", ALL_NETWORKS),
+            (OVERHEAD, ALL_NETWORKS),
+        }, (backend, impl)
+        measured = own[own.phase != OVERHEAD]
+        assert (measured.seconds_per_step > 0).all(), (backend, impl)
+        assert own.seconds_per_step.sum() == pytest.approx(own.step_s.iloc[0])
+        backward = own.set_index("phase").loc["backward"]
+        assert backward.method.startswith("derived") == (backend == "tensorflow"), backward.method
+    assert len(phases.groupby(["backend", "impl"])) == 6
+    spec = get_spec("DenseGAN")
+    weighted = sum(block.weighted for name in spec.family.networks for block in plan(spec, name)[0])
+    assert len(layers) == 6 * weighted * len(LAYER_PASSES)
+    assert (layers.seconds > 0).all()
+    expected = {
+        (name, i): block_flops(block, shape) * BATCH_SIZE / 1e9
+        for name in spec.family.networks
+        for i, (block, shape) in enumerate(zip(*plan(spec, name), strict=True))
+    }
+    for _, row in layers.iterrows():
+        assert row.gflop == pytest.approx(PASS_FLOPS[row["pass"]] * expected[(row.network, row.layer)])
+    assert np.isfinite(layers.ceiling_share).all()
+
+
+@pytest.mark.parity
+def test_the_patched_keras_trains_as_released_keras_does():
+    """`keras_patched` changes how two gradients are computed, not what they are: from the same weights, batches and
+    noise its losses and weights follow Keras as released within gvbench's parity tolerances (suite/parity.py),
+    and its compiled networks hold the patch's custom gradients where Keras' do not."""
+    env = os.environ | {"KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "patch_probe.py")], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    train, weights = TOLERANCES["train"], TOLERANCES["weights"]
+    for model, entry in report.items():
+        assert entry["patched_has_custom_gradients"] and not entry["keras_has_custom_gradients"], model
+        for step, (released, patched) in enumerate(zip(entry["keras_losses"], entry["patched_losses"], strict=True)):
+            for name, value in released.items():
+                assert patched[name] == pytest.approx(value, rel=train.rtol, abs=train.atol), (model, step, name)
+        assert entry["weights_max_diff"] <= weights.atol, model
