@@ -113,3 +113,29 @@ def measure_layer(layer: LayerPasses, warmup: int, repeats: int, batch: int) -> 
         }
         for name in LAYER_PASSES
     ]
+
+
+def self_times(events: list[dict]) -> dict[str, tuple[float, int]]:
+    """Seconds and count of each name's complete events (Chrome trace `ph: X`) less the events nested in them on the
+    same thread: the self time a trace viewer shows, per name, from a backend profiler's own trace."""
+    found: dict[str, list] = {}
+    by_thread: dict[tuple, list[dict]] = {}
+    for event in events:
+        if event.get("ph") == "X" and "dur" in event:
+            by_thread.setdefault((event.get("pid"), event.get("tid")), []).append(event)
+    for thread in by_thread.values():
+        thread.sort(key=lambda e: (float(e["ts"]), -float(e["dur"])))
+        stack: list[list] = []  # [end, name, self µs]
+        for event in thread:
+            start, duration = float(event["ts"]), float(event["dur"])
+            while stack and stack[-1][0] <= start:
+                _, name, own = stack.pop()
+                total = found.setdefault(name, [0.0, 0])
+                total[0], total[1] = total[0] + own, total[1] + 1
+            if stack:
+                stack[-1][2] -= duration
+            stack.append([start + duration, event["name"], duration])
+        for _, name, own in stack:
+            total = found.setdefault(name, [0.0, 0])
+            total[0], total[1] = total[0] + own, total[1] + 1
+    return {name: (micro / 1e6, count) for name, (micro, count) in found.items()}

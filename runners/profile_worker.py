@@ -23,12 +23,14 @@ from runners.threads import pin
 from suite.choices import PATCHED
 from suite.files import atomic_write
 
-STEP_EPOCH_S = 2.0
+STEP_EPOCH_S = 1.5
 """Seconds of training each timed epoch of the step measurement aims at, within `STEP_BATCHES`."""
-STEP_BATCHES = (5, 25)
+STEP_BATCHES = (3, 25)
 """Fewest and most batches a timed epoch of the step measurement trains."""
 STEP_EPOCHS = 2
-WARM_BATCHES = 2
+TRACE_BATCHES = 3
+"""Batches of the one epoch a traced process trains under its backend's profiler (after everything is timed)."""
+WARM_BATCHES = 1
 """Batches of each of the two warm-up epochs: the first compiles, the second estimates the step's time."""
 
 
@@ -55,6 +57,7 @@ class ProfileResult:
     steps: list[dict] = field(default_factory=list)
     phases: list[dict] = field(default_factory=list)
     layers: list[dict] = field(default_factory=list)
+    operations: list[dict] = field(default_factory=list)
     seconds: float = math.nan
 
 
@@ -153,8 +156,10 @@ def profile_model(task: ProfileTask, model_name: str, result: ProfileResult) -> 
     else:
         model = keras_model(task, spec)
     setting = {"backend": task.backend, "impl": task.impl, "model": model_name, "process": task.process}
+    start = time.perf_counter()
     step_s, batches = step_seconds(task, spec, model)
-    result.steps.append(setting | {"step_s": step_s, "step_batches": batches})
+    row = setting | {"step_s": step_s, "step_batches": batches, "step_wall_s": time.perf_counter() - start}
+    start = time.perf_counter()
     rng = np.random.default_rng(task.seed)
     x = training_images(task, spec, 1)
     noise = rng.standard_normal((noise_rows(spec, task.batch_size), spec.latent_dim)).astype(np.float32)
@@ -167,9 +172,40 @@ def profile_model(task: ProfileTask, model_name: str, result: ProfileResult) -> 
         phases = backends.current().phases(model, calls, x, noise)
     for phase in phases:
         result.phases.append(setting | measure(phase, task.warmup, task.repeats))
+    row["phases_wall_s"], start = time.perf_counter() - start, time.perf_counter()
     if task.layers:
         for layer in weighted_layers(task, spec, model):
-            result.layers += [setting | row for row in measure_layer(layer, task.warmup, task.repeats, task.batch_size)]
+            result.layers += [setting | r for r in measure_layer(layer, task.warmup, task.repeats, task.batch_size)]
+    row["layers_wall_s"] = time.perf_counter() - start
+    result.steps.append(row)
+    if task.trace_dir:
+        result.operations += traced_operations(task, spec, model, setting)
+
+
+def traced_operations(task: ProfileTask, spec, model, setting: dict) -> list[dict]:
+    """One epoch of `TRACE_BATCHES` batches as training runs it, under the backend's own profiler: its trace saved in
+    `trace_dir`, and each operation's self seconds and calls per step."""
+    from runners import backends
+
+    folder = Path(task.trace_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    x = training_images(task, spec, TRACE_BATCHES)
+    if task.impl == "native":
+        run = lambda: native_epochs(model, x, task.batch_size, 1, task.seed)  # noqa: E731
+    else:
+        run = lambda: keras_epochs(model, x, task.batch_size, 1)  # noqa: E731
+    name = ".".join(str(setting[key]) for key in ("backend", "impl", "model"))
+    path, operations = backends.current().traced(run, folder, name)
+    return [
+        setting
+        | {
+            "operation": operation,
+            "self_s": seconds / TRACE_BATCHES,
+            "calls": count / TRACE_BATCHES,
+            "trace": path.name,
+        }
+        for operation, (seconds, count) in operations.items()
+    ]
 
 
 def run(task: ProfileTask) -> ProfileResult:

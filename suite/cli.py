@@ -300,8 +300,12 @@ def add_profile_parser(commands) -> None:
     profile.add_argument("--variant", choices=VARIANTS, default="paper")
     profile.add_argument("--processes", type=positive_int, default=3, help="processes per setting (default: 3)")
     profile.add_argument("--threads", type=positive_int, default=usable_cpus(), help="threads (default: all CPUs)")
-    profile.add_argument("--repeats", type=positive_int, default=5, help="timed runs of each phase and layer (5)")
+    profile.add_argument("--repeats", type=positive_int, default=3, help="timed runs of each phase and layer (3)")
     profile.add_argument("--no-layers", action="store_true", help="phases only, no per-layer timings")
+    profile.add_argument(
+        "--layer-processes", type=positive_int, default=1, help="processes per setting that time every layer (1)"
+    )
+    profile.add_argument("--no-traces", action="store_true", help="no backend profiler traces (default: OUT/traces)")
     profile.add_argument("--data", type=path, help="an mnist.npz (default: as gvbench run)")
     profile.add_argument("--out", type=path, default=Path("results/profile"), help="folder (default: results/profile)")
 
@@ -591,7 +595,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     )
     if set(args.impls) == {PATCHED} and not set(args.backends) & set(PATCHED_BACKENDS):
         raise UsageError(f"--impls {PATCHED} runs on {', '.join(PATCHED_BACKENDS)} only; add --backends jax")
-    tasks = profile.plan(list(args.backends), list(args.impls), args.processes, **common)
+    traces = None if args.no_traces else str(args.out / "traces")
+    tasks = profile.plan(list(args.backends), list(args.impls), args.processes, traces, args.layer_processes, **common)
     print(
         f"gvbench profile: {len(tasks)} processes, {len(args.models)} models each, {args.threads} threads -> {args.out}"
     )

@@ -42,7 +42,7 @@ FACTS = (
     "ceiling_gflop_per_s",
 )
 """Facts of each process recorded beside its rows (runners/environment.py)."""
-FILES = ("phases.csv", "layers.csv", "phase_times.csv", "layer_times.csv")
+FILES = ("phases.csv", "layers.csv", "phase_times.csv", "layer_times.csv", "step_times.csv", "operations.csv")
 """What a profile folder holds: the summaries over processes, and the per-process rows they summarise."""
 GAP = 1.3
 """A layer slower than this ratio against the fastest setting of the same layer and pass counts as a gap."""
@@ -54,15 +54,27 @@ class ProfileError(GvbenchError):
     exit_code = 1
 
 
-def plan(backends: list[str], impls: list[str], processes: int, **common) -> list[ProfileTask]:
+def plan(
+    backends: list[str],
+    impls: list[str],
+    processes: int,
+    trace_dir: str | None = None,
+    layer_processes: int = 1,
+    **common,
+) -> list[ProfileTask]:
     """One task per backend × impl × replicate, rounds interleaved and each round's order rotated, so that no
-    setting always runs first or last (a drift of the machine then spreads over every setting)."""
+    setting always runs first or last (a drift of the machine then spreads over every setting). The first
+    `layer_processes` rounds time every layer (when `common` asks for layers); the first round also traces an epoch
+    into `trace_dir`, after everything it times."""
     settings = [(b, i) for b in backends for i in impls if i != PATCHED or b in PATCHED_BACKENDS]
     tasks = []
     for r in range(processes):
         shift = r % len(settings)
         for backend, impl in settings[shift:] + settings[:shift]:
-            tasks.append(ProfileTask(backend=backend, impl=impl, process=r, **common))
+            traces = trace_dir if r == 0 else None
+            layers = common.get("layers", True) and r < layer_processes
+            own = common | {"layers": layers, "trace_dir": traces}
+            tasks.append(ProfileTask(backend=backend, impl=impl, process=r, **own))
     return tasks
 
 
@@ -78,7 +90,10 @@ def run_process(task: ProfileTask, workdir: Path, log: Callable[[str], None]) ->
     if code or not result_path.exists():
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-6:])
         raise ProfileError(f"profile process {name} exited {code}:\n{tail}")
-    result = ProfileResult(**json.loads(result_path.read_text()))
+    try:
+        result = ProfileResult(**json.loads(result_path.read_text()))
+    except (ValueError, TypeError) as e:
+        raise ProfileError(f"profile process {name} wrote a result this gvbench cannot read ({e})") from e
     log(f"{name}: {result.seconds:.0f} s")
     return result
 
@@ -88,6 +103,18 @@ def run_all(tasks: list[ProfileTask], log: Callable[[str], None] = print) -> Ite
         for i, task in enumerate(tasks, 1):
             log(f"[{i}/{len(tasks)}] {task.backend} {task.impl}, process {task.process}: {', '.join(task.models)}")
             yield run_process(task, Path(workdir), log)
+
+
+def operation_table(results: list[ProfileResult], steps: pd.DataFrame) -> pd.DataFrame:
+    """One row per traced setting × operation, largest first: its self seconds and calls per step in the backend
+    profiler's trace, and that time's share of the setting's median step."""
+    rows = pd.DataFrame([row for result in results for row in result.operations])
+    if not len(rows):
+        return rows
+    median_step = steps.groupby(SETTING).step_s.median().rename("step_s").reset_index()
+    rows = rows.merge(median_step, on=SETTING, how="left")
+    rows["share_of_step"] = rows.self_s / rows.step_s
+    return rows.sort_values([*SETTING, "self_s"], ascending=[True, True, True, False]).drop(columns="process")
 
 
 def raw_tables(results: list[ProfileResult]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -101,13 +128,13 @@ def raw_tables(results: list[ProfileResult]) -> tuple[pd.DataFrame, pd.DataFrame
     steps, phases, layers = pd.DataFrame(steps), pd.DataFrame(phases), pd.DataFrame(layers)
     keys = [*SETTING, "process"]
     measured = phases.groupby(keys).seconds.sum().rename("phases_s").reset_index()
-    overhead = steps.merge(measured, on=keys)
+    overhead = steps[[*keys, "step_s", *FACTS]].merge(measured, on=keys)
     overhead = overhead.assign(
         phase=OVERHEAD,
         network=ALL_NETWORKS,
         seconds=overhead.step_s - overhead.phases_s,
         method="the step measured in the training loop less its measured phases",
-    ).drop(columns=["phases_s", "step_s", "step_batches"])
+    ).drop(columns=["phases_s", "step_s"])
     phases = pd.concat([phases, overhead], ignore_index=True)
     phases = phases.merge(steps[[*keys, "step_s", "step_batches"]], on=keys, how="left")
     return steps, phases, layers
@@ -179,13 +206,15 @@ def layer_table(layers: pd.DataFrame) -> pd.DataFrame:
 
 
 def write(out: Path, results: list[ProfileResult]) -> dict[str, pd.DataFrame]:
-    """The four tables of the finished processes, all written or none (a reader never sees a mix of two runs)."""
+    """The tables of the finished processes (`FILES`), all written or none (a reader never sees a mix of two runs)."""
     steps, phases, layers = raw_tables(results)
     tables = {
         "phases.csv": phase_table(phases),
         "layers.csv": layer_table(layers) if len(layers) else pd.DataFrame(),
         "phase_times.csv": phases,
         "layer_times.csv": layers,
+        "step_times.csv": steps,
+        "operations.csv": operation_table(results, steps),
     }
     replace_all([(out / name, table.to_csv(index=False).encode()) for name, table in tables.items()])
     return tables

@@ -167,12 +167,15 @@ def test_a_module_without_the_backend_contract_is_refused():
     module = types.ModuleType("runners.backends.mxnet")
     module.TrainStep = type("TrainStep", (), {"train_step": lambda self, data: {}})
     module.configure_threads = lambda threads: ""
-    with pytest.raises(TypeError, match="lacks version, cache_compilations"):
+    with pytest.raises(TypeError, match="lacks version, cache_compilations, phases, layer_passes, traced"):
         backends.check(module)
     module.version = lambda: "1.0"
-    with pytest.raises(TypeError, match="lacks cache_compilations"):
-        backends.check(module)
     module.cache_compilations = lambda folder: None
+    module.phases = lambda model, calls, x, noise: []
+    module.layer_passes = lambda layer, x: {}
+    with pytest.raises(TypeError, match="lacks traced$"):
+        backends.check(module)
+    module.traced = lambda run, folder, name: (folder, {})
     backends.check(module)
     module.TrainStep = type("TrainStep", (), {})
     with pytest.raises(TypeError, match="lacks TrainStep.train_step"):

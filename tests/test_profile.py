@@ -17,7 +17,7 @@ from architectures import get_spec
 from architectures.flops import block_flops
 from architectures.spec import BATCH_SIZE
 from runners.native import plan
-from runners.phases import ALL_NETWORKS, LAYER_PASSES, OVERHEAD, PASS_FLOPS, network_calls
+from runners.phases import ALL_NETWORKS, LAYER_PASSES, OVERHEAD, PASS_FLOPS, network_calls, self_times
 from runners.profile_worker import ProfileResult
 from suite import profile
 from suite.choices import BACKENDS, IMPLS
@@ -231,3 +231,31 @@ def test_the_patched_keras_trains_as_released_keras_does():
             for name, value in released.items():
                 assert patched[name] == pytest.approx(value, rel=train.rtol, abs=train.atol), (model, step, name)
         assert entry["weights_max_diff"] <= weights.atol, model
+
+
+def test_self_time_leaves_out_what_is_nested_inside():
+    events = [
+        {"ph": "X", "pid": 1, "tid": 1, "ts": 0, "dur": 100, "name": "step"},
+        {"ph": "X", "pid": 1, "tid": 1, "ts": 10, "dur": 30, "name": "conv"},
+        {"ph": "X", "pid": 1, "tid": 1, "ts": 15, "dur": 10, "name": "pad"},
+        {"ph": "X", "pid": 1, "tid": 1, "ts": 50, "dur": 30, "name": "conv"},
+        {"ph": "X", "pid": 1, "tid": 2, "ts": 20, "dur": 40, "name": "conv"},  # another thread: not nested in step
+        {"ph": "i", "pid": 1, "tid": 1, "ts": 5, "name": "marker"},  # an instant: no duration
+    ]
+    found = self_times(events)
+    assert found["step"] == pytest.approx((40e-6, 1))
+    assert found["conv"] == pytest.approx((90e-6, 3))
+    assert found["pad"] == pytest.approx((10e-6, 1))
+    assert "marker" not in found
+
+
+def test_traced_operations_are_shares_of_the_median_step(tmp_path):
+    results = [result(p, step, {("backward", ALL_NETWORKS): 0.01}) for p, step in enumerate([0.02, 0.04, 0.03])]
+    setting = {"backend": "jax", "impl": "keras", "model": "DenseGAN", "process": 0}
+    results[0].operations = [
+        setting | {"operation": "dot.1", "self_s": 0.006, "calls": 2.0, "trace": "t"},
+        setting | {"operation": "convolution.2", "self_s": 0.012, "calls": 1.0, "trace": "t"},
+    ]
+    operations = profile.write(tmp_path, results)["operations.csv"]
+    assert list(operations.operation) == ["convolution.2", "dot.1"]  # largest first
+    assert list(operations.share_of_step) == pytest.approx([0.4, 0.2])  # of the median step, 0.03 s

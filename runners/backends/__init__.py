@@ -36,6 +36,20 @@ class Backend(Protocol):
         """The backend framework's version."""
         ...
 
+    def phases(self, model: keras.Model, calls: dict, x, noise) -> list:
+        """The `runners.phases.Phase`s of `model`'s train step on batch `x` and `noise`, built from the step's own
+        code: each network's forward calls (`calls`: its inputs), the backward and the optimizer's update."""
+        ...
+
+    def layer_passes(self, layer: keras.layers.Layer, x) -> dict:
+        """`runners.phases.LAYER_PASSES` of one Keras layer on input `x`, each a callable waiting for its result."""
+        ...
+
+    def traced(self, run, folder, name: str) -> tuple:
+        """Run `run()` under the backend's own profiler; save its trace in `folder` (a file named by `name`) and
+        return its path with each operation's self seconds and count."""
+        ...
+
     def cache_compilations(self, folder: str) -> None:
         """From now on keep what the backend compiles in `folder`, for later processes to load instead of compiling,
         where the backend can; cells call it after training, so that no epoch's time depends on it."""
@@ -53,7 +67,7 @@ def load(name: str) -> Backend:
 
 def check(module: ModuleType) -> None:
     """Raise TypeError naming what `module` lacks of the `Backend` contract."""
-    wanted = ("TrainStep", "configure_threads", "version", "cache_compilations")
+    wanted = ("TrainStep", "configure_threads", "version", "cache_compilations", "phases", "layer_passes", "traced")
     missing = [name for name in wanted if not hasattr(module, name)]
     if not missing and not callable(getattr(module.TrainStep, "train_step", None)):
         missing.append("TrainStep.train_step")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import keras
 from keras.utils import unpack_x_y_sample_weight
 
 from runners.native.jax import jitted_passes
-from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase, self_times
 
 
 class TrainStep:
@@ -133,3 +140,22 @@ def cache_compilations(folder: str) -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
+
+
+def traced(run, folder: Path, name: str) -> tuple[Path, dict[str, tuple[float, int]]]:
+    """Run `run()` under `jax.profiler.trace`; save its Perfetto trace as `folder/name.perfetto.json.gz` and return
+    it with the self seconds and count of each kind of XLA operation (an event with an `hlo_op`, named without its
+    `.N` suffix: `convolution`, `dot`, `ynn_fusion`...; `runners.phases.self_times`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with jax.profiler.trace(tmp, create_perfetto_trace=True):
+            run()
+        found = next(Path(tmp).rglob("perfetto_trace.json.gz"))
+        path = folder / f"{name}.perfetto.json.gz"
+        shutil.move(found, path)
+    with gzip.open(path) as f:
+        events = [
+            e | {"name": re.sub(r"\.\d+$", "", e["args"]["hlo_op"])}
+            for e in json.load(f)["traceEvents"]
+            if "hlo_op" in e.get("args", {})
+        ]
+    return path, self_times(events)

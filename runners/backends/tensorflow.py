@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import tensorflow as tf
 from keras.utils import unpack_x_y_sample_weight
 
 from runners.native.tensorflow import forward_calls, step_phases
-from runners.phases import Phase
+from runners.phases import Phase, self_times
 
 
 class TrainStep:
@@ -86,3 +90,35 @@ def version() -> str:
 
 def cache_compilations(folder: str) -> None:
     """Nothing: TensorFlow keeps no compilation cache between processes (its scoring compiles little)."""
+
+
+def traced(run, folder: Path, name: str) -> tuple[Path, dict[str, tuple[float, int]]]:
+    """Run `run()` under TensorFlow's profiler; save its XPlane (TensorBoard's and xprof's trace viewer open it) as
+    `folder/name.xplane.pb` and return it with the self seconds and count of each type of TensorFlow op the executor
+    ran (events named `node:Type` on its `tf_Compute` threads, counted by `Type`; `runners.phases.self_times`)."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tf.profiler.experimental.start(tmp)
+        try:
+            run()
+        finally:
+            tf.profiler.experimental.stop()
+        path = folder / f"{name}.xplane.pb"
+        shutil.move(next(Path(tmp).rglob("*.xplane.pb")), path)
+    space = xplane_pb2.XSpace.FromString(path.read_bytes())
+    events = []
+    for plane in space.planes:
+        if plane.name != "/host:CPU":
+            continue
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for event in line.events:
+                node = plane.event_metadata[event.metadata_id].name
+                if ":" not in node:
+                    continue
+                start = (line.timestamp_ns * 1000 + event.offset_ps) / 1e6  # µs, as Chrome traces count
+                kind = node.rsplit(":", 1)[1]
+                events.append({"ph": "X", "tid": line.id, "ts": start, "dur": event.duration_ps / 1e6, "name": kind})
+    return path, self_times(events)

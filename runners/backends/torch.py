@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import shutil
+from pathlib import Path
+
 import torch
 import torch._functorch.config
 from keras.utils import unpack_x_y_sample_weight
@@ -102,3 +106,19 @@ def version() -> str:
 
 def cache_compilations(folder: str) -> None:
     """Nothing: PyTorch keeps no compilation cache between processes (its scoring compiles little)."""
+
+
+def traced(run, folder: Path, name: str) -> tuple[Path, dict[str, tuple[float, int]]]:
+    """Run `run()` under `torch.profiler`; save its Chrome trace as `folder/name.pt.trace.json.gz` and return it with
+    each operation's self CPU seconds and calls (`key_averages`)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        run()
+    plain = folder / f"{name}.pt.trace.json"
+    prof.export_chrome_trace(str(plain))
+    path = plain.with_suffix(".json.gz")
+    with open(plain, "rb") as source, gzip.open(path, "wb") as target:
+        shutil.copyfileobj(source, target)
+    plain.unlink()
+    return path, {a.key: (a.self_cpu_time_total / 1e6, a.count) for a in prof.key_averages()}

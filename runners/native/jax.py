@@ -1,7 +1,7 @@
 """JAX baseline: jax.numpy and jax.lax layers in NHWC, one jax.vjp per step, optax.adam; jax.jit or not.
 
 Two gradients that XLA computes slowly on the CPU come from `jax.custom_vjp` rules instead, each
-the same sum in a form XLA runs fast (benchmarks/conv_layers.py, benchmarks/xla_conv_transpose_grad.py):
+the same sum in a form XLA runs fast (`gvbench profile`'s layers, benchmarks/xla_conv_transpose_grad.py):
 - the kernel gradient of a strided transposed convolution (`deconv`): XLA's is a convolution with
   a dilated input, up to 33× slower than one matrix product of the cotangent's strided windows
   (at stride 1 XLA's own is faster);

@@ -18,9 +18,11 @@ from suite.choices import BACKENDS, PROFILE_IMPLS
 from suite.profile import GAP, SETTING
 from suite.report.figures import save
 from suite.report.formatting import bracketed, level, number, times
-from suite.report.page import Block, Figure, Heading, Table, Text
+from suite.report.page import Block, Figure, Heading, Table, Text, to_markdown
 
-PHASES_CSV, LAYERS_CSV = "phases.csv", "layers.csv"
+PHASES_CSV, LAYERS_CSV, OPERATIONS_CSV = "phases.csv", "layers.csv", "operations.csv"
+TOP_OPERATIONS = 5
+"""Operations of a profiler trace shown per slow setting, largest self time first."""
 OPERATIONS = {
     "forward": "forward",
     "input_gradient": "input gradient",
@@ -42,6 +44,34 @@ def load(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     phases = pd.concat([pd.read_csv(f / PHASES_CSV) for f in folders], ignore_index=True)
     layers = [pd.read_csv(f / LAYERS_CSV) for f in folders if (f / LAYERS_CSV).stat().st_size > 1]
     return phases, pd.concat(layers, ignore_index=True) if layers else pd.DataFrame()
+
+
+def load_operations(folders: list[Path]) -> pd.DataFrame:
+    """The traced operations of every folder that has them (none where it was run with `--no-traces`)."""
+    files = [f / OPERATIONS_CSV for f in folders]
+    frames = [pd.read_csv(file) for file in files if file.is_file() and file.stat().st_size > 1]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def traced_top(operations: pd.DataFrame, gap_rows: pd.DataFrame) -> pd.DataFrame:
+    """For the slower side of every gap, its `TOP_OPERATIONS` operations by self time in its profiler trace."""
+    rows = []
+    for gap in gap_rows.drop_duplicates(["model", "slower"]).itertuples():
+        backend, impl = gap.slower.split()
+        own = operations[(operations.model == gap.model) & (operations.backend == backend) & (operations.impl == impl)]
+        for op in own.nlargest(TOP_OPERATIONS, "self_s").itertuples():
+            rows.append(
+                {
+                    "model": gap.model,
+                    "setting": gap.slower,
+                    "operation": op.operation,
+                    "ms_per_step": 1e3 * op.self_s,
+                    "calls_per_step": op.calls,
+                    "share_of_step": op.share_of_step,
+                    "trace": op.trace,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def setting_label(backend: str, impl: str) -> str:
@@ -269,6 +299,17 @@ def blocks(root: Path, out: Path, exclude: tuple[str, ...] = ()) -> list[Block]:
             ),
             Table(gap_rows) if len(gap_rows) else Text(f"No step is {times(GAP)} slower than another setting's."),
         ]
+        operations = load_operations(folders)
+        if len(gap_rows) and len(operations):
+            found += [
+                Text(
+                    "The same slow steps as the backend's own profiler sees them: one epoch of three batches traced "
+                    "after everything was timed (`torch.profiler`, `jax.profiler`, TensorFlow's profiler), each "
+                    "operation's self time per step. The traces are in `traces/`, one per setting: PyTorch's and "
+                    "JAX's open in Perfetto or chrome://tracing, TensorFlow's XPlane in TensorBoard's profiler."
+                ),
+                Table(traced_top(operations, gap_rows)),
+            ]
     facts = ["keras_version", "backend_version", "cpu_model", "git_commit"]
     ran_on = phases.drop_duplicates(["backend", *facts])[["backend", *facts]]
     return [*found, Text("The profiles ran on:"), Table(ran_on)]
@@ -280,3 +321,53 @@ def csvs(root: Path, exclude: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
         return {}
     phases, layers = load(folders)
     return {"profile-gaps.csv": gaps(phases, layers)} if len(layers) else {}
+
+
+BEGIN, END = "<!-- profile tables: begin -->", "<!-- profile tables: end -->"
+"""The markers around the tables of a page that `python -m suite.report.step_profile` writes."""
+
+
+def docs_tables(folder: Path) -> str:
+    """Markdown of a profile folder for the docs: per setting, each phase in ms per step (share of the step), and
+    the gaps with the operations behind them."""
+    phases, layers = load([folder])
+    rows = []
+    for key, own in phases.groupby(SETTING, sort=False):
+        row = dict(zip(SETTING, key, strict=True))
+        for part, group in own.groupby(own.phase, sort=False):
+            ms = 1e3 * group.seconds_per_step.sum()
+            row[part] = f"{number(ms)} ({number(100 * group.share.sum(), '.2g')}%)"
+        first = own.iloc[0]
+        row["step ms"] = f"{number(1e3 * first.step_s)} {bracketed(1e3 * first.step_low, 1e3 * first.step_high)}"
+        rows.append(row)
+    tables = [Table(pd.DataFrame(rows))]
+    found = gaps(phases, layers) if len(layers) else pd.DataFrame()
+    shown = (
+        found.assign(
+            ratio=found.ratio.map(times),
+            gap_ms=found.gap_ms.map(number),
+            layers_ms=found.layers_ms.map(number),
+            shown_share=found.shown_share.map(lambda v: f"{number(100 * v, '.3g')}%"),
+        )
+        if len(found)
+        else found
+    )
+    command = f"python -m suite.report.step_profile {folder.as_posix()} PAGE"
+    tables += [Table(shown)] if len(shown) else []
+    written = f"<!-- written by `{command}` from {PHASES_CSV} and {LAYERS_CSV}; do not edit -->"
+    return "\n".join([BEGIN, written, "", to_markdown(tables, folder).strip(), "", END])
+
+
+def write_docs(folder: Path, page: Path) -> None:
+    """Replace the tables between `BEGIN` and `END` in `page` with `docs_tables(folder)`."""
+    text = page.read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{page} has no {BEGIN} ... {END} block to fill")
+    head, rest = text.split(BEGIN, 1)
+    page.write_text(head + docs_tables(folder) + rest.split(END, 1)[1])
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_docs(Path(sys.argv[1]), Path(sys.argv[2]))
