@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from runners.native import plan
 from runners.phases import ALL_NETWORKS, LAYER_PASSES, OVERHEAD, PASS_FLOPS, network_calls, self_times
 from runners.profile_worker import ProfileResult
 from suite import profile
-from suite.choices import BACKENDS, IMPLS
+from suite.choices import BACKENDS, IMPLS, PATCHED
 from suite.parity import TOLERANCES
 from suite.report import build_report
 from tests.conftest import ROOT, run_gvbench
@@ -144,7 +145,7 @@ def test_a_gap_is_traced_to_the_operation_that_makes_it(tmp_path):
         result(0, 0.055, {("backward", ALL_NETWORKS): 0.02}, "torch", "keras", layer_rows({})),
     ]
     tables = profile.write(tmp_path, results)
-    found = gaps(tables["phases.csv"], tables["layers.csv"])
+    found = gaps(tables["phases.csv"], tables["layers.csv"], tables["step_times.csv"])
     assert len(found) == 1
     row = found.iloc[0]
     assert (row.slower, row.than) == ("jax keras", "torch keras")
@@ -178,10 +179,10 @@ def test_a_profile_folder_alone_makes_a_report(tmp_path):
     assert "No step is 1.3× slower than another setting" in page  # every setting here takes about the same step
 
 
-def test_profile_command_writes_phases_and_layers_of_every_backend(fixture_env, tmp_path):
+def test_profile_command_writes_phases_and_layers_of_every_backend(fixture_env, fixture_data, tmp_path):
     out = tmp_path / "profile"
     args = ["profile", "--models", "DenseGAN", "--processes", "1", "--repeats", "2", "--threads", "1"]
-    done = run_gvbench([*args, "--out", str(out)], fixture_env)
+    done = run_gvbench([*args, "--data", str(fixture_data[0]), "--out", str(out)], fixture_env)
     assert done.returncode == 0, done.stderr[-3000:]
     phases, layers = pd.read_csv(out / "phases.csv"), pd.read_csv(out / "layers.csv")
     for (backend, impl), own in phases.groupby(["backend", "impl"]):
@@ -211,6 +212,12 @@ def test_profile_command_writes_phases_and_layers_of_every_backend(fixture_env, 
     for _, row in layers.iterrows():
         assert row.gflop == pytest.approx(PASS_FLOPS[row["pass"]] * expected[(row.network, row.layer)])
     assert np.isfinite(layers.ceiling_share).all()
+    # each setting's traced epoch: a trace file, and the operations its backend's profiler names
+    operations = pd.read_csv(out / "operations.csv")
+    for (backend, impl), own in operations.groupby(["backend", "impl"]):
+        assert (out / "traces" / own.trace.iloc[0]).stat().st_size > 1000, (backend, impl)
+        assert (own.self_s >= 0).all() and own.self_s.sum() > 0.1 * own.step_s.iloc[0], (backend, impl)
+    assert len(operations.groupby(["backend", "impl"])) == 6
 
 
 @pytest.mark.parity
@@ -259,3 +266,30 @@ def test_traced_operations_are_shares_of_the_median_step(tmp_path):
     operations = profile.write(tmp_path, results)["operations.csv"]
     assert list(operations.operation) == ["convolution.2", "dot.1"]  # largest first
     assert list(operations.share_of_step) == pytest.approx([0.4, 0.2])  # of the median step, 0.03 s
+
+
+def test_the_patch_gain_is_a_ratio_over_processes_with_its_verdict(tmp_path):
+    from suite.report.step_profile import patch_gains
+
+    results = [result(p, 1.0 + 0.01 * p, {("backward", ALL_NETWORKS): 0.5}, "jax", "keras") for p in range(3)]
+    results += [result(p, 0.25 + 0.0025 * p, {("backward", ALL_NETWORKS): 0.1}, "jax", PATCHED) for p in range(3)]
+    gains = patch_gains(profile.write(tmp_path, results)["step_times.csv"])
+    row = gains.iloc[0]
+    assert (row.backend, row.model, row.processes) == ("jax", "DenseGAN", "3 + 3")
+    assert row.speed_up == pytest.approx(4.0)
+    assert row.released_keras_is == "slower"  # than the patched Keras
+    assert "95% CI" in row.interval
+
+
+def test_the_docs_profile_tables_are_the_shipped_profile(monkeypatch):
+    from suite.report.step_profile import BEGIN, END, docs_tables
+
+    folder = ROOT / "results" / "profile"
+    if not (folder / "phases.csv").is_file():
+        pytest.skip("no shipped profile")
+    monkeypatch.chdir(ROOT)
+    page = (ROOT / "docs" / "performance.md").read_text()
+    block = page[page.index(BEGIN) : page.index(END) + len(END)]
+    assert block == docs_tables(Path("results/profile")), (
+        "run: python -m suite.report.step_profile results/profile docs/performance.md"
+    )
