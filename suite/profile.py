@@ -140,16 +140,6 @@ def raw_tables(results: list[ProfileResult]) -> tuple[pd.DataFrame, pd.DataFrame
     return steps, phases, layers
 
 
-def interval_columns(values: pd.Series, prefix: str = "") -> dict:
-    found = median_interval(values.to_numpy(float))
-    return {
-        f"{prefix}seconds" if not prefix else f"{prefix}s": float(np.median(values)),
-        f"{prefix}low": found.low,
-        f"{prefix}high": found.high,
-        f"{prefix}level": found.level,
-    }
-
-
 def phase_table(phases: pd.DataFrame) -> pd.DataFrame:
     """One row per setting × phase × network: the median seconds per step over processes with its interval, the
     processes, the median step it is part of (measured independently) and its share of that step."""

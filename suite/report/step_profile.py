@@ -171,7 +171,9 @@ def layer_figure(layers: pd.DataFrame, folder: Path) -> Path:
     right.set_yticks([])
     right.set_xlabel("")
     right.set_ylabel("")
-    fig.suptitle("Each weighted layer's forward + backward, batch 128 (median over processes)", y=1.0)
+    processes = int(rows.processes.max())
+    title = f"Each weighted layer's forward + backward, batch 128 (medians; {processes} process(es) a setting)"
+    fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return save(fig, folder, "layers")
 
