@@ -222,9 +222,10 @@ def test_profile_command_writes_phases_and_layers_of_every_backend(fixture_env, 
 
 @pytest.mark.parity
 def test_the_patched_keras_trains_as_released_keras_does():
-    """`keras_patched` changes how two gradients are computed, not what they are: from the same weights, batches and
-    noise its losses and weights follow Keras as released within gvbench's parity tolerances (suite/parity.py),
-    and its compiled networks hold the patch's custom gradients where Keras' do not."""
+    """`keras_patched` changes how two gradients are computed, not what they are: from the same weights, input and
+    cotangent each network's gradients equal Keras' as released up to float32 rounding, the first step's losses
+    agree within gvbench's parity tolerance (suite/parity.py), training follows the same path, and its compiled
+    networks hold the patch's custom gradients where Keras' do not."""
     env = os.environ | {"KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "patch_probe.py")], env=env, cwd=ROOT, capture_output=True, text=True
@@ -234,9 +235,20 @@ def test_the_patched_keras_trains_as_released_keras_does():
     train, weights = TOLERANCES["train"], TOLERANCES["weights"]
     for model, entry in report.items():
         assert entry["patched_has_custom_gradients"] and not entry["keras_has_custom_gradients"], model
+        # The same sums of products in another order: float32 rounding over fan-ins up to 5x5x64 = 1,600 terms,
+        # ~1e-6 of the largest gradient (measured <= 1.3e-6); a wrong window, stride or padding is of order 1.
+        for network, difference in entry["gradients_max_relative_diff"].items():
+            assert difference <= 1e-5, (model, network, difference)
+        first_released, first_patched = entry["keras_losses"][0], entry["patched_losses"][0]
+        for name, value in first_released.items():
+            assert first_patched[name] == pytest.approx(value, rel=train.rtol, abs=train.atol), (model, name)
+        # After step 1 the rounding is amplified as in suite/parity.py, and more here: the inputs are unit
+        # Gaussians, and Adam steps the pre-normalisation biases, whose gradients are pure rounding, by ~lr in
+        # either direction. Measured up to 2.6e-4 relative by step 5 on two CPUs; training itself moves these
+        # losses by 5-20% a step, so a wrong gradient leaves this band at once.
         for step, (released, patched) in enumerate(zip(entry["keras_losses"], entry["patched_losses"], strict=True)):
             for name, value in released.items():
-                assert patched[name] == pytest.approx(value, rel=train.rtol, abs=train.atol), (model, step, name)
+                assert patched[name] == pytest.approx(value, rel=2e-3), (model, step, name)
         assert entry["weights_max_diff"] <= weights.atol, model
 
 
