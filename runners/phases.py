@@ -2,9 +2,10 @@
 
 A phase is one part of a step as the step itself runs it, compiled the way the step is: each network's
 forward passes, the gradients of every loss (the backward), the optimizer's update. Each backend module
-(`runners/backends/`, `runners/native/`) builds its phases from the very functions its train step calls;
-this module times them, and times each weighted layer alone. The step is timed independently, by the
-training loop itself; what the phases leave of it is the framework's overhead, computed by `suite.profile`.
+(`runners/backends/`, `runners/native/`) builds its phases from the very functions its train step calls, and
+the compiled step itself (`STEP`: the train step called directly, without the training loop around it); this
+module times them, and times each weighted layer alone. The step is also timed by the training loop itself;
+`suite.profile` splits it into the phases and the framework's overhead.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from architectures.spec import ModelSpec, network_inputs
 
 FORWARD, BACKWARD, OPTIMIZER, OVERHEAD = "forward", "backward", "optimizer", "overhead"
 PHASES = (FORWARD, BACKWARD, OPTIMIZER, OVERHEAD)
+STEP = "compiled_step"
+"""Not a phase: the whole train step called directly, which the phases are shares of (`suite.profile`)."""
 ALL_NETWORKS = "all"
 """The `network` of a phase that covers both networks at once (the backward, the optimizer, the overhead)."""
 LAYER_PASSES = ("forward", "forward_backward", "input_gradient", "weight_gradient")
@@ -32,7 +35,7 @@ PASS_FLOPS = {"forward": 1, "forward_backward": 3, "input_gradient": 2, "weight_
 """Forward-pass equivalents of each pass (architectures/flops.py: each gradient costs one forward)."""
 
 
-def nothing() -> None:
+def nothing(*_) -> None:
     return None
 
 
@@ -48,6 +51,21 @@ class Phase:
     minus: Callable[[], object] | None = None
     """When set, the phase is derived: the time of `run` less the time of `minus` (the backend cannot run it alone)."""
     method: str = ""
+    finish: Callable[[object], object] = nothing
+    """Waits for what `run` returned, when `run` itself does not (a step dispatched asynchronously)."""
+    calls: int = 1
+    """Runs per timing, each on the last one's result, finished once at the end: steps queued as training queues
+    them, so that an asynchronous backend's dispatch overlaps the previous step as it does in the loop."""
+
+
+def step_phase(run: Callable[[], object], finish: Callable[[object], object], method: str) -> Phase:
+    """The `STEP` of a backend: `run()` is one train step on a fixed batch and noise, `finish` waits for it."""
+    return Phase(STEP, ALL_NETWORKS, lambda _: run(), finish=finish, method=method)
+
+
+def native_step(model, x: np.ndarray, noise: np.ndarray) -> Phase:
+    """A native baseline's `STEP`: its own `step`, whose losses are fetched as its training loop fetches them."""
+    return step_phase(lambda: model.step(x, noise), lambda losses: [float(v) for v in losses], "the baseline's step")
 
 
 @dataclass
@@ -72,22 +90,32 @@ def network_calls(spec: ModelSpec, batch: int, seed: int = 0) -> dict[str, list[
     return calls
 
 
-def timed(run: Callable[[Any], object], setup: Callable[[], Any], warmup: int, repeats: int) -> float:
-    """Median seconds of `run(setup())` over `repeats` runs after `warmup` (the first compiles); setup untimed."""
+def timed(
+    run: Callable[[Any], object],
+    setup: Callable[[], Any],
+    warmup: int,
+    repeats: int,
+    finish: Callable[[object], object] = nothing,
+    calls: int = 1,
+) -> float:
+    """Median seconds of one `run(setup())` over `repeats` timings after `warmup` (the first compiles); setup
+    untimed. A timing runs `calls` times, then `finish`es the last result, and counts a `calls`-th of the time."""
     for _ in range(warmup):
-        run(setup())
+        finish(run(setup()))
     times = []
     for _ in range(repeats):
         prepared = setup()
         start = time.perf_counter()
-        run(prepared)
-        times.append(time.perf_counter() - start)
+        for _ in range(calls):
+            out = run(prepared)
+        finish(out)
+        times.append((time.perf_counter() - start) / calls)
     return statistics.median(times)
 
 
 def measure(phase: Phase, warmup: int, repeats: int) -> dict:
     """A phase's row: its median seconds (derived ones: the difference of two medians) and how it was measured."""
-    seconds = timed(phase.run, phase.setup, warmup, repeats)
+    seconds = timed(phase.run, phase.setup, warmup, repeats, phase.finish, phase.calls)
     row = {"phase": phase.phase, "network": phase.network, "method": phase.method}
     if phase.minus is not None:
         less = timed(lambda _: phase.minus(), nothing, warmup, repeats)

@@ -9,6 +9,7 @@ layer. The step comes first, so no phase's compilation or cache can speed it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import statistics
@@ -23,9 +24,9 @@ from runners.threads import pin
 from suite.choices import PATCHED
 from suite.files import atomic_write
 
-STEP_EPOCH_S = 1.5
+STEP_EPOCH_S = 1.0
 """Seconds of training each timed epoch of the step measurement aims at, within `STEP_BATCHES`."""
-STEP_BATCHES = (3, 25)
+STEP_BATCHES = (2, 25)
 """Fewest and most batches a timed epoch of the step measurement trains."""
 STEP_EPOCHS = 2
 TRACE_BATCHES = 3
@@ -49,6 +50,9 @@ class ProfileTask:
     data: str | None = None
     trace_dir: str | None = None
     process: int = 0
+    compile_cache: str | None = None
+    """A folder the processes of one profile share for what their backend compiles (`cache_compilations`): each
+    compiles in an untimed warm-up, so a later process loading it changes the profile's cost, not its times."""
 
 
 @dataclass
@@ -144,7 +148,7 @@ def profile_model(task: ProfileTask, model_name: str, result: ProfileResult) -> 
     from architectures import get_spec
     from architectures.spec import noise_rows
     from runners import native
-    from runners.phases import measure, measure_layer, network_calls
+    from runners.phases import STEP, measure, measure_layer, network_calls
 
     spec = get_spec(model_name, task.variant)
     if task.impl == PATCHED:
@@ -171,6 +175,8 @@ def profile_model(task: ProfileTask, model_name: str, result: ProfileResult) -> 
 
         phases = backends.current().phases(model, calls, x, noise)
     for phase in phases:
+        if phase.phase == STEP:  # as many steps a timing as an epoch of the step measurement
+            phase = dataclasses.replace(phase, calls=batches)
         result.phases.append(setting | measure(phase, task.warmup, task.repeats))
     row["phases_wall_s"], start = time.perf_counter() - start, time.perf_counter()
     if task.layers:
@@ -222,6 +228,8 @@ def run(task: ProfileTask) -> ProfileResult:
 
     backend = backends.current()
     controls += "; " + backend.configure_threads(task.threads)
+    if task.compile_cache:
+        backend.cache_compilations(task.compile_cache)
     set_random_seed(task.seed)
     result = ProfileResult()
     result.facts = machine_facts() | {

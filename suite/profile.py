@@ -3,8 +3,9 @@
 Each process (`runners.profile_worker`) times the whole step as training runs it, then each phase alone
 (each network's forward, the backward, the optimizer's update) and each weighted layer. A process is the
 unit, as in every gvbench speed answer: the tables hold, per setting, the median over processes with its
-order-statistic interval. The overhead (Python dispatch, data feeding, callbacks, loss trackers, and the
-losses' own arithmetic) is not a phase anyone can run alone: it is each process's step less its phases.
+order-statistic interval. The phases share the compiled step (the train step called directly) in proportion to
+their times alone; the overhead (Python dispatch, data feeding, callbacks) is not a phase anyone can run alone:
+it is each process's step in the training loop less its compiled step.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from runners.phases import ALL_NETWORKS, OVERHEAD, PHASES
+from runners.phases import ALL_NETWORKS, OVERHEAD, PHASES, STEP
 from runners.profile_worker import ProfileResult, ProfileTask
 from suite.choices import PATCHED, PATCHED_BACKENDS
 from suite.errors import GvbenchError
@@ -44,6 +45,8 @@ FACTS = (
 """Facts of each process recorded beside its rows (runners/environment.py)."""
 FILES = ("phases.csv", "layers.csv", "phase_times.csv", "layer_times.csv", "step_times.csv", "operations.csv")
 """What a profile folder holds: the summaries over processes, and the per-process rows they summarise."""
+PROVENANCE = ("cpu_model", "keras_version", "backend_version", "git_commit")
+"""The facts each summary row repeats."""
 GAP = 1.3
 """A layer slower than this ratio against the fastest setting of the same layer and pass counts as a gap."""
 
@@ -99,10 +102,12 @@ def run_process(task: ProfileTask, workdir: Path, log: Callable[[str], None]) ->
 
 
 def run_all(tasks: list[ProfileTask], log: Callable[[str], None] = print) -> Iterator[ProfileResult]:
+    """Each task's result in turn; the processes share one compilation cache, removed with the rest at the end."""
     with tempfile.TemporaryDirectory(prefix="gvbench-profile-") as workdir:
+        cache = str(Path(workdir) / "compiled")
         for i, task in enumerate(tasks, 1):
             log(f"[{i}/{len(tasks)}] {task.backend} {task.impl}, process {task.process}: {', '.join(task.models)}")
-            yield run_process(task, Path(workdir), log)
+            yield run_process(dataclasses.replace(task, compile_cache=cache), Path(workdir), log)
 
 
 def operation_table(results: list[ProfileResult], steps: pd.DataFrame) -> pd.DataFrame:
@@ -118,7 +123,13 @@ def operation_table(results: list[ProfileResult], steps: pd.DataFrame) -> pd.Dat
 
 
 def raw_tables(results: list[ProfileResult]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Per-process rows: steps, phases (with the overhead each process leaves) and layers, each with its facts."""
+    """Per-process rows: steps, phases (each a share of the compiled step, with the overhead) and layers, with facts.
+
+    Each phase was timed alone (`alone_s`). Compiled together in one step, the phases can cost less than alone (a
+    compiler fuses across them; one dispatch instead of several) or more (the loss arithmetic and the trackers no
+    phase holds). A phase's `seconds` is its share of the compiled step called directly, in proportion to its time
+    alone; the overhead is the step as the training loop runs it less that compiled step. So each process's rows
+    add up to its step, and none is a difference of separately timed parts except the overhead."""
     steps, phases, layers = [], [], []
     for result in results:
         facts = {name: result.facts.get(name) for name in FACTS}
@@ -127,43 +138,44 @@ def raw_tables(results: list[ProfileResult]) -> tuple[pd.DataFrame, pd.DataFrame
         layers += [row | facts for row in result.layers]
     steps, phases, layers = pd.DataFrame(steps), pd.DataFrame(phases), pd.DataFrame(layers)
     keys = [*SETTING, "process"]
-    measured = phases.groupby(keys).seconds.sum().rename("phases_s").reset_index()
-    overhead = steps[[*keys, "step_s", *FACTS]].merge(measured, on=keys)
+    whole = phases[phases.phase == STEP][[*keys, "seconds"]].rename(columns={"seconds": "compiled_step_s"})
+    parts = phases[phases.phase != STEP].merge(whole, on=keys).rename(columns={"seconds": "alone_s"})
+    parts["seconds"] = parts.alone_s * parts.compiled_step_s / parts.groupby(keys).alone_s.transform("sum")
+    overhead = steps[[*keys, "step_s", *FACTS]].merge(whole, on=keys)
     overhead = overhead.assign(
         phase=OVERHEAD,
         network=ALL_NETWORKS,
-        seconds=overhead.step_s - overhead.phases_s,
-        method="the step measured in the training loop less its measured phases",
-    ).drop(columns=["phases_s", "step_s"])
-    phases = pd.concat([phases, overhead], ignore_index=True)
+        seconds=overhead.step_s - overhead.compiled_step_s,
+        method="the step measured in the training loop less the compiled step called directly",
+    ).drop(columns="step_s")
+    phases = pd.concat([parts, overhead], ignore_index=True)
     phases = phases.merge(steps[[*keys, "step_s", "step_batches"]], on=keys, how="left")
     return steps, phases, layers
 
 
 def phase_table(phases: pd.DataFrame) -> pd.DataFrame:
-    """One row per setting × phase × network: the median seconds per step over processes with its interval, the
-    processes, the median step it is part of (measured independently) and its share of that step."""
+    """One row per setting × phase × network: its seconds per step and share in the setting's median process (by
+    step), so that a setting's rows add up to its median step; the interval over processes, the processes, the
+    median time alone and the compiled step."""
     order = {name: i for i, name in enumerate(PHASES)}
     rows = []
-    for key, group in phases.groupby([*SETTING, "phase", "network"], sort=False):
-        row = dict(zip([*SETTING, "phase", "network"], key, strict=True))
-        row |= {"seconds_per_step": float(np.median(group.seconds))}
-        found = median_interval(group.seconds.to_numpy(float))
-        row |= {"low": found.low, "high": found.high, "level": found.level, "processes": len(group)}
-        step = median_interval(group.step_s.to_numpy(float))
-        row |= {"step_s": float(np.median(group.step_s)), "step_low": step.low, "step_high": step.high}
-        method = group.method.iloc[0]
-        row |= {"method": method, "measured_alone": key[3] != OVERHEAD and not method.startswith("derived")}
-        row |= {name: group[name].iloc[0] for name in ("cpu_model", "keras_version", "backend_version", "git_commit")}
-        rows.append(row)
+    for setting, own in phases.groupby(SETTING, sort=False):
+        by_step = own.drop_duplicates("process").sort_values("step_s").process.tolist()
+        middle = by_step[(len(by_step) - 1) // 2]
+        for key, group in own.groupby(["phase", "network"], sort=False):
+            row = dict(zip([*SETTING, "phase", "network"], (*setting, *key), strict=True))
+            median = group[group.process == middle].iloc[0]
+            found = median_interval(group.seconds.to_numpy(float))
+            row |= {"seconds_per_step": float(median.seconds), "low": found.low, "high": found.high}
+            row |= {"level": found.level, "processes": len(group), "alone_s": float(np.median(group.alone_s))}
+            step = median_interval(group.step_s.to_numpy(float))
+            row |= {"step_s": float(median.step_s), "step_low": step.low, "step_high": step.high}
+            row |= {"compiled_step_s": float(median.compiled_step_s)}
+            method = group.method.iloc[0]
+            row |= {"method": method, "measured_alone": key[0] != OVERHEAD and not method.startswith("derived")}
+            row |= {name: group[name].iloc[0] for name in PROVENANCE}
+            rows.append(row)
     table = pd.DataFrame(rows)
-    # The overhead's median is the median step less the phases' medians, so that each setting's rows add up to its
-    # step; its interval is that of the processes' own overheads.
-    overhead = table.phase == OVERHEAD
-    measured = table[~overhead].groupby(SETTING).seconds_per_step.sum()
-    table.loc[overhead, "seconds_per_step"] = [
-        r.step_s - measured[(r.backend, r.impl, r.model)] for r in table[overhead].itertuples()
-    ]
     table["share"] = table.seconds_per_step / table.step_s
     table["order"] = table.phase.map(order)
     return table.sort_values([*SETTING, "order"], kind="stable").drop(columns="order").reset_index(drop=True)

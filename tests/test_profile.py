@@ -18,7 +18,7 @@ from architectures import get_spec
 from architectures.flops import block_flops
 from architectures.spec import BATCH_SIZE
 from runners.native import plan
-from runners.phases import ALL_NETWORKS, LAYER_PASSES, OVERHEAD, PASS_FLOPS, network_calls, self_times
+from runners.phases import ALL_NETWORKS, LAYER_PASSES, OVERHEAD, PASS_FLOPS, STEP, network_calls, self_times
 from runners.profile_worker import ProfileResult
 from suite import profile
 from suite.choices import BACKENDS, IMPLS, PATCHED
@@ -56,11 +56,15 @@ COMMON = dict(
 )
 
 
-def result(process: int, step: float, phases: dict, backend: str = "jax", impl: str = "keras", layers=()):
+def result(
+    process: int, step: float, phases: dict, backend: str = "jax", impl: str = "keras", layers=(), compiled=None
+):
+    """One process's result; its compiled step takes `compiled` seconds (default: the phases' sum)."""
     setting = {"backend": backend, "impl": impl, "model": "DenseGAN", "process": process}
+    compiled = sum(phases.values()) if compiled is None else compiled
     rows = [
         setting | {"phase": phase, "network": network, "seconds": s, "method": "m"}
-        for (phase, network), s in phases.items()
+        for (phase, network), s in {**phases, (STEP, ALL_NETWORKS): compiled}.items()
     ]
     return ProfileResult(
         facts=FACTS | {"ceiling_gflop_per_s": 100.0},
@@ -71,25 +75,28 @@ def result(process: int, step: float, phases: dict, backend: str = "jax", impl: 
 
 
 def test_phases_and_overhead_add_up_to_the_measured_step(tmp_path):
-    results = [
-        result(
-            p, step, {("forward", "generator"): f, ("backward", ALL_NETWORKS): 0.5, ("optimizer", ALL_NETWORKS): 0.1}
-        )
-        for p, (step, f) in enumerate([(1.0, 0.2), (1.2, 0.3), (1.1, 0.25)])
-    ]
+    alone = {("forward", "generator"): 0.2, ("backward", ALL_NETWORKS): 0.6, ("optimizer", ALL_NETWORKS): 0.2}
+    # compiled together the phases take 0.8 of their 1.0 alone (fusion); the loop adds 0.2, 0.4 or 0.3
+    results = [result(p, step, alone, compiled=0.8) for p, step in enumerate([1.0, 1.2, 1.1])]
+    results[1].phases[0]["seconds"] = 0.4  # the slow process's forward ran slower alone
     tables = profile.write(tmp_path, results)
-    phases = tables["phases.csv"]
-    assert list(phases.phase) == ["forward", "backward", "optimizer", OVERHEAD]
-    assert phases.seconds_per_step.sum() == pytest.approx(phases.step_s.iloc[0])
-    assert phases.step_s.iloc[0] == pytest.approx(1.1)  # the median process's step
-    overhead = phases.set_index("phase").loc[OVERHEAD]
-    assert overhead.seconds_per_step == pytest.approx(1.1 - 0.25 - 0.5 - 0.1)
-    # its interval comes from each process's own overhead: 0.2, 0.3, 0.25 (three processes: their range)
-    assert (overhead.low, overhead.high) == pytest.approx((0.2, 0.3))
-    assert overhead.level == pytest.approx(0.75)
-    assert not overhead.measured_alone and phases.set_index("phase").loc["backward"].measured_alone
+    phases = tables["phases.csv"].set_index("phase")
+    assert list(phases.index) == ["forward", "backward", "optimizer", OVERHEAD]
+    assert (phases.seconds_per_step >= 0).all()
+    assert phases.seconds_per_step.sum() == pytest.approx(1.1)  # the median process's step, all of it
+    assert list(phases.step_s) == pytest.approx([1.1] * 4) and list(phases.compiled_step_s) == pytest.approx([0.8] * 4)
+    # each phase: its share of the compiled step in proportion to its time alone, in the median process
+    assert phases.loc["backward"].seconds_per_step == pytest.approx(0.8 * 0.6 / 1.0)
+    assert phases.loc["backward"].alone_s == pytest.approx(0.6)
+    assert phases.loc[OVERHEAD].seconds_per_step == pytest.approx(1.1 - 0.8)
+    # intervals are over the processes' own values: the overheads 0.2, 0.4, 0.3 (three processes: their range)
+    assert (phases.loc[OVERHEAD].low, phases.loc[OVERHEAD].high) == pytest.approx((0.2, 0.4))
+    assert phases.loc["forward"].high == pytest.approx(0.8 * 0.4 / 1.2)
+    assert phases.loc[OVERHEAD].level == pytest.approx(0.75)
+    assert not phases.loc[OVERHEAD].measured_alone and phases.loc["backward"].measured_alone
     raw = pd.read_csv(tmp_path / "phase_times.csv")
     assert len(raw) == 3 * 4 and set(raw.cpu_model) == {"test cpu"}
+    assert STEP not in set(raw.phase)
 
 
 def test_a_derived_phase_says_so_and_is_not_measured_alone(tmp_path):
@@ -195,7 +202,9 @@ def test_profile_command_writes_phases_and_layers_of_every_backend(fixture_env, 
             (OVERHEAD, ALL_NETWORKS),
         }, (backend, impl)
         measured = own[own.phase != OVERHEAD]
-        assert (measured.seconds_per_step > 0).all(), (backend, impl)
+        assert (measured.seconds_per_step > 0).all() and (measured.alone_s > 0).all(), (backend, impl)
+        # the phases are the compiled step, shared; with the overhead, the step as training runs it
+        assert measured.seconds_per_step.sum() == pytest.approx(own.compiled_step_s.iloc[0])
         assert own.seconds_per_step.sum() == pytest.approx(own.step_s.iloc[0])
         backward = own.set_index("phase").loc["backward"]
         assert backward.method.startswith("derived") == (backend == "tensorflow"), backward.method

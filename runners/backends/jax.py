@@ -15,7 +15,7 @@ import keras
 from keras.utils import unpack_x_y_sample_weight
 
 from runners.native.jax import jitted_passes
-from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase, self_times
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase, self_times, step_phase
 
 
 class TrainStep:
@@ -71,7 +71,8 @@ def values(variables) -> list:
 
 
 def phases(model, calls: dict, x, noise) -> list[Phase]:
-    """Each network's forward calls, the backward and the update, each `jax.jit`-compiled from the step's own code."""
+    """Each network's forward calls, the backward and the update, each `jax.jit`-compiled from the step's own code;
+    then the whole `train_step`, jitted with its state donated as Keras' `fit` jits it (on a copy of the state)."""
     bn = model.bn_training(True)
     found = [Phase(FORWARD, name, network_forward(getattr(model, name), inputs, bn)) for name, inputs in calls.items()]
     trainable, non_trainable = values(model.trainable_variables), values(model.non_trainable_variables)
@@ -95,7 +96,19 @@ def phases(model, calls: dict, x, noise) -> list[Phase]:
             lambda _: jax.block_until_ready(update(trainable, optimizer_vars, grads)),
             method=how + "optimizer applications (stateless_apply)",
         ),
+        compiled_step(model, (trainable, non_trainable, optimizer_vars, values(model.metrics_variables)), x, noise),
     ]
+
+
+def compiled_step(model, state: tuple, x, noise) -> Phase:
+    step = jax.jit(model.train_step, donate_argnums=0)
+    state = [jax.tree.map(jnp.copy, state)]
+
+    def run():
+        _, state[0] = step(state[0], (x, noise))
+        return state[0]
+
+    return step_phase(run, jax.block_until_ready, "jax.jit of the model's train_step, its state donated, as fit")
 
 
 def network_forward(network, inputs: list, bn: bool):

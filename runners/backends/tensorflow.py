@@ -10,7 +10,7 @@ import tensorflow as tf
 from keras.utils import unpack_x_y_sample_weight
 
 from runners.native.tensorflow import forward_calls, step_phases
-from runners.phases import Phase, self_times
+from runners.phases import Phase, self_times, step_phase
 
 
 class TrainStep:
@@ -42,7 +42,8 @@ def compiled(model, function):
 
 
 def phases(model, calls: dict, x, noise) -> list[Phase]:
-    """Each network's forward calls, the backward and the update, each a `tf.function` of the step's own code."""
+    """Each network's forward calls, the backward and the update, each a `tf.function` of the step's own code; then
+    the whole `train_step`, a `tf.function` as Keras' `fit` makes it."""
     bn = model.bn_training(True)
     forwards = forward_calls(
         lambda name, batch: getattr(model, name)(batch, training=bn), calls, lambda f: compiled(model, f)
@@ -52,7 +53,14 @@ def phases(model, calls: dict, x, noise) -> list[Phase]:
     with_grads = compiled(model, lambda: model.losses_and_gradients(x, noise)[1])
     losses_only = compiled(model, lambda: model.compute_losses(x, noise=noise, training=True))
     update = compiled(model, lambda grads: model.apply_gradients(grads, variables))
-    return step_phases(forwards, losses_only, with_grads, update, "optimizer applications")
+    step = tf.function(model.train_step, reduce_retracing=True, jit_compile=bool(model.jit_compile))
+    whole = step_phase(lambda: step((x, noise)), fetched, "tf.function of the model's train_step, as fit compiles it")
+    return [*step_phases(forwards, losses_only, with_grads, update, "optimizer applications"), whole]
+
+
+def fetched(outputs: dict) -> list:
+    """The values of a compiled call's outputs (a `tf.function` on CPU has finished them when it returns)."""
+    return [value.numpy() for value in outputs.values()]
 
 
 def layer_passes(layer, x) -> dict:

@@ -10,7 +10,7 @@ import torch
 import torch._functorch.config
 from keras.utils import unpack_x_y_sample_weight
 
-from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase, nothing, step_phase
 
 # A GAN step takes two gradients from one graph (retain_graph=True for the first); under
 # torch.compile, AOTAutograd's donated buffers forbid that ("compiled with non-empty donated
@@ -45,7 +45,8 @@ class TrainStep:
 
 def phases(model, calls: dict, x, noise) -> list[Phase]:
     """Each network's forward calls (recording the graph, as in the step), the backward alone after an untimed
-    forward, and the update: the step's own code, eager as PyTorch runs it (CPU operations finish before returning)."""
+    forward, and the update: the step's own code, eager as PyTorch runs it (CPU operations finish before returning);
+    then the whole step, through the train function Keras' `fit` calls."""
     bn = model.bn_training(True)
     found = []
     for name, inputs in calls.items():
@@ -53,6 +54,8 @@ def phases(model, calls: dict, x, noise) -> list[Phase]:
         found.append(Phase(FORWARD, name, lambda _, n=network, b=batches: [n(batch, training=bn) for batch in b]))
     x, noise = torch.from_numpy(x), torch.from_numpy(noise)
     grads, variables = model.gradients(model.compute_losses(x, noise=noise, training=True))
+    model.make_train_function()
+    train = lambda data: model.train_function([data])  # noqa: E731
     return found + [
         Phase(
             BACKWARD,
@@ -67,6 +70,7 @@ def phases(model, calls: dict, x, noise) -> list[Phase]:
             lambda _: model.apply_gradients(grads, variables),
             method="the step's optimizer applications",
         ),
+        step_phase(lambda: train((x, noise)), nothing, "the model's train function, as fit calls it"),
     ]
 
 

@@ -33,7 +33,7 @@ from runners.native import (
     same_padding,
     split,
 )
-from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase, native_step
 
 ACTIVATIONS = {
     "relu": jax.nn.relu,
@@ -251,7 +251,9 @@ class Model:
         return trainable, moving, opt_state, counter, key, losses
 
     def phases(self, calls: dict, x: np.ndarray, noise: np.ndarray) -> list[Phase]:
-        """Each network's forward calls, the backward and the update, each `jax.jit`-compiled from the step's code."""
+        """Each network's forward calls, the backward and the update, each `jax.jit`-compiled from the step's code;
+        then the step itself (last: it donates the state the others read)."""
+        step = native_step(self, x, noise)
         found = []
         for name, inputs in calls.items():
             forward = jax.jit(
@@ -279,6 +281,7 @@ class Model:
                 lambda _: jax.block_until_ready(update(*state)),
                 method="jax.jit of the step's own optax updates",
             ),
+            step,
         ]
 
     def step(self, x: np.ndarray, noise: np.ndarray | None = None) -> list:

@@ -19,7 +19,7 @@ from runners.native import (
     plans,
     split,
 )
-from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase, native_step
 
 ACTIVATIONS = {
     "relu": tf.nn.relu,
@@ -152,7 +152,9 @@ class Model:
         return losses
 
     def phases(self, calls: dict, x: np.ndarray, noise: np.ndarray) -> list[Phase]:
-        """Each network's forward calls, the backward and the update, each a `tf.function` of the step's code."""
+        """Each network's forward calls, the backward and the update, each a `tf.function` of the step's code; then
+        the step itself."""
+        step = native_step(self, x, noise)
 
         def compiled(function):
             return tf.function(function, jit_compile=self.jit_compile)
@@ -161,7 +163,8 @@ class Model:
         x, noise = tf.constant(x), tf.constant(noise)
         with_grads = compiled(lambda: self._losses_and_gradients(x, noise)[1])
         losses_only = compiled(lambda: self._losses(x, noise))
-        return step_phases(forwards, losses_only, with_grads, compiled(self._apply), "ResourceApplyAdam updates")
+        update = compiled(self._apply)
+        return [*step_phases(forwards, losses_only, with_grads, update, "ResourceApplyAdam updates"), step]
 
     def step(self, x: np.ndarray, noise: np.ndarray | None = None) -> list:
         if noise is None:

@@ -290,7 +290,8 @@ def patch_gains(process_rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def phase_table(phases: pd.DataFrame) -> pd.DataFrame:
-    """Per setting: each phase in ms per step with its interval over processes, and the step as measured."""
+    """Per setting: each phase in ms per step with its interval over processes, the phases' sum when each runs
+    alone, the compiled step called directly, and the step as the training loop runs it."""
     rows = []
     for key, own in phases.groupby(SETTING, sort=False):
         row = dict(zip(SETTING, key, strict=True))
@@ -299,6 +300,8 @@ def phase_table(phases: pd.DataFrame) -> pd.DataFrame:
                 f"{number(1e3 * r.seconds_per_step)} {bracketed(1e3 * r.low, 1e3 * r.high)}"
             )
         first = own.iloc[0]
+        row["phases alone"] = number(1e3 * own.alone_s.sum())
+        row["compiled step"] = number(1e3 * first.compiled_step_s)
         row["step (measured)"] = (
             f"{number(1e3 * first.step_s)} {bracketed(1e3 * first.step_low, 1e3 * first.step_high)}"
         )
@@ -319,14 +322,17 @@ def blocks(root: Path, out: Path, exclude: tuple[str, ...] = ()) -> list[Block]:
         Heading("Where the time goes", 2),
         Text(
             "`gvbench profile` times the whole training step as training runs it (Keras' `fit`, or the native "
-            "loop), then each phase of the step alone, compiled as the step compiles it: each network's forward "
-            "calls, the backward (the gradients of every loss) and the optimizer's update. What the step takes "
-            "beyond its phases is the overhead: Python dispatch, data feeding, callbacks, loss trackers and the "
-            "losses' own arithmetic, computed as the step less its phases in each process, not measured alone. "
-            "A negative overhead means the phases run alone cost more than inside the one compiled step. "
-            f"Each number is the median over processes, with the order-statistic interval over them ({confidence} "
-            "coverage at the fewest processes). Where TensorFlow's tape records the forward and the gradients in "
-            "one function, the backward is that function less the forward alone (`method` in phases.csv)."
+            "loop); then each phase of the step alone, compiled as the step compiles it (each network's forward "
+            "calls, the backward: the gradients of every loss, and the optimizer's update); then the compiled "
+            "step itself, called directly without the loop. Run alone the phases do not add up to the compiled "
+            "step: together a compiler fuses across them and dispatches once (less), and the step also computes "
+            "the losses' arithmetic and trackers (more); the table gives both sums. Each phase is shown as its "
+            "share of the compiled step, in proportion to its time alone; the overhead (Python dispatch, data "
+            "feeding, callbacks) is the step in the loop less the compiled step, in each process. A setting's "
+            "bars are those of its median process, so they add up to its median step; the brackets are the "
+            f"order-statistic interval over processes ({confidence} coverage at the fewest processes). Where "
+            "TensorFlow's tape records the forward and the gradients in one function, the backward is that "
+            "function less the forward alone (`method` in phases.csv)."
         ),
         Figure(phase_figure(phases, figures), "stacked bars of forward, backward, optimizer and overhead per setting"),
         Table(phase_table(phases)),
