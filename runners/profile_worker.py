@@ -29,6 +29,9 @@ STEP_EPOCH_S = 1.0
 STEP_BATCHES = (2, 25)
 """Fewest and most batches a timed epoch of the step measurement trains."""
 STEP_EPOCHS = 2
+STEP_CALLS_PER_EPOCH = 4
+"""The compiled step's timings each run a quarter of a timed epoch's batches (at least one): enough queued steps
+that an asynchronous backend's dispatch overlaps the one before, as in the loop, at a quarter of the cost."""
 TRACE_BATCHES = 3
 """Batches of the one epoch a traced process trains under its backend's profiler (after everything is timed)."""
 WARM_BATCHES = 1
@@ -175,8 +178,8 @@ def profile_model(task: ProfileTask, model_name: str, result: ProfileResult) -> 
 
         phases = backends.current().phases(model, calls, x, noise)
     for phase in phases:
-        if phase.phase == STEP:  # as many steps a timing as an epoch of the step measurement
-            phase = dataclasses.replace(phase, calls=batches)
+        if phase.phase == STEP:
+            phase = dataclasses.replace(phase, calls=math.ceil(batches / STEP_CALLS_PER_EPOCH))
         result.phases.append(setting | measure(phase, task.warmup, task.repeats))
     row["phases_wall_s"], start = time.perf_counter() - start, time.perf_counter()
     if task.layers:
