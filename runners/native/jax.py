@@ -251,9 +251,10 @@ class Model:
         return trainable, moving, opt_state, counter, key, losses
 
     def phases(self, calls: dict, x: np.ndarray, noise: np.ndarray) -> list[Phase]:
-        """Each network's forward calls, the backward and the update, each `jax.jit`-compiled from the step's code;
-        then the step itself (last: it donates the state the others read)."""
+        """Each network's forward calls, the backward and the update, each `jax.jit`-compiled from the step's code,
+        on a copy of the state (the step itself, last, donates the model's); then the step."""
         step = native_step(self, x, noise)
+        trainable, moving, opt_state = jax.tree.map(jnp.copy, (self.trainable, self.moving, self.opt_state))
         found = []
         for name, inputs in calls.items():
             forward = jax.jit(
@@ -261,13 +262,13 @@ class Model:
                     apply(self.blocks[name], self.shapes[name], t, m, batch, self.bn_training) for batch in inputs
                 ]
             )
-            args = self.trainable[name], self.moving[name], [jnp.asarray(a) for a in inputs]
+            args = trainable[name], moving[name], [jnp.asarray(a) for a in inputs]
             found.append(Phase(FORWARD, name, lambda _, f=forward, a=args: jax.block_until_ready(f(*a))))
         x, noise = jnp.asarray(x), jnp.asarray(noise)
-        losses, pullback, _ = jax.jit(self._losses_vjp)(self.trainable, self.moving, x, noise)
+        losses, pullback, _ = jax.jit(self._losses_vjp)(trainable, moving, x, noise)
         backward, update = jax.jit(self._gradients), jax.jit(self._apply)
         grads = backward(losses, pullback)
-        state = self.trainable, self.opt_state, self.counter, grads
+        state = trainable, opt_state, self.counter, grads
         return found + [
             Phase(
                 BACKWARD,
