@@ -59,13 +59,14 @@ class Phase:
 
 
 def step_phase(run: Callable[[], object], finish: Callable[[object], object], method: str) -> Phase:
-    """The `STEP` of a backend: `run()` is one train step on a fixed batch and noise, `finish` waits for it."""
+    """The `STEP` of a backend: `run()` is one train step on a fixed batch, `finish` waits for it."""
     return Phase(STEP, ALL_NETWORKS, lambda _: run(), finish=finish, method=method)
 
 
-def native_step(model, x: np.ndarray, noise: np.ndarray) -> Phase:
-    """A native baseline's `STEP`: its own `step`, whose losses are fetched as its training loop fetches them."""
-    return step_phase(lambda: model.step(x, noise), lambda losses: [float(v) for v in losses], "the baseline's step")
+def native_step(model, x: np.ndarray) -> Phase:
+    """A native baseline's `STEP`: its own `step` as its training loop calls it (drawing its noise), its losses
+    fetched as the loop fetches them."""
+    return step_phase(lambda: model.step(x), lambda losses: [float(v) for v in losses], "the baseline's step")
 
 
 @dataclass

@@ -96,16 +96,18 @@ def phases(model, calls: dict, x, noise) -> list[Phase]:
             lambda _: jax.block_until_ready(update(trainable, optimizer_vars, grads)),
             method=how + "optimizer applications (stateless_apply)",
         ),
-        compiled_step(model, (trainable, non_trainable, optimizer_vars, values(model.metrics_variables)), x, noise),
+        compiled_step(model, (trainable, non_trainable, optimizer_vars, values(model.metrics_variables)), x),
     ]
 
 
-def compiled_step(model, state: tuple, x, noise) -> Phase:
+def compiled_step(model, state: tuple, x) -> Phase:
+    """The model's `train_step` as `fit` runs it: jitted with its state donated, given a batch and no noise (the step
+    draws its own), on a copy of the state."""
     step = jax.jit(model.train_step, donate_argnums=0)
     state = [jax.tree.map(jnp.copy, state)]
 
     def run():
-        _, state[0] = step(state[0], (x, noise))
+        _, state[0] = step(state[0], (x,))
         return state[0]
 
     return step_phase(run, jax.block_until_ready, "jax.jit of the model's train_step, its state donated, as fit")

@@ -54,7 +54,7 @@ def phases(model, calls: dict, x, noise) -> list[Phase]:
     losses_only = compiled(model, lambda: model.compute_losses(x, noise=noise, training=True))
     update = compiled(model, lambda grads: model.apply_gradients(grads, variables))
     step = tf.function(model.train_step, reduce_retracing=True, jit_compile=bool(model.jit_compile))
-    whole = step_phase(lambda: step((x, noise)), fetched, "tf.function of the model's train_step, as fit compiles it")
+    whole = step_phase(lambda: step((x,)), fetched, "tf.function of the model's train_step, as fit compiles it")
     return [*step_phases(forwards, losses_only, with_grads, update, "optimizer applications"), whole]
 
 

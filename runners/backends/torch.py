@@ -70,7 +70,7 @@ def phases(model, calls: dict, x, noise) -> list[Phase]:
             lambda _: model.apply_gradients(grads, variables),
             method="the step's optimizer applications",
         ),
-        step_phase(lambda: train((x, noise)), nothing, "the model's train function, as fit calls it"),
+        step_phase(lambda: train((x,)), nothing, "the model's train function, as fit calls it"),
     ]
 
 

@@ -154,7 +154,7 @@ class Model:
     def phases(self, calls: dict, x: np.ndarray, noise: np.ndarray) -> list[Phase]:
         """Each network's forward calls, the backward and the update, each a `tf.function` of the step's code; then
         the step itself."""
-        step = native_step(self, x, noise)
+        step = native_step(self, x)
 
         def compiled(function):
             return tf.function(function, jit_compile=self.jit_compile)

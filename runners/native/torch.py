@@ -154,7 +154,7 @@ class Model:
         """Each network's forward calls (recording the graph, as in the step), the backward alone after an untimed
         forward, and the update: the step's own code (CPU operations finish before they return); then the step
         itself."""
-        step = native_step(self, x, noise)
+        step = native_step(self, x)
         found = []
         for name, inputs in calls.items():
             batches = [to_nchw(a) if a.ndim == 4 else torch.from_numpy(a) for a in inputs]
