@@ -343,8 +343,8 @@ def blocks(root: Path, out: Path, exclude: tuple[str, ...] = ()) -> list[Block]:
             Figure(layer_figure(layers, figures), "heatmaps of each layer's time against the fastest and native"),
             Heading("The operations behind each gap", 3),
             Text(
-                f"Every step at least {times(GAP)} slower than Keras on another backend or than its "
-                "own native baseline, and the layer operations that make the difference: each layer's forward, its input's "
+                f"Every step at least {times(GAP)} slower than Keras on another backend or than its own native "
+                "baseline, and the layer operations that make the difference: each layer's forward, its input's "
                 "gradient and its weights' gradient, each timed alone at batch 128 and counted as often as the step "
                 "runs it (a GAN's discriminator: forward twice, input gradients three times, weight gradients "
                 "twice). `layers_ms` is the sum over every layer; "
