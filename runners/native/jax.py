@@ -252,7 +252,7 @@ class Model:
 
     def phases(self, calls: dict, x: np.ndarray, noise: np.ndarray) -> list[Phase]:
         """Each network's forward calls, the backward and the update, each `jax.jit`-compiled from the step's code,
-        on a copy of the state (the step itself, last, donates the model's); then the step."""
+        on a copy of the state (the step itself donates the model's); then the step."""
         step = native_step(self, x)
         trainable, moving, opt_state = jax.tree.map(jnp.copy, (self.trainable, self.moving, self.opt_state))
         found = []

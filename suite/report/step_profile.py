@@ -273,7 +273,7 @@ def patch_gains(process_rows: pd.DataFrame) -> pd.DataFrame:
         released = released[released.model == model]
         if not len(released):
             continue
-        test = ratio_test(released.step_s.to_numpy(float), own.step_s.to_numpy(float))
+        test = step_ratio(process_rows, (backend, "keras"), (backend, PATCHED), model)
         rows.append(
             {
                 "backend": backend,
@@ -322,9 +322,9 @@ def blocks(root: Path, out: Path, exclude: tuple[str, ...] = ()) -> list[Block]:
         Heading("Where the time goes", 2),
         Text(
             "`gvbench profile` times the whole training step as training runs it (Keras' `fit`, or the native "
-            "loop); then each phase of the step alone, compiled as the step compiles it (each network's forward "
-            "calls, the backward: the gradients of every loss, and the optimizer's update); then the compiled "
-            "step itself, called directly without the loop. Run alone the phases do not add up to the compiled "
+            "loop); then the compiled step itself, called directly without the loop; then each phase of the step "
+            "alone, compiled as the step compiles it (each network's forward calls, the backward: the gradients "
+            "of every loss, and the optimizer's update). Run alone the phases do not add up to the compiled "
             "step: together a compiler fuses across them and dispatches once (less), and the step also computes "
             "the losses' arithmetic and trackers (more); the table gives both sums. Each phase is shown as its "
             "share of the compiled step, in proportion to its time alone; the overhead (Python dispatch, data "
