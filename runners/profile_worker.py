@@ -3,36 +3,40 @@
 
 `suite.profile` starts one such process per backend × implementation × replicate, with KERAS_BACKEND set;
 each measures every selected model: the whole step as the training loop runs it (Keras' `fit`, or the
-native baseline's loop), then the compiled step called directly, then each phase of the step on its own
-(`runners.phases`), then each weighted layer. The step comes first, so no phase's compilation or cache can
-speed it.
+native baseline's loop) and the compiled step called directly, in interleaved rounds; then each phase of
+the step on its own (`runners.phases`), then each weighted layer. The steps come first, so no phase's
+compilation or cache can speed them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from runners.phases import Phase, timed
 from runners.threads import pin
 from suite.choices import PATCHED
 from suite.files import atomic_write
 
-STEP_EPOCH_S = 1.0
-"""Seconds of training each timed epoch of the step measurement aims at, within `STEP_BATCHES`."""
+STEP_EPOCH_S = 0.75
+"""Seconds of training each timed loop epoch of the step measurement aims at, within `STEP_BATCHES`."""
 STEP_BATCHES = (2, 25)
-"""Fewest and most batches a timed epoch of the step measurement trains."""
-STEP_EPOCHS = 2
-STEP_CALLS_PER_EPOCH = 4
-"""The compiled step's timings each run a quarter of a timed epoch's batches (at least one): enough queued steps
-that an asynchronous backend's dispatch overlaps the one before, as in the loop, at a quarter of the cost."""
+"""Fewest and most batches a timed loop epoch of the step measurement trains."""
+STEP_ROUNDS = 3
+"""Rounds of the step measurement, each a loop epoch and a block of compiled steps, their order alternating
+(loop first, then compiled first, ...): the overhead is the difference within each round, so that a drift of the
+machine during the measurement reaches both of its terms alike."""
+STEP_CALLS_PER_EPOCH = 2
+"""A block of compiled steps runs half a loop epoch's batches (at least one): enough queued steps that an
+asynchronous backend's dispatch overlaps the one before, as in the loop, at half the cost."""
 TRACE_BATCHES = 3
 """Batches of the one epoch a traced process trains under its backend's profiler (after everything is timed)."""
 WARM_BATCHES = 1
@@ -106,18 +110,32 @@ def native_epochs(model, x: np.ndarray, batch_size: int, epochs: int, seed: int)
     return [record.epoch_time_s / record.steps for record in records]
 
 
-def step_seconds(task: ProfileTask, spec, model) -> tuple[float, int]:
-    """The steady step: median seconds per step over `STEP_EPOCHS` timed epochs, after two short warm-up epochs."""
+def loop_epochs(task: ProfileTask, model) -> Callable[[np.ndarray, int], list[float]]:
+    """A function training `model` for some epochs on some images, the way this task's implementation trains."""
+    if task.impl == "native":
+        return lambda x, count: native_epochs(model, x, task.batch_size, count, task.seed)
+    return lambda x, count: keras_epochs(model, x, task.batch_size, count)
 
-    def epochs(x, count):
-        if task.impl == "native":
-            return native_epochs(model, x, task.batch_size, count, task.seed)
-        return keras_epochs(model, x, task.batch_size, count)
 
-    x = training_images(task, spec, STEP_BATCHES[1])
+def step_batches(task: ProfileTask, epochs: Callable[[np.ndarray, int], list[float]], x: np.ndarray) -> int:
+    """Batches of a timed loop epoch: `STEP_EPOCH_S` at the step's estimate, after two short warm-up epochs (the
+    first compiles, the second estimates)."""
     estimate = epochs(x[: WARM_BATCHES * task.batch_size], 2)[-1]
-    batches = min(max(math.ceil(STEP_EPOCH_S / estimate), STEP_BATCHES[0]), STEP_BATCHES[1])
-    return statistics.median(epochs(x[: batches * task.batch_size], STEP_EPOCHS)), batches
+    return min(max(math.ceil(STEP_EPOCH_S / estimate), STEP_BATCHES[0]), STEP_BATCHES[1])
+
+
+def interleaved_steps(epoch: Callable[[], float], step: Phase, calls: int) -> tuple[list[float], list[float]]:
+    """Seconds per step of the loop and of the compiled step, `STEP_ROUNDS` of each, in rounds whose order
+    alternates (loop, compiled; compiled, loop; ...), after one untimed compiled step (its compilation)."""
+    step.finish(step.run(step.setup()))
+    loop, compiled = [], []
+    for round_ in range(STEP_ROUNDS):
+        for which in (0, 1) if round_ % 2 == 0 else (1, 0):
+            if which == 0:
+                loop.append(epoch())
+            else:
+                compiled.append(timed(step.run, step.setup, 0, 1, step.finish, calls))
+    return loop, compiled
 
 
 def weighted_layers(task: ProfileTask, spec, model) -> list:
@@ -151,8 +169,8 @@ def weighted_layers(task: ProfileTask, spec, model) -> list:
 def profile_model(task: ProfileTask, model_name: str, result: ProfileResult) -> None:
     from architectures import get_spec
     from architectures.spec import noise_rows
-    from runners import native
-    from runners.phases import STEP, measure, measure_layer, network_calls
+    from runners import backends, native
+    from runners.phases import STEP, measure, measure_layer, native_step, network_calls
 
     spec = get_spec(model_name, task.variant)
     if task.impl == PATCHED:
@@ -165,23 +183,31 @@ def profile_model(task: ProfileTask, model_name: str, result: ProfileResult) -> 
         model = keras_model(task, spec)
     setting = {"backend": task.backend, "impl": task.impl, "model": model_name, "process": task.process}
     start = time.perf_counter()
-    step_s, batches = step_seconds(task, spec, model)
-    row = setting | {"step_s": step_s, "step_batches": batches, "step_wall_s": time.perf_counter() - start}
+    epochs = loop_epochs(task, model)
+    x = training_images(task, spec, STEP_BATCHES[1])
+    batches = step_batches(task, epochs, x)
+    one = x[: task.batch_size]
+    if task.impl == "native":
+        step = native_step(model, one)
+    else:
+        step = backends.current().compiled_step(model, one)
+    loop, compiled = interleaved_steps(
+        lambda: epochs(x[: batches * task.batch_size], 1)[0], step, math.ceil(batches / STEP_CALLS_PER_EPOCH)
+    )
+    # the overhead is the difference of these two means, which is the mean of the rounds' differences
+    row = setting | {"step_s": statistics.fmean(loop), "step_batches": batches, "step_rounds": STEP_ROUNDS}
+    row |= {"compiled_step_s": statistics.fmean(compiled), "step_wall_s": time.perf_counter() - start}
+    compiled_row = {"phase": STEP, "network": step.network, "method": step.method, "seconds": row["compiled_step_s"]}
+    result.phases.append(setting | compiled_row)
     start = time.perf_counter()
     rng = np.random.default_rng(task.seed)
-    x = training_images(task, spec, 1)
     noise = rng.standard_normal((noise_rows(spec, task.batch_size), spec.latent_dim)).astype(np.float32)
     calls = network_calls(spec, task.batch_size, task.seed)
     if task.impl == "native":
-        phases = model.phases(calls, x, noise)
+        phases = model.phases(calls, one, noise)
     else:
-        from runners import backends
-
-        phases = backends.current().phases(model, calls, x, noise)
-    # the compiled step first, right after the loop's step: the two the overhead is the difference of
-    for phase in sorted(phases, key=lambda phase: phase.phase != STEP):
-        if phase.phase == STEP:
-            phase = dataclasses.replace(phase, calls=math.ceil(batches / STEP_CALLS_PER_EPOCH))
+        phases = backends.current().phases(model, calls, one, noise)
+    for phase in phases:
         result.phases.append(setting | measure(phase, task.warmup, task.repeats))
     row["phases_wall_s"], start = time.perf_counter() - start, time.perf_counter()
     if task.layers:

@@ -127,9 +127,12 @@ def raw_tables(results: list[ProfileResult]) -> tuple[pd.DataFrame, pd.DataFrame
 
     Each phase was timed alone (`alone_s`). Compiled together in one step, the phases can cost less than alone (a
     compiler fuses across them; one dispatch instead of several) or more (the loss arithmetic and the trackers no
-    phase holds). A phase's `seconds` is its share of the compiled step called directly, in proportion to its time
-    alone; the overhead is the step as the training loop runs it less that compiled step. So each process's rows
-    add up to its step, and none is a difference of separately timed parts except the overhead."""
+    phase holds). The overhead is the step as the training loop runs it less the compiled step called directly,
+    timed in interleaved rounds (`difference_s`, signed); it cannot be less than nothing, so a compiled step timed
+    slower than the loop (noise, where there is no overhead to find) counts as no overhead, and the phases then
+    share the loop's step instead. A phase's `seconds` is its share of the compiled step (or of the loop's step,
+    whichever is less), in proportion to its time alone. So each process's rows add up to its step, and none is
+    negative."""
     steps, phases, layers = [], [], []
     for result in results:
         facts = {name: result.facts.get(name) for name in FACTS}
@@ -139,18 +142,34 @@ def raw_tables(results: list[ProfileResult]) -> tuple[pd.DataFrame, pd.DataFrame
     steps, phases, layers = pd.DataFrame(steps), pd.DataFrame(phases), pd.DataFrame(layers)
     keys = [*SETTING, "process"]
     whole = phases[phases.phase == STEP][[*keys, "seconds"]].rename(columns={"seconds": "compiled_step_s"})
-    parts = phases[phases.phase != STEP].merge(whole, on=keys).rename(columns={"seconds": "alone_s"})
-    parts["seconds"] = parts.alone_s * parts.compiled_step_s / parts.groupby(keys).alone_s.transform("sum")
-    overhead = steps[[*keys, "step_s", *FACTS]].merge(whole, on=keys)
-    overhead = overhead.assign(
+    measured = steps[[*keys, "step_s", "step_batches", *FACTS]].merge(whole, on=keys)
+    measured["difference_s"] = measured.step_s - measured.compiled_step_s
+    measured["shared_s"] = measured[["step_s", "compiled_step_s"]].min(axis=1)
+    parts = phases[phases.phase != STEP].merge(
+        measured[[*keys, "step_s", "step_batches", "compiled_step_s", "shared_s"]], on=keys
+    )
+    parts = parts.rename(columns={"seconds": "alone_s"})
+    parts["seconds"] = parts.alone_s * parts.shared_s / parts.groupby(keys).alone_s.transform("sum")
+    overhead = measured.assign(
         phase=OVERHEAD,
         network=ALL_NETWORKS,
-        seconds=overhead.step_s - overhead.compiled_step_s,
-        method="the step measured in the training loop less the compiled step called directly",
-    ).drop(columns="step_s")
-    phases = pd.concat([parts, overhead], ignore_index=True)
-    phases = phases.merge(steps[[*keys, "step_s", "step_batches"]], on=keys, how="left")
+        seconds=measured.difference_s.clip(lower=0.0),
+        method="the step measured in the training loop less the compiled step called directly (rounds interleaved), "
+        "none where the compiled step took longer",
+    )
+    phases = pd.concat([parts, overhead], ignore_index=True).drop(columns="shared_s")
     return steps, phases, layers
+
+
+def overhead_test(low: float, high: float) -> str:
+    """Whether the loop's step differs from the compiled step, by the interval over processes of their difference."""
+    if np.isnan(low):
+        return "undecided (one process)"
+    if low > 0:
+        return "above zero"
+    if high < 0:
+        return "below zero: the compiled step took longer than the loop that runs it"
+    return "not distinguishable from zero"
 
 
 def phase_table(phases: pd.DataFrame) -> pd.DataFrame:
@@ -171,6 +190,11 @@ def phase_table(phases: pd.DataFrame) -> pd.DataFrame:
             step = median_interval(group.step_s.to_numpy(float))
             row |= {"step_s": float(median.step_s), "step_low": step.low, "step_high": step.high}
             row |= {"compiled_step_s": float(median.compiled_step_s)}
+            if key[0] == OVERHEAD:
+                difference = median_interval(group.difference_s.to_numpy(float))
+                row |= {"difference_s": float(np.median(group.difference_s))}
+                row |= {"difference_low": difference.low, "difference_high": difference.high}
+                row["overhead_test"] = overhead_test(difference.low, difference.high)
             method = group.method.iloc[0]
             row |= {"method": method, "measured_alone": key[0] != OVERHEAD and not method.startswith("derived")}
             row |= {name: group[name].iloc[0] for name in PROVENANCE}

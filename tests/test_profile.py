@@ -99,6 +99,36 @@ def test_phases_and_overhead_add_up_to_the_measured_step(tmp_path):
     assert STEP not in set(raw.phase)
 
 
+def test_a_compiled_step_slower_than_the_loop_is_no_overhead_and_says_so(tmp_path):
+    alone = {("forward", "generator"): 0.5, ("backward", ALL_NETWORKS): 0.5}
+    # the loop takes 1.0, 0.9, 1.1; the compiled step 1.05, 1.0, 1.0: differences -0.05, -0.1, +0.1
+    results = [result(p, step, alone, compiled=c) for p, (step, c) in enumerate([(1.0, 1.05), (0.9, 1.0), (1.1, 1.0)])]
+    tables = profile.write(tmp_path, results)
+    phases = tables["phases.csv"].set_index("phase")
+    assert (phases.seconds_per_step >= 0).all() and (tables["phase_times.csv"].seconds >= 0).all()
+    # the median process (loop 1.0) has no overhead: its phases share its loop step, not the slower compiled one
+    assert phases.seconds_per_step.sum() == pytest.approx(1.0)
+    assert phases.loc["forward"].seconds_per_step == pytest.approx(0.5)
+    overhead = phases.loc[OVERHEAD]
+    assert overhead.seconds_per_step == 0 and overhead.difference_s == pytest.approx(-0.05)
+    assert (overhead.difference_low, overhead.difference_high) == pytest.approx((-0.1, 0.1))
+    assert overhead.overhead_test == "not distinguishable from zero"
+    # every process's rows add up to its own loop step, whichever of the two was longer
+    raw = tables["phase_times.csv"]
+    assert raw.groupby("process").seconds.sum().tolist() == pytest.approx([1.0, 0.9, 1.1])
+    assert tables["phases.csv"].difference_s.notna().sum() == 1  # the overhead's row only
+
+
+@pytest.mark.parametrize(
+    ("loop", "verdict"),
+    [((1.2, 1.3, 1.25), "above zero"), ((0.9, 0.95, 0.8), "below zero: the compiled step took longer")],
+)
+def test_the_overhead_is_tested_against_zero_over_processes(tmp_path, loop, verdict):
+    results = [result(p, step, {("backward", ALL_NETWORKS): 1.0}) for p, step in enumerate(loop)]
+    row = profile.write(tmp_path, results)["phases.csv"].set_index("phase").loc[OVERHEAD]
+    assert row.overhead_test.startswith(verdict) and row.seconds_per_step >= 0
+
+
 def test_a_derived_phase_says_so_and_is_not_measured_alone(tmp_path):
     derived = result(0, 1.0, {("backward", ALL_NETWORKS): 0.5})
     derived.phases[0]["method"] = "derived: the forward with its gradients less the forward"
@@ -203,9 +233,13 @@ def test_profile_command_writes_phases_and_layers_of_every_backend(fixture_env, 
         }, (backend, impl)
         measured = own[own.phase != OVERHEAD]
         assert (measured.seconds_per_step > 0).all() and (measured.alone_s > 0).all(), (backend, impl)
-        # the phases are the compiled step, shared; with the overhead, the step as training runs it
-        assert measured.seconds_per_step.sum() == pytest.approx(own.compiled_step_s.iloc[0])
+        # the phases are the compiled step (or the loop's, when shorter), shared; with the overhead, the loop's step
+        shared = min(own.compiled_step_s.iloc[0], own.step_s.iloc[0])
+        assert measured.seconds_per_step.sum() == pytest.approx(shared)
         assert own.seconds_per_step.sum() == pytest.approx(own.step_s.iloc[0])
+        overhead = own.set_index("phase").loc[OVERHEAD]
+        assert overhead.difference_s == pytest.approx(own.step_s.iloc[0] - own.compiled_step_s.iloc[0])
+        assert overhead.seconds_per_step == pytest.approx(max(overhead.difference_s, 0.0))
         backward = own.set_index("phase").loc["backward"]
         assert backward.method.startswith("derived") == (backend == "tensorflow"), backward.method
     assert len(phases.groupby(["backend", "impl"])) == 6

@@ -41,6 +41,11 @@ class Backend(Protocol):
         code: each network's forward calls (`calls`: its inputs), the backward and the optimizer's update."""
         ...
 
+    def compiled_step(self, model: keras.Model, x) -> object:
+        """The `runners.phases.STEP` of `model`: its train step on batch `x`, compiled and called as `fit` calls it,
+        without the loop around it (and without changing the state `fit` trains)."""
+        ...
+
     def layer_passes(self, layer: keras.layers.Layer, x) -> dict:
         """`runners.phases.LAYER_PASSES` of one Keras layer on input `x`, each a callable waiting for its result."""
         ...
@@ -67,7 +72,16 @@ def load(name: str) -> Backend:
 
 def check(module: ModuleType) -> None:
     """Raise TypeError naming what `module` lacks of the `Backend` contract."""
-    wanted = ("TrainStep", "configure_threads", "version", "cache_compilations", "phases", "layer_passes", "traced")
+    wanted = (
+        "TrainStep",
+        "configure_threads",
+        "version",
+        "cache_compilations",
+        "phases",
+        "compiled_step",
+        "layer_passes",
+        "traced",
+    )
     missing = [name for name in wanted if not hasattr(module, name)]
     if not missing and not callable(getattr(module.TrainStep, "train_step", None)):
         missing.append("TrainStep.train_step")

@@ -71,8 +71,8 @@ def values(variables) -> list:
 
 
 def phases(model, calls: dict, x, noise) -> list[Phase]:
-    """Each network's forward calls, the backward and the update, each `jax.jit`-compiled from the step's own code;
-    then the whole `train_step`, jitted with its state donated as Keras' `fit` jits it (on a copy of the state)."""
+    """Each network's forward calls, the backward and the update, each `jax.jit`-compiled from the step's own code,
+    on the model's state as it is now (`fit` donates it: build them after training)."""
     bn = model.bn_training(True)
     found = [Phase(FORWARD, name, network_forward(getattr(model, name), inputs, bn)) for name, inputs in calls.items()]
     trainable, non_trainable = values(model.trainable_variables), values(model.non_trainable_variables)
@@ -96,15 +96,16 @@ def phases(model, calls: dict, x, noise) -> list[Phase]:
             lambda _: jax.block_until_ready(update(trainable, optimizer_vars, grads)),
             method=how + "optimizer applications (stateless_apply)",
         ),
-        compiled_step(model, (trainable, non_trainable, optimizer_vars, values(model.metrics_variables)), x),
     ]
 
 
-def compiled_step(model, state: tuple, x) -> Phase:
+def compiled_step(model, x) -> Phase:
     """The model's `train_step` as `fit` runs it: jitted with its state donated, given a batch and no noise (the step
-    draws its own), on a copy of the state."""
+    draws its own), on a copy of the state (`fit` goes on training the model's own)."""
     step = jax.jit(model.train_step, donate_argnums=0)
-    state = [jax.tree.map(jnp.copy, state)]
+    variables = model.trainable_variables, model.non_trainable_variables, model.optimizer.variables
+    state = [jax.tree.map(jnp.copy, tuple(values(v) for v in (*variables, model.metrics_variables)))]
+    x = jnp.asarray(x)
 
     def run():
         _, state[0] = step(state[0], (x,))

@@ -42,8 +42,7 @@ def compiled(model, function):
 
 
 def phases(model, calls: dict, x, noise) -> list[Phase]:
-    """Each network's forward calls, the backward and the update, each a `tf.function` of the step's own code; then
-    the whole `train_step`, a `tf.function` as Keras' `fit` makes it."""
+    """Each network's forward calls, the backward and the update, each a `tf.function` of the step's own code."""
     bn = model.bn_training(True)
     forwards = forward_calls(
         lambda name, batch: getattr(model, name)(batch, training=bn), calls, lambda f: compiled(model, f)
@@ -53,9 +52,14 @@ def phases(model, calls: dict, x, noise) -> list[Phase]:
     with_grads = compiled(model, lambda: model.losses_and_gradients(x, noise)[1])
     losses_only = compiled(model, lambda: model.compute_losses(x, noise=noise, training=True))
     update = compiled(model, lambda grads: model.apply_gradients(grads, variables))
+    return step_phases(forwards, losses_only, with_grads, update, "optimizer applications")
+
+
+def compiled_step(model, x) -> Phase:
+    """The whole `train_step`, a `tf.function` as Keras' `fit` makes it, on batch `x`."""
     step = tf.function(model.train_step, reduce_retracing=True, jit_compile=bool(model.jit_compile))
-    whole = step_phase(lambda: step((x,)), fetched, "tf.function of the model's train_step, as fit compiles it")
-    return [*step_phases(forwards, losses_only, with_grads, update, "optimizer applications"), whole]
+    x = tf.constant(x)
+    return step_phase(lambda: step((x,)), fetched, "tf.function of the model's train_step, as fit compiles it")
 
 
 def fetched(outputs: dict) -> list:

@@ -45,8 +45,7 @@ class TrainStep:
 
 def phases(model, calls: dict, x, noise) -> list[Phase]:
     """Each network's forward calls (recording the graph, as in the step), the backward alone after an untimed
-    forward, and the update: the step's own code, eager as PyTorch runs it (CPU operations finish before returning);
-    then the whole step, through the train function Keras' `fit` calls."""
+    forward, and the update: the step's own code, eager as PyTorch runs it (CPU operations finish before returning)."""
     bn = model.bn_training(True)
     found = []
     for name, inputs in calls.items():
@@ -54,8 +53,6 @@ def phases(model, calls: dict, x, noise) -> list[Phase]:
         found.append(Phase(FORWARD, name, lambda _, n=network, b=batches: [n(batch, training=bn) for batch in b]))
     x, noise = torch.from_numpy(x), torch.from_numpy(noise)
     grads, variables = model.gradients(model.compute_losses(x, noise=noise, training=True))
-    model.make_train_function()
-    train = lambda data: model.train_function([data])  # noqa: E731
     return found + [
         Phase(
             BACKWARD,
@@ -70,8 +67,14 @@ def phases(model, calls: dict, x, noise) -> list[Phase]:
             lambda _: model.apply_gradients(grads, variables),
             method="the step's optimizer applications",
         ),
-        step_phase(lambda: train((x,)), nothing, "the model's train function, as fit calls it"),
     ]
+
+
+def compiled_step(model, x) -> Phase:
+    """The whole step on batch `x`, through the train function Keras' `fit` calls (eager: done when it returns)."""
+    model.make_train_function()
+    x = torch.from_numpy(x)
+    return step_phase(lambda: model.train_function([(x,)]), nothing, "the model's train function, as fit calls it")
 
 
 def layer_passes(layer, x) -> dict:

@@ -33,7 +33,7 @@ from runners.native import (
     same_padding,
     split,
 )
-from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase, native_step
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase
 
 ACTIVATIONS = {
     "relu": jax.nn.relu,
@@ -252,8 +252,7 @@ class Model:
 
     def phases(self, calls: dict, x: np.ndarray, noise: np.ndarray) -> list[Phase]:
         """Each network's forward calls, the backward and the update, each `jax.jit`-compiled from the step's code,
-        on a copy of the state (the step itself donates the model's); then the step."""
-        step = native_step(self, x)
+        on a copy of the state (the step itself donates the model's)."""
         trainable, moving, opt_state = jax.tree.map(jnp.copy, (self.trainable, self.moving, self.opt_state))
         found = []
         for name, inputs in calls.items():
@@ -282,7 +281,6 @@ class Model:
                 lambda _: jax.block_until_ready(update(*state)),
                 method="jax.jit of the step's own optax updates",
             ),
-            step,
         ]
 
     def step(self, x: np.ndarray, noise: np.ndarray | None = None) -> list:

@@ -19,7 +19,7 @@ from runners.native import (
     plans,
     split,
 )
-from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase, native_step
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase
 
 ACTIVATIONS = {
     "relu": tf.nn.relu,
@@ -152,9 +152,7 @@ class Model:
         return losses
 
     def phases(self, calls: dict, x: np.ndarray, noise: np.ndarray) -> list[Phase]:
-        """Each network's forward calls, the backward and the update, each a `tf.function` of the step's code; then
-        the step itself."""
-        step = native_step(self, x)
+        """Each network's forward calls, the backward and the update, each a `tf.function` of the step's code."""
 
         def compiled(function):
             return tf.function(function, jit_compile=self.jit_compile)
@@ -164,7 +162,7 @@ class Model:
         with_grads = compiled(lambda: self._losses_and_gradients(x, noise)[1])
         losses_only = compiled(lambda: self._losses(x, noise))
         update = compiled(self._apply)
-        return [*step_phases(forwards, losses_only, with_grads, update, "ResourceApplyAdam updates"), step]
+        return step_phases(forwards, losses_only, with_grads, update, "ResourceApplyAdam updates")
 
     def step(self, x: np.ndarray, noise: np.ndarray | None = None) -> list:
         if noise is None:

@@ -21,7 +21,7 @@ from runners.native import (
     same_padding,
     split,
 )
-from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase, native_step
+from runners.phases import ALL_NETWORKS, BACKWARD, FORWARD, OPTIMIZER, Phase
 
 ACTIVATIONS = {
     "relu": F.relu,
@@ -152,9 +152,7 @@ class Model:
 
     def phases(self, calls: dict, x: np.ndarray, noise: np.ndarray) -> list[Phase]:
         """Each network's forward calls (recording the graph, as in the step), the backward alone after an untimed
-        forward, and the update: the step's own code (CPU operations finish before they return); then the step
-        itself."""
-        step = native_step(self, x)
+        forward, and the update: the step's own code (CPU operations finish before they return)."""
         found = []
         for name, inputs in calls.items():
             batches = [to_nchw(a) if a.ndim == 4 else torch.from_numpy(a) for a in inputs]
@@ -170,7 +168,6 @@ class Model:
                 method="torch.autograd.grad of the step, after an untimed forward",
             ),
             Phase(OPTIMIZER, ALL_NETWORKS, lambda _: self._apply(grads), method="the step's torch.optim.Adam update"),
-            step,
         ]
 
     def _apply_one_by_one(self, grads: dict[int, torch.Tensor]) -> None:

@@ -17,7 +17,7 @@ from runners.phases import ALL_NETWORKS, OVERHEAD
 from suite.choices import BACKENDS, PATCHED, PROFILE_IMPLS
 from suite.profile import GAP, SETTING
 from suite.report.figures import save
-from suite.report.formatting import bracketed, interval, level, number, times
+from suite.report.formatting import bracketed, interval, level, number, signed, times
 from suite.report.page import Block, Figure, Heading, Table, Text, to_markdown
 from suite.uncertainty import RatioTest, ratio_test, verdict
 
@@ -119,9 +119,6 @@ def phase_figure(phases: pd.DataFrame, folder: Path) -> Path:
                 markersize=5,
                 capsize=2,
             )
-            negative = own[own.seconds_per_step < 0]
-            if len(negative):
-                ax.text(left, y, f"  {OVERHEAD} {number(1e3 * negative.seconds_per_step.iloc[0])} ms", va="center")
         ax.set_yticks(range(len(labels)), labels)
         ax.invert_yaxis()
         ax.set_title(model, loc="left", fontsize=11)
@@ -305,9 +302,20 @@ def phase_table(phases: pd.DataFrame) -> pd.DataFrame:
         row["step (measured)"] = (
             f"{number(1e3 * first.step_s)} {bracketed(1e3 * first.step_low, 1e3 * first.step_high)}"
         )
+        overhead = own[own.phase == OVERHEAD].iloc[0]
+        row["loop less compiled step"] = (
+            f"{signed(1e3 * overhead.difference_s)} "
+            f"{bracketed(1e3 * overhead.difference_low, 1e3 * overhead.difference_high)}: {overhead.overhead_test}"
+        )
         row["processes"] = int(first.processes)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def overhead_counts(phases: pd.DataFrame) -> str:
+    """How many settings' overhead the interval over processes puts above zero, and how many it cannot tell."""
+    tests = phases[phases.phase == OVERHEAD].overhead_test.str.split(":").str[0].value_counts()
+    return "; ".join(f"{name} in {count} of {tests.sum()} settings" for name, count in tests.items())
 
 
 def blocks(root: Path, out: Path, exclude: tuple[str, ...] = ()) -> list[Block]:
@@ -329,6 +337,11 @@ def blocks(root: Path, out: Path, exclude: tuple[str, ...] = ()) -> list[Block]:
             "the losses' arithmetic and trackers (more); the table gives both sums. Each phase is shown as its "
             "share of the compiled step, in proportion to its time alone; the overhead (Python dispatch, data "
             "feeding, callbacks) is the step in the loop less the compiled step, in each process. A setting's "
+            "loop step and the compiled step are timed in alternating rounds within each process, and each "
+            "setting's difference is tested against zero by its interval over processes: the overhead is "
+            f"{overhead_counts(phases)}. Where the compiled step took longer than the loop that runs it (noise, where "
+            "there is no overhead to find), the overhead counts as none and the phases share the loop's step, so "
+            "no bar is negative; the signed difference is in the table. A setting's "
             "bars are those of its median process, so they add up to its median step; the brackets are the "
             f"order-statistic interval over processes ({confidence} coverage at the fewest processes). Where "
             "TensorFlow's tape records the forward and the gradients in one function, the backward is that "
