@@ -167,7 +167,8 @@ def test_a_module_without_the_backend_contract_is_refused():
     module = types.ModuleType("runners.backends.mxnet")
     module.TrainStep = type("TrainStep", (), {"train_step": lambda self, data: {}})
     module.configure_threads = lambda threads: ""
-    with pytest.raises(TypeError, match="lacks version, cache_compilations, phases, compiled_step, layer_passes, traced"):
+    lacks = "lacks version, cache_compilations, phases, compiled_step, layer_passes, traced"
+    with pytest.raises(TypeError, match=lacks):
         backends.check(module)
     module.version = lambda: "1.0"
     module.cache_compilations = lambda folder: None
