@@ -7,10 +7,31 @@ import importlib
 from architectures.family import FAMILIES, GAN, VAE, Family
 from architectures.spec import MODELS, VARIANTS, ModelSpec, get_spec
 
-__all__ = ["FAMILIES", "GAN", "MODELS", "VAE", "VARIANTS", "Family", "ModelSpec", "get_spec", "model_class"]
+__all__ = [
+    "FAMILIES",
+    "GAN",
+    "MODELS",
+    "VAE",
+    "VARIANTS",
+    "Family",
+    "ModelSpec",
+    "get_spec",
+    "model_class",
+    "steps_class",
+]
+
+
+def load(path: str) -> type:
+    """The class a `module:Class` path names."""
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def model_class(spec: ModelSpec) -> type:
     """The Keras model class (GAN or VAE) of a spec; imports Keras."""
-    module, name = spec.family.model_class.split(":")
-    return getattr(importlib.import_module(module), name)
+    return load(spec.family.model_class)
+
+
+def steps_class(spec: ModelSpec) -> type:
+    """The family's forward pass and losses (GANSteps or VAESteps), for a model of either Keras; imports Keras."""
+    return load(spec.family.steps_class)

@@ -54,6 +54,9 @@ class Family:
     losses: tuple[Loss, ...]
     model_class: str
     """`module:Class` of the Keras model."""
+    steps_class: str
+    """`module:Class` of the family's forward pass and losses, for a model of either Keras (`architectures.base.Steps`):
+    the Keras model's base, and the Keras 2 model's (runners/keras2.py)."""
     pixel_offset: float
     pixel_scale: float
     """uint8 pixels p become (p - offset) / scale."""
@@ -89,6 +92,7 @@ GAN = Family(
         Loss("g_loss", "generator loss", ("generator",)),
     ),
     model_class="architectures.gan:GAN",
+    steps_class="architectures.gan:GANSteps",
     pixel_offset=127.5,
     pixel_scale=127.5,
     # G(z) once, D on the real and the fake batch; D's loss back through both D passes (4 F_D);
@@ -107,6 +111,7 @@ VAE = Family(
     networks=("encoder", "decoder"),
     losses=(Loss("loss", "negative ELBO (nats/image)", ("encoder", "decoder")),),
     model_class="architectures.vae:VAE",
+    steps_class="architectures.vae:VAESteps",
     pixel_offset=0.0,
     pixel_scale=255.0,
     step_passes=(3, 3),

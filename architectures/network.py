@@ -1,6 +1,11 @@
-"""Turn a `NetworkSpec` into a Keras 3 model: the one place where layers are created."""
+"""Turn a `NetworkSpec` into a Keras model: the one place where layers are created.
+
+Keras 3 by default; `runners.keras2` passes tf-keras (Keras 2), whose layers take the same arguments.
+"""
 
 from __future__ import annotations
+
+from types import ModuleType
 
 import keras
 
@@ -8,33 +13,36 @@ from architectures.family import unknown
 from architectures.spec import BLOCK_KINDS, KERNEL_SIZE, LEAKY_RELU_SLOPE, Block, NetworkSpec, blocks
 
 
-def activation(name: str) -> keras.layers.Layer:
-    """An activation layer; `leaky_relu` uses Keras' layer default slope of 0.3."""
+def activation(name: str, layers: ModuleType = keras.layers) -> keras.layers.Layer:
+    """An activation layer; `leaky_relu` uses Keras' layer default slope of 0.3 (positional: Keras 3 calls it
+    `negative_slope`, Keras 2 `alpha`)."""
     if name == "leaky_relu":
-        return keras.layers.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE)
-    return keras.layers.Activation(name)
+        return layers.LeakyReLU(LEAKY_RELU_SLOPE)
+    return layers.Activation(name)
 
 
-def layer(block: Block) -> keras.layers.Layer:
-    """The Keras layer of one block."""
+def layer(block: Block, layers: ModuleType = keras.layers) -> keras.layers.Layer:
+    """The Keras layer of one block, from `layers` (Keras 3's `keras.layers`, or Keras 2's)."""
     if block.kind == "dense":
-        return keras.layers.Dense(block.size)
+        return layers.Dense(block.size)
     if block.kind in ("conv", "deconv"):
-        conv = keras.layers.Conv2D if block.kind == "conv" else keras.layers.Conv2DTranspose
+        conv = layers.Conv2D if block.kind == "conv" else layers.Conv2DTranspose
         return conv(block.size, KERNEL_SIZE, strides=block.strides, padding="same")
     if block.kind == "batchnorm":
-        return keras.layers.BatchNormalization()
+        return layers.BatchNormalization()
     if block.kind == "activation":
-        return activation(block.size)
+        return activation(block.size, layers)
     if block.kind == "reshape":
-        return keras.layers.Reshape(block.size)
+        return layers.Reshape(block.size)
     if block.kind == "flatten":
-        return keras.layers.Flatten()
+        return layers.Flatten()
     raise unknown("block kind", block.kind, BLOCK_KINDS)
 
 
 def build_network(
-    spec: NetworkSpec, input_shape: tuple[int, ...], hidden_activation: str, name: str
+    spec: NetworkSpec, input_shape: tuple[int, ...], hidden_activation: str, name: str, library: ModuleType = keras
 ) -> keras.Sequential:
-    """Every weighted layer but the last is followed by BatchNormalization and the activation."""
-    return keras.Sequential([keras.Input(input_shape), *(layer(b) for b in blocks(spec, hidden_activation))], name=name)
+    """Every weighted layer but the last is followed by BatchNormalization and the activation; `library` is `keras`
+    or `tf_keras`."""
+    hidden = (layer(b, library.layers) for b in blocks(spec, hidden_activation))
+    return library.Sequential([library.Input(input_shape), *hidden], name=name)

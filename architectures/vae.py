@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 from keras import ops
 from scipy.special import expit
 
-from architectures.base import GenerativeModel
+from architectures.base import GenerativeModel, Steps
 from architectures.losses import elbo_loss
 
 TEST_ELBO_SEED = 5678
@@ -15,7 +14,9 @@ TEST_ELBO_SEED = 5678
 TEST_BATCH = 500
 
 
-class VAE(GenerativeModel):
+class VAESteps(Steps):
+    """A VAE's forward pass and loss, for a model of either Keras."""
+
     def encode(self, x, training: bool = False):
         """Mean and log-variance of q(z|x)."""
         mean, logvar = ops.split(self.encoder(x, training=training), 2, axis=-1)
@@ -29,12 +30,14 @@ class VAE(GenerativeModel):
         bn = self.bn_training(training)
         mean, logvar = self.encode(x, training=bn)
         if noise is None:
-            noise = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+            noise = self.draw_noise(ops.shape(mean))
         noise = ops.convert_to_tensor(noise, dtype=mean.dtype)
         z = mean + noise * ops.exp(0.5 * logvar)
         logits = self.decoder(z, training=bn)
         return dict(zip(self.loss_names, [elbo_loss(x, logits, z, mean, logvar)], strict=True))
 
+
+class VAE(VAESteps, GenerativeModel):
     def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and log-variance of q(z|x) in inference mode, as NumPy (compiled: `predict_on_batch`)."""
         mean, logvar = np.split(self.encoder.predict_on_batch(x), 2, axis=-1)

@@ -22,7 +22,7 @@ from architectures.inputs import preprocess
 from runners import memory
 from runners.environment import machine_facts
 from runners.threads import pin
-from suite.choices import Status
+from suite.choices import KERAS2, Status
 from suite.contract import Facts, Result, Task
 from suite.files import atomic_write
 
@@ -80,21 +80,29 @@ KERAS_JIT = {"auto": "auto", "on": True, "off": False}
 def train_keras(spec, task: Task, x: np.ndarray, recorder, result: Result, watch=None, start: float = 0.0):
     """Train the Keras model with `fit` (in lockstep: `runners.lockstep.fit`), evaluated by `watch` when it is a
     time-to-target cell, from the last saved epoch when the task has a `resume_dir` (`runners.resume`); return it.
+    A `tf_keras` cell trains the Keras 2 model (`runners.keras2`) the same way and returns its Keras 3 twin.
     `start`: the `time.perf_counter()` at which this process began the cell."""
     import keras
 
     from runners import backends, faults, lockstep
 
     cell = task.cell
-    model = backends.build_trainable(spec, seed=cell.seed)
+    if cell.impl == KERAS2:
+        from runners import keras2
+
+        model = keras2.build(spec, seed=cell.seed)
+        optimizer, jit = keras2.adam(cell.lr), keras2.JIT[cell.jit]
+    else:
+        model = backends.build_trainable(spec, seed=cell.seed)
+        optimizer, jit = keras.optimizers.Adam(cell.lr), KERAS_JIT[cell.jit]
     if cell.mode == "lockstep":
         lockstep.set_initial_weights(model, cell.seed)
-    model.compile(optimizer=keras.optimizers.Adam(cell.lr), jit_compile=KERAS_JIT[cell.jit])
+    model.compile(optimizer=optimizer, jit_compile=jit)
     result.facts.jit_compile = bool(model.jit_compile)
     callbacks = [*faults.from_env(cell.model), *([watch] if watch else [])]
     if cell.mode == "lockstep":
         lockstep.fit(model, x, cell, task.verbose, callbacks, recorder, result.steps)
-        return model
+        return twin_of(model, spec, cell.seed)
     resumed, keep = None, []
     if task.resume_dir:
         from runners import resume
@@ -116,12 +124,31 @@ def train_keras(spec, task: Task, x: np.ndarray, recorder, result: Result, watch
         verbose=task.verbose,
         callbacks=[recorder, *keep, *callbacks],
     )
-    return model
+    return twin_of(model, spec, cell.seed)
+
+
+def twin_of(model, spec, seed: int):
+    """`model` itself if it is a Keras 3 model, else (tf-keras's) its Keras 3 twin."""
+    import keras
+
+    if isinstance(model, keras.Model):
+        return model
+    return keras3_twin(spec, seed, {name: network.get_weights() for name, network in model.networks().items()})
+
+
+def keras3_twin(spec, seed: int, weights: dict[str, list]):
+    """The Keras 3 model of `spec` holding each network's `weights` (Keras' layout and order), for samples and
+    quality."""
+    from architectures import model_class
+
+    twin = model_class(spec)(spec, seed=seed)
+    for name, arrays in weights.items():
+        getattr(twin, name).set_weights(arrays)
+    return twin
 
 
 def train_native(spec, task: Task, x: np.ndarray, recorder, result: Result, watch=None, start: float = 0.0):
     """Train the native baseline (runners/native/); return a Keras twin holding its weights, for samples and quality."""
-    from architectures import model_class
     from runners import native
 
     cell = task.cell
@@ -130,10 +157,7 @@ def train_native(spec, task: Task, x: np.ndarray, recorder, result: Result, watc
     recorder.diverged_epoch = native.fit(
         model, x, cell.epochs, cell.batch_size, cell.seed, task.verbose, recorder.epochs.append
     )
-    twin = model_class(spec)(spec, seed=cell.seed)
-    for name, arrays in model.get_weights().items():
-        getattr(twin, name).set_weights(arrays)
-    return twin
+    return keras3_twin(spec, cell.seed, model.get_weights())
 
 
 def record_environment(task: Task, facts: Facts) -> None:
@@ -149,6 +173,12 @@ def record_environment(task: Task, facts: Facts) -> None:
     for name, value in machine_facts().items():
         setattr(facts, name, value)
     facts.keras_version, facts.backend_version = keras.__version__, backend.version()
+    if task.cell.impl == KERAS2:
+        if os.environ.get("TF_USE_LEGACY_KERAS") != "1":
+            raise RuntimeError("a tf_keras cell runs with TF_USE_LEGACY_KERAS=1 (suite.executor sets it)")
+        from runners import keras2
+
+        facts.keras_version = keras2.version()  # the Keras that trains the cell: tf-keras
     facts.numpy_version = np.__version__
     facts.ceiling_gflop_per_s = task.ceiling_gflop_per_s or matmul_gflop_per_s()
 

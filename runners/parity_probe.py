@@ -4,7 +4,8 @@
 key: forward outputs of every network in inference and training mode, per-step losses of
 TRAIN_STEPS Adam steps on fixed batches and noise, and the weights after them. Nothing is
 drawn from a backend's random generator, so the three backends must agree up to float32
-rounding; `suite.parity` compares them.
+rounding; `suite.parity` compares them. With `IMPL_ENV=tf_keras` (and TF_USE_LEGACY_KERAS=1, on TensorFlow) it
+probes the Keras 2 models (`runners.keras2`) instead, under the same keys.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import keras
 import numpy as np
 
 from architectures import MODELS, VARIANTS, get_spec
+from architectures.inputs import preprocess
 from runners.backends import build_trainable
+from suite.choices import KERAS2
 from suite.files import atomic_write
-from suite.parity import LEARNING_RATE, PERTURB_ENV, TRAIN_STEPS
+from suite.parity import IMPL_ENV, LEARNING_RATE, PERTURB_ENV, TRAIN_STEPS
 
 WEIGHTS_SEED = 2023
 INPUTS_SEED = 7
@@ -37,13 +40,14 @@ def weights(model: keras.Model) -> dict[str, keras.Variable]:
     """Every weight of every network, keyed `network/<layer index>-<layer class>/<weight name>`.
 
     Keras' own variable paths number layers per process (`dense_14`), so they depend on what
-    was built before; these keys do not.
+    was built before; these keys do not (Keras 2's `dense_3/kernel:0` is `kernel` here too).
     """
     found = {}
     for network_name, network in networks(model).items():
         for index, layer in enumerate(network.layers):
             for variable in layer.weights:
-                found[f"{network_name}/{index}-{type(layer).__name__}/{variable.name}"] = variable
+                name = variable.name.rsplit("/", 1)[-1].split(":")[0]
+                found[f"{network_name}/{index}-{type(layer).__name__}/{name}"] = variable
     return found
 
 
@@ -81,14 +85,20 @@ def set_fixed_weights(model: keras.Model, perturb: str | None = None) -> None:
 def inputs(model: keras.Model, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A batch of preprocessed digit-like images and as many rows of noise, drawn in NumPy."""
     images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-    return model.preprocess(images), rng.standard_normal((n, model.spec.latent_dim)).astype("float32")
+    return preprocess(model.spec, images), rng.standard_normal((n, model.spec.latent_dim)).astype("float32")
 
 
 def probe(model_name: str, variant: str) -> dict[str, np.ndarray]:
     """Forward outputs, per-step losses and final weights of one model under this backend."""
     key = f"{model_name}/{variant}"
     perturb = os.environ.get(PERTURB_ENV)
-    model = build_trainable(get_spec(model_name, variant), seed=0)
+    keras2 = os.environ.get(IMPL_ENV) == KERAS2
+    if keras2:
+        from runners import keras2 as keras2_models
+
+        model = keras2_models.build(get_spec(model_name, variant), seed=0)
+    else:
+        model = build_trainable(get_spec(model_name, variant), seed=0)
     set_fixed_weights(model, perturb)
     rng = np.random.default_rng([INPUTS_SEED, zlib.crc32(key.encode())])
     x, z = inputs(model, FORWARD_BATCH, rng)
@@ -99,7 +109,7 @@ def probe(model_name: str, variant: str) -> dict[str, np.ndarray]:
             value = network(feed, training=mode == "training")
             out[f"{key}/forward/{name}/{mode}"] = keras.ops.convert_to_numpy(value)
     set_fixed_weights(model, perturb)  # training-mode calls moved BatchNormalization's statistics
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))
+    model.compile(optimizer=keras2_models.adam(LEARNING_RATE) if keras2 else keras.optimizers.Adam(LEARNING_RATE))
     steps = {name: [] for name in model.loss_names}
     for _ in range(TRAIN_STEPS):
         x, noise = inputs(model, TRAIN_BATCH, rng)

@@ -10,12 +10,18 @@ from enum import StrEnum
 
 BACKENDS = ("tensorflow", "torch", "jax")
 """Keras backends gvbench measures; each has a module of `runners/backends/` by that name."""
-IMPLS = ("keras", "native")
-"""`keras`: the models of architectures/ trained by Keras' fit; `native`: runners/native/, no Keras."""
+KERAS2 = "tf_keras"
+IMPLS = ("keras", "native", KERAS2)
+"""`keras`: the models of architectures/ trained by Keras 3's fit; `native`: runners/native/, no Keras; `tf_keras`:
+the same models built and trained by Keras 2 (the `tf-keras` package, runners/keras2.py), on TensorFlow only."""
+KERAS2_BACKENDS = ("tensorflow",)
+KERAS2_ENV = {"TF_USE_LEGACY_KERAS": "1"}
+"""The environment a `tf_keras` cell's process starts with, so that `tf.keras` there is Keras 2 too."""
 PATCHED = "keras_patched"
 """`gvbench profile` only: the Keras models with a candidate fix of Keras' JAX convolution gradients applied at
 Keras' operations (runners/backends/jax_patch.py); JAX only."""
-PROFILE_IMPLS = (*IMPLS, PATCHED)
+PROFILE_DEFAULT = ("keras", "native")
+PROFILE_IMPLS = (*PROFILE_DEFAULT, PATCHED)
 PATCHED_BACKENDS = ("jax",)
 JIT_MODES = ("auto", "on", "off")
 """Compile mode asked for: the backend's default (`auto`), compiled (`on`) or not (`off`)."""

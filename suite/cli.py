@@ -15,11 +15,31 @@ import pandas as pd
 
 from architectures import MODELS, VARIANTS, get_spec
 from architectures.spec import BATCH_SIZE
-from suite.choices import BACKENDS, IMPLS, JIT_MODES, MISSING, PATCHED, PATCHED_BACKENDS, PROFILE_IMPLS, Status
+from suite.choices import (
+    BACKENDS,
+    IMPLS,
+    JIT_MODES,
+    KERAS2,
+    MISSING,
+    PATCHED,
+    PATCHED_BACKENDS,
+    PROFILE_DEFAULT,
+    PROFILE_IMPLS,
+    Status,
+)
 from suite.contract import Cell
 from suite.errors import GvbenchError, UsageError
 from suite.executor import LocalExecutor
-from suite.grid import LEARNING_RATES, ORDERS, PAPER_LR, lockstep_problem, make_grid, ordered, target_problem
+from suite.grid import (
+    LEARNING_RATES,
+    ORDERS,
+    PAPER_LR,
+    keras2_problem,
+    lockstep_problem,
+    make_grid,
+    ordered,
+    target_problem,
+)
 from suite.mnist import keras_cache_path, load_mnist
 from suite.profiles import PROFILES
 from suite.ray_executor import RayExecutor
@@ -156,9 +176,12 @@ def add_run_parser(commands) -> None:
     )
     run.add_argument(
         "--impl",
-        choices=("keras", "native", "both"),
-        default="keras",
-        help="keras: the Keras models; native: the same models in the backend alone (runners/native/); both",
+        nargs="+",
+        choices=(*IMPLS, "both"),
+        default=["keras"],
+        metavar="IMPL",
+        help="keras: the Keras 3 models; native: the same models in the backend alone (runners/native/); "
+        f"{KERAS2}: the same models in Keras 2 (tf-keras), on tensorflow only; both: keras and native",
     )
     run.add_argument(
         "--jit",
@@ -292,9 +315,9 @@ def add_profile_parser(commands) -> None:
         "--impls",
         nargs="+",
         choices=PROFILE_IMPLS,
-        default=list(IMPLS),
+        default=list(PROFILE_DEFAULT),
         metavar="IMPL",
-        help=f"{', '.join(PROFILE_IMPLS)} (default: {' '.join(IMPLS)}); {PATCHED} runs on jax only",
+        help=f"{', '.join(PROFILE_IMPLS)} (default: {' '.join(PROFILE_DEFAULT)}); {PATCHED} runs on jax only",
     )
     profile.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), metavar="MODEL")
     profile.add_argument("--variant", choices=VARIANTS, default="paper")
@@ -358,13 +381,18 @@ def make_cells(args: argparse.Namespace) -> list[Cell]:
     """Every cell the arguments ask for, backend by backend."""
     share_cpus(args)
     backends = list(BACKENDS) if "all" in args.backend else list(dict.fromkeys(args.backend))
-    impls = IMPLS if args.impl == "both" else (args.impl,)
+    impls = chosen_impls(args.impl)
     jits = JIT_MODES if "all" in args.jit else tuple(dict.fromkeys(args.jit))
     seeds = list(dict.fromkeys(args.seeds))
     mode = "lockstep" if args.lockstep else "independent"
     budget_s, epochs = args.budget or (PROFILES[args.profile].budget_s, None)
     settings = (args.variant, args.profile, seeds, args.threads, epochs or args.epochs, impls, jits, mode, budget_s)
     return [cell for backend in backends for cell in make_grid(backend, args.models, args.lrs, *settings)]
+
+
+def chosen_impls(impl: list[str]) -> tuple[str, ...]:
+    """`--impl`'s implementations, each once, `both` standing for keras and native."""
+    return tuple(dict.fromkeys(i for name in impl for i in (("keras", "native") if name == "both" else (name,))))
 
 
 def share_cpus(args: argparse.Namespace) -> None:
@@ -394,8 +422,10 @@ def check_run(args: argparse.Namespace) -> str | None:
             f"--threads {args.threads} exceeds the {usable_cpus()} CPUs this process may use; "
             f"pass --threads {usable_cpus()} or fewer"
         )
-    impls = IMPLS if args.impl == "both" else (args.impl,)
-    problem = target_problem(args.profile, impls, args.budget is not None, args.epochs is not None)
+    impls = chosen_impls(args.impl)
+    backends = list(BACKENDS) if "all" in args.backend else args.backend
+    problem = keras2_problem(backends, impls)
+    problem = problem or target_problem(args.profile, impls, args.budget is not None, args.epochs is not None)
     if args.lockstep:
         problem = problem or lockstep_problem(args.models, args.variant, args.profile, impls)
     if problem:

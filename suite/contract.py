@@ -12,7 +12,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 
-from suite.choices import Status
+from suite.choices import KERAS2, KERAS2_ENV, Status
 from suite.profiles import PROFILES
 
 
@@ -37,8 +37,8 @@ class Cell:
 
     @property
     def cell_id(self) -> str:
-        """Readable and unique: backend.model.variant.lr.profile.seed.epochs[.b<budget>s][.native][.jit-on|.jit-off]
-        [.lockstep]."""
+        """Readable and unique: backend.model.variant.lr.profile.seed.epochs[.b<budget>s][.native|.tf_keras]
+        [.jit-on|.jit-off][.lockstep]."""
         cell_id = f"{self.backend}.{self.model}.{self.variant}.lr{self.lr:g}.{self.profile}.s{self.seed}.e{self.epochs}"
         if self.budget_s is not None:
             cell_id += f".b{self.budget_s:g}s"
@@ -49,6 +49,11 @@ class Cell:
         if self.mode != "independent":
             cell_id += f".{self.mode}"
         return cell_id
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The environment variables its process starts with: its backend, and Keras 2's switch for a Keras 2 cell."""
+        return {"KERAS_BACKEND": self.backend} | (KERAS2_ENV if self.impl == KERAS2 else {})
 
     @property
     def batch_size(self) -> int:

@@ -65,7 +65,7 @@ def describe_exit(code: int) -> str:
 
 
 class LocalExecutor:
-    """One subprocess per cell on this machine, `KERAS_BACKEND` set in its environment; `jobs` of them at once.
+    """One subprocess per cell on this machine, with its `Cell.environment`; `jobs` of them at once.
 
     With `jobs` > 1 each running cell is pinned to CPUs of its own (`threads` of them, disjoint from the other
     cells'), its Keras progress goes to its log, and it records `parallel_cells`. The cell is stopped (SIGTERM,
@@ -127,11 +127,7 @@ class LocalExecutor:
         task_path, result_path = workdir / f"{cell_id}.json", workdir / f"{cell_id}.result.json"
         task_path.write_text(dataclasses.replace(task, samples_file=str(samples_file)).to_json())
         result_path.unlink(missing_ok=True)
-        env = os.environ | {
-            "KERAS_BACKEND": task.cell.backend,
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            PARENT_PID_ENV: str(os.getpid()),
-        }
+        env = os.environ | task.cell.environment | {"TF_CPP_MIN_LOG_LEVEL": "2", PARENT_PID_ENV: str(os.getpid())}
         command = [sys.executable, "-m", "runners.cell", str(task_path), str(result_path)]
         pinned = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         with open(log_file, "w") as log:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from architectures import get_spec
 from architectures.spec import noise_rows
+from suite.choices import KERAS2, KERAS2_BACKENDS
 from suite.contract import Cell
 from suite.profiles import PROFILES
 
@@ -36,8 +37,9 @@ def make_grid(
     """Every model × learning rate × seed × implementation × compile mode for one backend, in a stable order.
 
     Each model trains the profile's epochs for it (`Profile.epochs_for`) unless `epochs` overrides them all;
-    `PAPER_LR` among `lrs` stands for the model's own paper rate.
+    `PAPER_LR` among `lrs` stands for the model's own paper rate. Keras 2 (`tf_keras`) has cells on TensorFlow only.
     """
+    impls = tuple(i for i in impls if i != KERAS2 or backend in KERAS2_BACKENDS)
     return [
         Cell(
             backend,
@@ -85,10 +87,22 @@ def target_problem(profile: str, impls: tuple[str, ...], budget: bool, epochs: b
     """Why these time-to-target settings cannot run, or None."""
     if not PROFILES[profile].eval_every:
         return f"--budget needs --profile target ({profile} trains its epochs and scores once)" if budget else None
-    if "native" in impls:
-        return "--profile target trains the Keras models only; drop --impl native"
+    if others := sorted(set(impls) - {"keras"}):
+        return f"--profile target trains the Keras 3 models only; drop --impl {' '.join(others)}"
     if budget and epochs:
         return "give the epochs in --budget (e.g. --budget 20epochs) or --epochs, not both"
+    return None
+
+
+def keras2_problem(backends: list[str], impls: tuple[str, ...]) -> str | None:
+    """Why these backends cannot run Keras 2 (`tf_keras`) cells, or None: it runs on TensorFlow alone; beside
+    another implementation it runs there and the others run on every backend."""
+    if KERAS2 not in impls:
+        return None
+    others = [b for b in backends if b not in KERAS2_BACKENDS]
+    if (others and impls == (KERAS2,)) or not set(backends) & set(KERAS2_BACKENDS):
+        where = ", ".join(KERAS2_BACKENDS)
+        return f"--impl {KERAS2} (Keras 2) runs on {where} only, not {', '.join(others)}; pass --backend {where}"
     return None
 
 
@@ -107,8 +121,10 @@ class Placed:
 
 
 def block_key(cell: Cell) -> tuple:
-    """What the cells of one block share: everything but the backend, the factor a run compares."""
-    return (cell.model, cell.variant, cell.lr, cell.profile, cell.seed, cell.epochs, cell.impl, cell.jit, cell.mode)
+    """What the cells of one block share: everything but the backend, the factor a run compares, and but the Keras
+    (a Keras 2 cell joins the block of its Keras 3 cells, the comparison it runs for)."""
+    keras = "keras" if cell.impl == KERAS2 else cell.impl
+    return (cell.model, cell.variant, cell.lr, cell.profile, cell.seed, cell.epochs, keras, cell.jit, cell.mode)
 
 
 def ordered(cells: list[Cell], order: str) -> list[Placed]:

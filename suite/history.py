@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student
 
-from suite.choices import COMPLETED
+from suite.choices import COMPLETED, KERAS2
 from suite.processes import modes
 from suite.report.loading import load
 from suite.uncertainty import CONFIDENCE, SEED, Interval, geometric_interval, log_t_interval
@@ -102,9 +102,11 @@ def points(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def version_sets(cells: pd.DataFrame) -> pd.Series:
-    """Each cell's version set as the history names it: `keras 3.15.1, tensorflow 2.21.0`."""
+    """Each cell's version set as the history names it: `keras 3.15.1, tensorflow 2.21.0` (`tf-keras 2.21.0, ...` for
+    a Keras 2 cell)."""
     backend = cells.backend.astype(str) + " " + cells.backend_version.astype(str)
-    return "keras " + cells.keras_version.astype(str) + ", " + backend
+    keras = np.where(cells.impl == KERAS2, "tf-keras ", "keras ")
+    return keras + cells.keras_version.astype(str) + ", " + backend
 
 
 def not_run(cells: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:

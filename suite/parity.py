@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from suite.choices import BACKENDS
+from suite.choices import BACKENDS, KERAS2, KERAS2_ENV
 from suite.files import atomic_write
 
 Arrays = dict[str, np.ndarray]
 TRAIN_STEPS = 5
 LEARNING_RATE = 1e-4
+IMPL_ENV = "GVBENCH_PARITY_IMPL"
+"""`tf_keras`: the probe builds the Keras 2 models (TensorFlow only); else the Keras 3 ones."""
 PERTURB_ENV = "GVBENCH_PARITY_PERTURB"
 """Test-only: `MODEL=WEIGHT_KEY:DELTA` adds DELTA to the first entry of that weight
 (see `runners.parity_probe.weights`)."""
@@ -155,11 +157,14 @@ def write_golden(results: dict[str, Arrays], folder: Path) -> list[Path]:
     return written
 
 
-def probe(backend: str, models: list[str], env: dict | None = None) -> Arrays:
-    """Run `runners.parity_probe` in a fresh process of `backend`; return its arrays."""
+def probe(backend: str, models: list[str], env: dict | None = None, keras2: bool = False) -> Arrays:
+    """Run `runners.parity_probe` in a fresh process of `backend` (with `keras2`: of Keras 2 on TensorFlow); return
+    its arrays."""
     with tempfile.TemporaryDirectory(prefix="gvbench-parity-") as tmp:
         out = Path(tmp) / f"{backend}.npz"
         env = (env or dict(os.environ)) | {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        if keras2:
+            env |= KERAS2_ENV | {IMPL_ENV: KERAS2}
         done = subprocess.run(
             [sys.executable, "-m", "runners.parity_probe", str(out), *models], env=env, capture_output=True, text=True
         )

@@ -15,14 +15,14 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from suite.contract import Result, Task
+from suite.contract import Cell, Result, Task
 from suite.errors import GvbenchError
 from suite.executor import Job, LocalExecutor
 from suite.files import atomic_write
 from suite.stop import StopRequest
 
 FORWARDED_ENV = ("KERAS_HOME", "TF_CPP_MIN_LOG_LEVEL")
-"""Driver environment a task gets besides `KERAS_BACKEND` and every `GVBENCH_*` variable."""
+"""Driver environment a task gets besides its own (`Cell.environment`) and every `GVBENCH_*` variable."""
 OBJECT_STORE_BYTES = 256 * 1024**2
 """Object store of a local instance: results, samples and logs are small."""
 POLL_S = 0.5
@@ -78,10 +78,11 @@ def check_address(address: str) -> None:
         ) from e
 
 
-def task_env(backend: str) -> dict[str, str]:
-    """The environment variables a cell's task runs with: its backend and the driver's gvbench settings."""
+def task_env(cell: Cell) -> dict[str, str]:
+    """The environment variables a cell's task runs with: its own (`Cell.environment`) and the driver's gvbench
+    settings."""
     env = {k: v for k, v in os.environ.items() if k.startswith("GVBENCH_") or k in FORWARDED_ENV}
-    return env | {"KERAS_BACKEND": backend}
+    return env | cell.environment
 
 
 def lost(error: Exception) -> Result:
@@ -143,7 +144,7 @@ class RayExecutor:
                 task.options(
                     num_cpus=self.cpus_per_cell,
                     max_retries=0,
-                    runtime_env={"env_vars": task_env(job.task.cell.backend)},
+                    runtime_env={"env_vars": task_env(job.task.cell)},
                 ).remote(job.task.to_json(), self.cell_timeout, self.cpus_per_cell): job
                 for job in jobs
             }

@@ -325,6 +325,29 @@ def test_lockstep_marks_every_cell_and_refuses_what_it_cannot_feed(capsys, tmp_p
     assert not (tmp_path / "r").exists(), "nothing is written"
 
 
+def test_keras2_cells_run_on_tensorflow_alone_and_are_refused_elsewhere(capsys, tmp_path):
+    argv = ["run", "--models", "DenseGAN", "CNNVAE", "--lrs", "1e-4", "--seeds", "0", "1"]
+    cells = make_cells(build_parser().parse_args([*argv, "--backend", "all", "--impl", "keras", "tf_keras"]))
+    assert len(cells) == 2 * 2 * (3 + 1), "Keras 3 on every backend, Keras 2 on TensorFlow alone"
+    keras2 = [c for c in cells if c.impl == "tf_keras"]
+    assert {c.backend for c in keras2} == {"tensorflow"} and all(c.cell_id.endswith(".tf_keras") for c in keras2)
+    assert keras2[0].environment == {"KERAS_BACKEND": "tensorflow", "TF_USE_LEGACY_KERAS": "1"}
+    assert "TF_USE_LEGACY_KERAS" not in cells[0].environment
+    placed = ordered(cells, "interleaved")
+    blocks = {p.block for p in placed if p.cell.impl == "tf_keras"}
+    assert all(len([p for p in placed if p.block == b]) == 4 for b in blocks), "Keras 2 joins its Keras 3 cells' block"
+    both = make_cells(build_parser().parse_args([*argv, "--backend", "torch", "--impl", "both"]))
+    assert {c.impl for c in both} == {"keras", "native"}
+    out = ["--out", str(tmp_path / "r")]
+    for backend in (["torch"], ["jax"], ["all"], ["tensorflow", "torch"]):
+        refused = [*argv, "--backend", *backend, "--impl", "tf_keras", *out]
+        fails_with(capsys, refused, "--impl tf_keras (Keras 2) runs on tensorflow only", "pass --backend tensorflow")
+    fails_with(capsys, [*argv, "--backend", "jax", "--impl", "keras", "tf_keras", *out], "runs on tensorflow only")
+    target = [*argv, "--backend", "tensorflow", "--impl", "tf_keras", "--profile", "target", *out]
+    fails_with(capsys, target, "--profile target trains the Keras 3 models only; drop --impl tf_keras")
+    assert not (tmp_path / "r").exists(), "nothing is written"
+
+
 CPUS = len(os.sched_getaffinity(0))
 
 

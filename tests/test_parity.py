@@ -38,6 +38,21 @@ def test_backends_agree(results, model, kind):
     assert not mismatches, "\n".join(map(str, mismatches))
 
 
+@pytest.fixture(scope="module")
+def keras2() -> dict[str, np.ndarray]:
+    return probe("tensorflow", list(MODELS), keras2=True)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_keras2_computes_what_keras3_does_on_tensorflow(results, keras2, model):
+    # The same TensorFlow kernels under both Keras, so the backends' tolerances (suite.parity.TOLERANCES) hold with
+    # room; every key (every weight of every layer, by position and class) must exist in both.
+    mine, reference = only(keras2, model), only(results["tensorflow"], model)
+    assert mine.keys() == reference.keys()
+    mismatches = compare(mine, reference, "tf_keras", "tensorflow")
+    assert not mismatches, "\n".join(map(str, mismatches))
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_probe_covers_every_network_mode_variant_and_step(results, model):
     arrays = results["tensorflow"]

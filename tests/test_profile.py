@@ -21,7 +21,7 @@ from runners.native import plan
 from runners.phases import ALL_NETWORKS, LAYER_PASSES, OVERHEAD, PASS_FLOPS, STEP, network_calls, self_times
 from runners.profile_worker import ProfileResult
 from suite import profile
-from suite.choices import BACKENDS, IMPLS, PATCHED
+from suite.choices import BACKENDS, PATCHED, PROFILE_DEFAULT
 from suite.parity import TOLERANCES
 from suite.report import build_report
 from tests.conftest import ROOT, run_gvbench
@@ -44,9 +44,9 @@ def test_a_steps_layer_operations_are_its_forward_passes(family):
 
 
 def test_processes_are_interleaved_and_rotated():
-    tasks = profile.plan(list(BACKENDS), list(IMPLS), 3, **COMMON)
+    tasks = profile.plan(list(BACKENDS), list(PROFILE_DEFAULT), 3, **COMMON)
     rounds = [[(t.backend, t.impl) for t in tasks if t.process == r] for r in range(3)]
-    settings = [(b, i) for b in BACKENDS for i in IMPLS]
+    settings = [(b, i) for b in BACKENDS for i in PROFILE_DEFAULT]
     assert all(sorted(r) == sorted(settings) for r in rounds)  # every setting once a round
     assert len({r[0] for r in rounds}) == 3  # no setting always first
 
@@ -205,7 +205,7 @@ def test_a_profile_folder_alone_makes_a_report(tmp_path):
         )
         for p in range(3)
         for b in ("jax", "torch")
-        for i in IMPLS
+        for i in PROFILE_DEFAULT
     ]
     profile.write(tmp_path / "profile", results)
     out = build_report(tmp_path / "profile")

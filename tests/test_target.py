@@ -88,7 +88,11 @@ def test_target_cells_carry_their_budget_and_bad_combinations_are_refused(capsys
     assert quick[0].budget_s is None and quick[0].eval_every is None and ".b" not in quick[0].cell_id
     out = ["--out", str(tmp_path / "r")]
     fails_with(capsys, [*base, "--budget", "30m", *out], "--budget needs --profile target")
-    fails_with(capsys, [*base, "--profile", "target", "--impl", "native", *out], "trains the Keras models only")
+    fails_with(
+        capsys,
+        [*base, "--profile", "target", "--impl", "native", *out],
+        "trains the Keras 3 models only; drop --impl native",
+    )
     fails_with(capsys, [*base, "--profile", "target", "--budget", "2epochs", "--epochs", "3", *out], "not both")
     assert not (tmp_path / "r").exists(), "nothing is written"
 
