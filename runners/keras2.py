@@ -31,8 +31,8 @@ from architectures.spec import ModelSpec, network_inputs
 from runners.backends.tensorflow import TrainStep
 
 JIT = {"auto": None, "on": True, "off": False}
-"""`--jit` as tf-keras's `compile(jit_compile=...)`: its default (None: no XLA, unlike Keras 3's `auto` on
-TensorFlow), XLA, or none."""
+"""`--jit` as tf-keras's `compile(jit_compile=...)`: its default (None: no XLA, as Keras 3's `auto` resolves to on
+TensorFlow on the CPU), XLA, or none."""
 
 
 def version() -> str:

@@ -162,15 +162,16 @@ def sweeps(series: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     versions at one Keras version, each in version order. A step between a point of one Keras and backend and a
     point of another Keras and another backend would say nothing of which release made it."""
     backend = series.backend.iloc[0]
+    keras = "tf-keras" if series.impl.iloc[0] == KERAS2 else "Keras"
     found = []
     for version, group in series.groupby("backend_version", sort=False):
         if group.keras_version.nunique() > 1 or series.keras_version.nunique() == 1:
             ordered = group.sort_values("keras_version", key=lambda v: v.map(version_key), kind="stable")
-            found.append((f"Keras versions at {backend} {version}", ordered))
+            found.append((f"{keras} versions at {backend} {version}", ordered))
     for version, group in series.groupby("keras_version", sort=False):
         if group.backend_version.nunique() > 1:
             ordered = group.sort_values("backend_version", key=lambda v: v.map(version_key), kind="stable")
-            found.append((f"{backend} versions at Keras {version}", ordered))
+            found.append((f"{backend} versions at {keras} {version}", ordered))
     return found
 
 

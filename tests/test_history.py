@@ -23,7 +23,13 @@ ROUNDS = 3
 
 
 def write_runs(
-    out, step_s: dict[str, float], noise: float, seed: int = 0, within: float = 0.01, rounds: int = ROUNDS
+    out,
+    step_s: dict[str, float],
+    noise: float,
+    seed: int = 0,
+    within: float = 0.01,
+    rounds: int = ROUNDS,
+    impl: str = "keras",
 ) -> None:
     """`rounds` runs per Keras version, `SEEDS` cells each, whose steady epochs take `step_s[version]` × 4 steps,
     each round off by lognormal `noise` (the spread between rounds) and each cell by `within` more."""
@@ -35,7 +41,7 @@ def write_runs(
                 per_step = level * math.exp(rng.normal(0.0, within))
                 epochs = [EpochRecord(e, 4 * per_step, 4, 512 / (4 * per_step), {"loss": 1.0}) for e in (1, 2, 3)]
                 facts = Facts(keras_version=version, backend_version="2.21.0", started_at=f"2026-01-0{i + 1}")
-                cell = Cell("tensorflow", "DenseVAE", "paper", 1e-4, "smoke", cell_seed, 3, 2)
+                cell = Cell("tensorflow", "DenseVAE", "paper", 1e-4, "smoke", cell_seed, 3, 2, impl)
                 result = Result(Status.OK, facts=facts, epochs=epochs)
                 append_cell(out, *rows(f"r{i}-{round_}", cell, result, "s.npz", "l.log"))
 
@@ -56,6 +62,17 @@ def test_a_30_percent_step_at_one_version_is_found_with_its_size(tmp_path):
     assert (
         change.kind == "regression" and 1.2 < change.ratio < 1.4 and 1 < change.ci_low <= change.ratio <= change.ci_high
     )
+
+
+def test_a_keras2_regression_shows_as_a_tf_keras_version_step(tmp_path):
+    step = {v: (0.013 if VERSIONS.index(v) >= 3 else 0.010) for v in VERSIONS}
+    write_runs(tmp_path, step, noise=0.03, impl="tf_keras")
+    points, changes = history([tmp_path])
+    assert set(points.impl) == {"tf_keras"} and len(changes) == 1, changes.to_string()
+    change = changes.iloc[0]
+    assert change.sweep == "tf-keras versions at tensorflow 2.21.0" and change.kind == "regression"
+    assert change.before == "tf-keras 3.12.0, tensorflow 2.21.0"
+    assert change.after == "tf-keras 3.13.2, tensorflow 2.21.0"
 
 
 @pytest.mark.parametrize("noise", [0.05, 0.15])

@@ -51,7 +51,7 @@ def test_the_report_sets_keras3_beside_keras2(keras2_run, tmp_path):
     assert set(found.measure) == {"steady step", "first epoch", "memory training adds"}
     assert set(found.model) == set(MODELS) and (found.processes == "2 / 2").all()
     assert (found.ci_low <= found.ratio).all() and (found.ratio <= found.ci_high).all()
-    assert set(found.verdict) <= {"alike", "faster", "slower", "undecided"}
+    assert set(found.verdict) <= {"alike", "faster", "slower", "more", "less", "undecided"}
     report = (tmp_path / "report.md").read_text()
     assert "Keras 2 beside Keras 3" in report and "Is Keras 3 slower than Keras 2" in report
     assert (tmp_path / "smoke" / "keras2.png").exists()

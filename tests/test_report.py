@@ -441,3 +441,13 @@ def test_a_ratio_that_is_not_1_never_prints_as_1():
     assert span(0.999999, 1.000003) == "0.999999–1.000003"
     assert times(1.47) == "1.47×" and times(1.0) == "1×" and span(1.12, 1.88) == "1.12–1.88"
     assert times(1 + 2e-16) == "1×", "a ratio of equal values computed through logs is 1"
+
+
+def test_two_close_learning_rates_keep_two_columns(tmp_path):
+    write_cell(tmp_path, "r1", "tensorflow", "DenseVAE", 2e-4, result([4.0, 1.0], {"loss": [300.0, 250.0]}))
+    write_cell(tmp_path, "r1", "tensorflow", "DenseVAE", 2.5e-4, result([4.0, 1.0], {"loss": [300.0, 240.0]}))
+    cells, epochs, _ = load(tmp_path)
+    chosen, _ = latest(cells)
+    found = tables.summary(chosen, epochs)
+    assert found.loc[0, "final_loss_lr2e-04"] == 250.0 and found.loc[0, "final_loss_lr2.5e-04"] == 240.0
+    assert found.loc[0, "statuses"] == "2.5e-04 ok · 2e-04 ok"

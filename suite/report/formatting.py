@@ -16,8 +16,13 @@ def number(value: float, fmt: str = ".3g") -> str:
 
 
 def lr_label(lr: float) -> str:
-    """A learning rate as the report names it: `1e-04`."""
-    return f"{lr:.0e}"
+    """A learning rate as the report names it: `1e-04`, with the digits that tell it from every other rate
+    (`2.5e-04`, not `2e-04`, so that two rates are never one column or one panel)."""
+    for digits in range(16):
+        text = f"{lr:.{digits}e}"
+        if float(text) == lr:
+            return text
+    return repr(lr)
 
 
 def signed(value: float, fmt: str = ".3g") -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from scipy.stats import ttest_ind
@@ -16,12 +17,21 @@ from scipy.stats import ttest_ind
 from suite.choices import BACKENDS, COMPLETED, KERAS2
 from suite.margins import SPEED, margin_of
 from suite.report import figures
-from suite.report.formatting import has_interval, number, signed, span, times
+from suite.report.formatting import has_interval, interval, number, signed, span, times
 from suite.report.frames import ProfileFrames
 from suite.report.loading import label, model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
 from suite.report.replicates import measure_name, per_seed
-from suite.uncertainty import ALIKE, CONFIDENCE, UNDECIDED, equivalence_p, holm, ratio_test, verdict
+from suite.uncertainty import (
+    ALIKE,
+    CONFIDENCE,
+    UNDECIDED,
+    equivalence_p,
+    geometric_interval,
+    holm,
+    ratio_test,
+    verdict,
+)
 
 REFERENCE = "Keras 2 · tensorflow"
 MEASURES = {
@@ -33,6 +43,11 @@ MEASURES = {
 `rss_before_train_mb`; a Keras 2 process imports Keras 3 too, for gvbench's callbacks and scoring, so the resident
 totals would compare imports, not training)."""
 DIFFER = "differ"
+RATIO_TICKS = [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50]
+"""Labelled ticks of the ratio axes, in plain numbers."""
+SPEED_VERDICTS = ("slower", "faster", ALIKE, UNDECIDED)
+MEMORY_WORDS = {"slower": "more", "faster": "less"}
+"""A memory ratio's verdict: more or less than Keras 2's, not slower or faster."""
 LEARNING_SHOWN = [
     "model",
     "lr",
@@ -75,7 +90,8 @@ def cells_of(frames: ProfileFrames) -> pd.DataFrame:
 
 def versus(frames: ProfileFrames) -> pd.DataFrame:
     """Per model, measure and setting: its values over Keras 2's as a ratio of geometric means over processes, with
-    Welch's t interval, and a verdict within the speed margin; Holm's adjustment over the profile's ratios."""
+    Welch's t interval, and a verdict within the speed margin (`more`/`less` for memory); Holm's adjustment over the
+    profile's ratios of each measure, a family per question asked."""
     cells = frames.once("keras2_cells", cells_of)
     rows = []
     for model, group in cells.groupby("model_label"):
@@ -107,8 +123,12 @@ def versus(frames: ProfileFrames) -> pd.DataFrame:
     if table.empty:
         return table.assign(verdict=[])
     for name in ("p_differ", "p_alike"):
-        table[f"{name}_holm"] = holm(table[name])
-    table["verdict"] = [verdict(r.ratio, r.p_differ_holm, r.p_alike_holm) for r in table.itertuples()]
+        table[f"{name}_holm"] = table.groupby("measure")[name].transform(holm)
+    table["verdict"] = [
+        MEMORY_WORDS.get(found, found) if r.measure == MEASURES["train_added_mb"] else found
+        for r in table.itertuples()
+        for found in [verdict(r.ratio, r.p_differ_holm, r.p_alike_holm)]
+    ]
     order = {m: i for i, m in enumerate(model_order(table.model))}
     return table.sort_values("model", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
 
@@ -157,22 +177,47 @@ def learning(frames: ProfileFrames) -> pd.DataFrame:
     return table
 
 
-def speed_sentence(found: pd.DataFrame) -> str:
-    """At a glance: is Keras 3 slower than Keras 2, on each backend, and by how much."""
+def across_models(found: pd.DataFrame) -> pd.DataFrame:
+    """Per Keras 3 backend: the steady step's ratio to Keras 2 over the models, as their geometric mean with the t
+    interval of the mean log ratio over models (each model one value: it answers "on these models", and its spread
+    holds both how the models differ and each ratio's own noise), and the per-model verdicts."""
     steady = found[(found.measure == "steady step") & found.setting.str.startswith("Keras 3")]
-    if steady.empty:
-        return "Keras 2 has no steady step time to compare Keras 3 with"
-    parts = []
+    rows = []
     for name in settings_order(steady.setting):
         group = steady[steady.setting == name]
+        centre, spread = geometric_interval(group.ratio)
         counts = group.verdict.value_counts()
-        tally = ", ".join(f"{counts[v]} {v}" for v in ("slower", "faster", ALIKE, UNDECIDED) if v in counts)
-        low, high = group.ratio.min(), group.ratio.max()
-        parts.append(f"on {name.split(' · ')[1]} {span(low, high, collapse=True)}× ({tally} of {len(group)} models)")
+        rows.append(
+            {
+                "setting": name,
+                "models": len(group),
+                "ratio": centre,
+                "ci_low": spread.low,
+                "ci_high": spread.high,
+                "lowest": group.ratio.min(),
+                "highest": group.ratio.max(),
+                "verdicts": ", ".join(f"{counts[v]} {v}" for v in SPEED_VERDICTS if v in counts),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def speed_sentence(found: pd.DataFrame) -> str:
+    """At a glance: is Keras 3 slower than Keras 2, on each backend, and by how much."""
+    overall = across_models(found)
+    if overall.empty:
+        return "Keras 2 has no steady step time to compare Keras 3 with"
+    parts = []
+    for r in overall.itertuples():
+        ci = interval(r.ci_low, r.ci_high, CONFIDENCE) if has_interval(r.ci_low) else "one model: no interval"
+        parts.append(
+            f"on {r.setting.split(' · ')[1]} {times(r.ratio)} ({ci} over the {r.models} models; each model "
+            f"{span(r.lowest, r.highest, collapse=True)}×, {r.verdicts} alone)"
+        )
     return (
         "Is Keras 3 slower than Keras 2 (tf-keras, on TensorFlow) on these models, on this CPU? Its steady step "
-        f"takes, as a ratio to Keras 2's, {'; '.join(parts)} (verdicts within {SPEED.describe()}, over processes, "
-        "Holm-adjusted)"
+        f"takes, as a ratio to Keras 2's, {'; '.join(parts)} (each model's verdict within {SPEED.describe()} over "
+        "its processes, Holm-adjusted)"
     )
 
 
@@ -184,7 +229,7 @@ def ratio_figure(found: pd.DataFrame) -> plt.Figure:
     measures = [m for m in MEASURES.values() if m in set(found.measure)]
     models, names = model_order(found.model), settings_order(found.setting)
     colours = dict(zip(names, plt.get_cmap("tab10").colors, strict=False))
-    fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 0.55 * len(models) * len(names) + 1.5))
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 0.3 * len(models) * len(names) + 1.5))
     axes = np.atleast_1d(axes)
     for ax, measure in zip(axes, measures, strict=True):
         part = found[found.measure == measure]
@@ -197,6 +242,11 @@ def ratio_figure(found: pd.DataFrame) -> plt.Figure:
         ax.axvline(1, color="black", lw=0.8)
         ax.axvspan(1 / (1 + SPEED.value), 1 + SPEED.value, color="grey", alpha=0.15, lw=0)
         ax.set_xscale("log")
+        ticks = [t for t in RATIO_TICKS if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        if len(ticks) > 6:  # a wide axis: decades alone, so the labels do not run together
+            ticks = [t for t in ticks if math.log10(t).is_integer()]
+        ax.set_xticks(ticks, [number(t, "g") for t in ticks])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_yticks(range(len(models)), models if ax is axes[0] else [""] * len(models))
         ax.set_ylim(len(models) - 0.5, -0.5)
         ax.set_title(f"{measure} (÷ Keras 2)", fontsize=10)
@@ -221,6 +271,24 @@ def shown(found: pd.DataFrame) -> pd.DataFrame:
             ],
             "processes": found.processes,
             "verdict": found.verdict,
+        }
+    )
+
+
+def overall_shown(overall: pd.DataFrame) -> pd.DataFrame:
+    """The ratios over the models as the page prints them."""
+    return pd.DataFrame(
+        {
+            "setting": overall.setting,
+            "÷ Keras 2, over the models": [times(r) for r in overall.ratio],
+            "95% CI": [
+                span(a, b) if has_interval(a) else "one model"
+                for a, b in zip(overall.ci_low, overall.ci_high, strict=True)
+            ],
+            "each model": [
+                span(a, b, collapse=True) + "×" for a, b in zip(overall.lowest, overall.highest, strict=True)
+            ],
+            "verdicts per model": overall.verdicts,
         }
     )
 
@@ -255,6 +323,12 @@ def blocks(frames: ProfileFrames) -> list[Block]:
             "adds to the process (`train_peak_rss_mb - rss_before_train_mb`)."
         ),
         Figure(figure, "Steady step, first epoch and training memory of each setting as a ratio to Keras 2's"),
+        Text(
+            "Over the models: each Keras 3 backend's steady step over Keras 2's, the geometric mean of the models' "
+            'ratios with the t interval over models (it answers "on these models"; a model\'s own ratio and its '
+            "verdict are in the table after it)."
+        ),
+        Table(overall_shown(across_models(found))),
         Table(shown(found)),
     ]
     alike = frames.once("keras2_learning", learning)
@@ -285,7 +359,10 @@ def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
     found = frames.once("keras2_versus", versus)
     if found.empty:
         return {}
-    out = {"keras2.csv": found.assign(profile=frames.profile)}
+    out = {
+        "keras2.csv": found.assign(profile=frames.profile),
+        "keras2_models.csv": across_models(found).assign(profile=frames.profile),
+    }
     alike = frames.once("keras2_learning", learning)
     if len(alike):
         out["keras2_learning.csv"] = alike.assign(profile=frames.profile)
