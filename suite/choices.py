@@ -1,4 +1,5 @@
-"""The closed sets every layer names: backends, implementations, compile modes, training modes and cell statuses.
+"""The closed sets every layer names: backends, implementations, compile modes, training modes, and the statuses of
+cells and of version-set steps.
 
 Each is a value of a results column and, but for the statuses, a command-line choice. This module imports
 nothing of gvbench's, so the lowest module may name them.
@@ -58,6 +59,23 @@ class Status(StrEnum):
         return self in (*COMPLETED, Status.UNSUPPORTED)
 
 
+class StepStatus(StrEnum):
+    """How a version set's step of `gvbench versions` ended (versions.csv's `status` column)."""
+
+    NOT_INSTALLED = "not installed"
+    """pip could not install the set."""
+    DOES_NOT_IMPORT = "does not import"
+    """Keras or a backend fails to import under the set."""
+    RAN = "ran"
+    """The set's run had every cell ok."""
+    CELLS_FAILED = "cells failed"
+    """The set's run ended with a cell not ok (see the run's cells.csv)."""
+    INTERRUPTED = "interrupted"
+    """SIGINT or SIGTERM stopped the run; the rounds stop there."""
+
+
+NOT_RUN = (StepStatus.NOT_INSTALLED, StepStatus.DOES_NOT_IMPORT)
+"""The steps of a set that never ran: what the history lists as not run."""
 COMPLETED = (Status.OK, Status.BUDGET)
 """Statuses of cells that trained to their planned end and were scored: what timing and quality tables read."""
 MISSING = "missing"

@@ -26,6 +26,7 @@ from suite.choices import (
     PROFILE_DEFAULT,
     PROFILE_IMPLS,
     Status,
+    StepStatus,
 )
 from suite.contract import Cell
 from suite.errors import GvbenchError, UsageError
@@ -589,9 +590,9 @@ def cmd_versions(args: argparse.Namespace) -> int:
     backends = list(BACKENDS) if "all" in run.backend else run.backend
     check_out(run.out)
     steps = run_versions(args.sets, backends, run_args, run.out, args.rounds, args.cache)
-    ran = sum(step.status == "ran" for step in steps)
+    ran = sum(step.status == StepStatus.RAN for step in steps)
     print(f"gvbench versions: {ran} of {len(steps)} runs had every cell ok; every step is in {run.out}/versions.csv")
-    if any(step.status == "interrupted" for step in steps):
+    if any(step.status == StepStatus.INTERRUPTED for step in steps):
         return 130
     return 0
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student
 
-from suite.choices import COMPLETED, KERAS2
+from suite.choices import COMPLETED, KERAS2, NOT_RUN
 from suite.processes import modes
 from suite.report.loading import load
 from suite.uncertainty import CONFIDENCE, SEED, Interval, geometric_interval, log_t_interval
@@ -117,7 +117,7 @@ def not_run(cells: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:
         path = folder / VERSIONS_CSV
         if path.exists():
             steps = pd.read_csv(path, dtype=str)
-            for step in steps[steps.status.isin(["not installed", "does not import"])].itertuples():
+            for step in steps[steps.status.isin(NOT_RUN)].itertuples():
                 rows.append({"version_set": step.set, "what": step.status, "cells": 0, "reason": step.reason})
     failed = cells[~cells.status.isin(COMPLETED)]
     failed = failed.assign(version_set=version_sets(failed))

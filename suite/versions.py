@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from suite.choices import StepStatus
 from suite.files import atomic_write
 
 INSTALLED = "installed"
@@ -54,9 +55,7 @@ class Step:
     set: str
     round: int | None
     position: int | None
-    status: str
-    """`not installed`, `does not import`, `ran` (every cell ok), `cells failed` (see the run's cells.csv) or
-    `interrupted` (the rounds stop there)."""
+    status: StepStatus
     reason: str | None = None
     run_id: str | None = None
     keras_version: str | None = None
@@ -173,7 +172,7 @@ def run_versions(
         if reason is None:
             found, reason = check_import(env, backends)
         if reason is not None:
-            status = "not installed" if reason.startswith("pip") else "does not import"
+            status = StepStatus.NOT_INSTALLED if reason.startswith("pip") else StepStatus.DOES_NOT_IMPORT
             record(out, [Step(version_set, None, None, status, reason, at=now())])
             print(f"gvbench versions: {version_set}: {status} ({reason})", flush=True)
             continue
@@ -186,12 +185,13 @@ def run_versions(
         env, found = usable[version_set]
         at = now()
         code, run_id, last = run_set(env, run_args)
-        status = {0: "ran", 130: "interrupted", 143: "interrupted"}.get(code, "cells failed")
+        stopped = StepStatus.INTERRUPTED
+        status = {0: StepStatus.RAN, 130: stopped, 143: stopped}.get(code, StepStatus.CELLS_FAILED)
         step = Step(version_set, r, position, status, None if code == 0 else last, run_id, at=at)
         step.keras_version = ";".join(sorted({v["keras"] for v in found.values()}))
         step.backend_version = ";".join(f"{b} {v['backend']}" for b, v in found.items())
         record(out, [step])
         steps.append(step)
-        if status == "interrupted":
+        if status == StepStatus.INTERRUPTED:
             break
     return steps
