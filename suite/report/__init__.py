@@ -16,9 +16,9 @@ from suite.report import step_profile, tables
 from suite.report.frames import ProfileFrames, profile_frames
 from suite.report.loading import expected, latest, load, load_evaluations, load_steps, result_folders
 from suite.report.page import Block, Contents, Heading, Table, Text, to_html, to_markdown
+from suite.report.quality_frames import wide, with_training_time
 from suite.report.sections import SECTIONS
 from suite.report.sections.baselines import per_setting
-from suite.report.sections.sample_quality import wide, with_training_time
 
 PROVENANCE_COLUMNS = [
     "backend_version",

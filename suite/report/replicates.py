@@ -13,7 +13,7 @@ from suite.choices import BACKENDS
 from suite.margins import margin_of
 from suite.report.formatting import interval, lr_label, number, times
 from suite.report.loading import LOSSES, model_order
-from suite.report.sections.sample_quality import SHOWN
+from suite.report.quality_frames import SHOWN
 from suite.report.tables import in_order, last_epochs
 from suite.uncertainty import (
     NO_INTERVAL,

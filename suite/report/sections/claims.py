@@ -23,15 +23,13 @@ from architectures.judge import CONTROLS
 from suite.report.formatting import lr_label, number
 from suite.report.frames import ProfileFrames
 from suite.report.page import Block, Heading, Table, Text
-from suite.report.sections.sample_quality import reference
+from suite.report.paper import GANS, PROTOCOL, VAES
+from suite.report.quality_frames import reference
 from suite.sample_metrics import CUTOFFS, PAIRS, recon_pair_name
 
-PROTOCOL = "paper"
-"""The profile whose cells end as the paper's training did."""
 SUPPORTED, PARTLY, CONTRADICTED, UNDECIDED = "supported", "partly supported", "contradicted", "undecided"
 MIN_MISREAD = 50
 """Claim 4 needs at least this many reconstructions the judge reads as another digit."""
-GANS, VAES = ("DenseGAN", "DenseGAN-Deep", "CNNGAN"), ("DenseVAE", "CNNVAE")
 MAX_COMBINATIONS = 4096
 """Past this many combinations of the models' cells, a part is tried on this many drawn at random (seed 0)."""
 JUDGE_ALONE = "verdict with the judge alone"

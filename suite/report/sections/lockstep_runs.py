@@ -24,7 +24,7 @@ from suite.report.formatting import lr_label, number, span
 from suite.report.frames import ProfileFrames
 from suite.report.loading import LOSSES, model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
-from suite.report.sections.sample_quality import SHOWN
+from suite.report.quality_frames import SHOWN
 from suite.report.tables import CELL_JOIN, in_order
 
 GROUP = ["profile", "label", "lr", "seed"]

@@ -18,8 +18,8 @@ from suite.report.formatting import lr_label
 from suite.report.frames import ProfileFrames
 from suite.report.loading import LOSSES
 from suite.report.page import Block, Bullets, Figure, Heading, Table, Text
-from suite.report.sections.claims import GANS, PROTOCOL, VAES
-from suite.report.sections.samples import saved_samples, tile
+from suite.report.paper import GANS, PROTOCOL, VAES
+from suite.report.sample_files import saved_samples, tile
 
 LICENSE = "paper-figures-LICENSE"
 """The license of the paper's images, copied beside the report that shows them."""

@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from architectures import FAMILIES, get_spec
@@ -16,21 +15,10 @@ from suite.report.formatting import lr_label
 from suite.report.frames import ProfileFrames
 from suite.report.loading import MODEL_OF, model_order
 from suite.report.page import Block, Details, Figure, Heading
+from suite.report.sample_files import saved_samples, tile
 
-TILE = 4
-"""Sample panels show the first TILE × TILE images of a cell."""
 SAMPLES_DPI = 80
 """Image grids: about one screen pixel per image pixel (a tile is 112 pixels square)."""
-
-
-def tile(images: np.ndarray) -> np.ndarray:
-    """The first TILE × TILE images as one square picture."""
-    count = TILE * TILE
-    images = images[:count]
-    if len(images) < count:
-        images = np.concatenate([images, np.zeros((count - len(images), *images.shape[1:]), images.dtype)])
-    rows = [np.concatenate(list(images[r * TILE : (r + 1) * TILE]), axis=1) for r in range(TILE)]
-    return np.concatenate(rows, axis=0)
 
 
 def image_grid(title: str, rows: list[str], columns: list[str], panels: dict, notes: dict) -> plt.Figure:
@@ -55,16 +43,6 @@ def image_grid(title: str, rows: list[str], columns: list[str], panels: dict, no
     fig.suptitle(textwrap.fill(title, int(width * 9)), y=1.0)  # a one-backend grid is narrower than its title
     fig.tight_layout()
     return fig
-
-
-def saved_samples(root: Path, row: pd.Series) -> dict | None:
-    if row.status not in COMPLETED or pd.isna(row.samples_file):
-        return None
-    try:
-        with np.load(root / row.source / row.samples_file) as arrays:
-            return {name: arrays[name] for name in arrays.files}
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 def sample_figures(root: Path, grid: pd.DataFrame, folder: Path, profile: str) -> list[list[Figure]]:

@@ -14,7 +14,7 @@ from suite.report.formatting import bracketed, level, lr_label, number, times
 from suite.report.frames import ProfileFrames
 from suite.report.loading import model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
-from suite.report.sections.sample_quality import reference
+from suite.report.quality_frames import reference
 from suite.report.tables import CELL_JOIN, in_order
 from suite.uncertainty import NO_INTERVAL, log_t_interval, median_interval
 
