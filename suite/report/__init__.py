@@ -18,7 +18,6 @@ from suite.report.loading import expected, latest, load, load_evaluations, load_
 from suite.report.page import Block, Contents, Heading, Table, Text, to_html, to_markdown
 from suite.report.quality_frames import wide, with_training_time
 from suite.report.sections import SECTIONS
-from suite.report.sections.baselines import per_setting
 
 PROVENANCE_COLUMNS = [
     "backend_version",
@@ -147,5 +146,4 @@ def cells_report(root: Path, out: Path, exclude: tuple[str, ...]) -> tuple[list[
     tables_out = {"summary.csv": summary, "agreement.csv": agreement, "quality.csv": scored.drop(columns="label")}
     tables_out |= {name: pd.concat(rows, ignore_index=True) for name, rows in per_profile.items()}
     tables_out["paper-cost.csv"] = tables.paper_cost(chosen, epochs, summary)
-    tables_out["speed.csv"] = per_setting(chosen)
     return blocks, tables_out

@@ -187,4 +187,4 @@ def blocks(frames: ProfileFrames) -> list[Block]:
 
 
 def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
-    return {}
+    return {"speed.csv": per_setting(frames.chosen)}
