@@ -45,7 +45,7 @@ from suite.mnist import keras_cache_path, load_mnist
 from suite.profiles import PROFILES
 from suite.ray_executor import RayExecutor
 from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, ResultsWriteError, check_header, upgrade_folder
-from suite.run import new_run_id, pending, run_grid
+from suite.run import hand_over_run_id, new_run_id, pending, run_grid
 from suite.schema import CELL_COLUMNS, SCHEMA_VERSION
 from suite.stop import StopRequest
 
@@ -468,6 +468,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     executor = make_executor(args)
     grid = make_cells(args)
     run_id = new_run_id()
+    hand_over_run_id(run_id)
     at_once = f", {args.jobs} cells at once" if args.jobs > 1 else ""
     backends = ", ".join(dict.fromkeys(cell.backend for cell in grid))
     print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import statistics
@@ -18,6 +19,7 @@ from suite import quality_sets
 from suite.choices import COMPLETED, Status
 from suite.contract import Cell, EpochRecord, EvaluationRecord, Result, StepRecord, Task
 from suite.executor import Executor, Job
+from suite.files import atomic_write
 from suite.grid import FULL_TRAIN, Placed
 from suite.profiles import PROFILES
 from suite.results import append_cell, finished_ok
@@ -28,8 +30,20 @@ RESUME_FOLDER = "resume"
 """The folder of `--out` where cells of a `resumable` profile keep their state until their rows are written."""
 
 
+RUN_ID_FILE_ENV = "GVBENCH_RUN_ID_FILE"
+"""A path where `gvbench run` writes its run id before any cell starts, for a parent process (`gvbench versions`)
+that needs it: handed over in a file, never read from printed text."""
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def hand_over_run_id(run_id: str) -> None:
+    """Write `run_id` where `RUN_ID_FILE_ENV` asks, if it does."""
+    if path := os.environ.get(RUN_ID_FILE_ENV):
+        with atomic_write(Path(path)) as f:
+            f.write(run_id.encode())
 
 
 def summarise_epochs(epochs: list[EpochRecord], resumed: str | None = None) -> dict:

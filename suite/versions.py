@@ -24,6 +24,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ import pandas as pd
 
 from suite.choices import StepStatus
 from suite.files import atomic_write
+from suite.run import RUN_ID_FILE_ENV
 
 INSTALLED = "installed"
 """The set that changes nothing: the environment gvbench runs in."""
@@ -128,23 +130,24 @@ def check_import(env: dict, backends: list[str]) -> tuple[dict | None, str | Non
 
 
 def run_set(env: dict, run_args: list[str]) -> tuple[int, str | None, str]:
-    """`gvbench run RUN_ARGS --force` under the set, its output passed on as it comes; its exit code, run_id and
-    last line of output."""
-    run_id, last = None, "no output"
-    with subprocess.Popen(
-        [sys.executable, "-m", "suite", "run", *run_args, "--force"],
-        env=os.environ | env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as process:
-        for line in process.stdout:
-            sys.stdout.write(line)
-            if run_id is None and (found := re.match(r"gvbench run (\S+):", line)):
-                run_id = found[1]
-            if line.strip():
-                last = line.strip()[:300]
+    """`gvbench run RUN_ARGS --force` under the set, its output passed on as it comes; its exit code, run_id (which
+    the run writes to a file, `suite.run.RUN_ID_FILE_ENV`) and last line of output."""
+    last = "no output"
+    with tempfile.TemporaryDirectory(prefix="gvbench-versions-") as tmp:
+        handed = Path(tmp) / "run_id"
+        with subprocess.Popen(
+            [sys.executable, "-m", "suite", "run", *run_args, "--force"],
+            env=os.environ | env | {RUN_ID_FILE_ENV: str(handed)},
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as process:
+            for line in process.stdout:
+                sys.stdout.write(line)
+                if line.strip():
+                    last = line.strip()[:300]
+        run_id = handed.read_text() if handed.exists() else None
     return process.returncode, run_id, last
 
 

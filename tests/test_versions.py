@@ -73,6 +73,7 @@ def test_sets_that_do_not_install_are_recorded_and_the_others_run_in_rounds(tmp_
     assert (ran.status == "ran").all() and ran.run_id.nunique() == 4
     cells = pd.read_csv(out / "cells.csv")
     assert (cells.status == "ok").all() and len(cells) == 4
+    assert sorted(ran.run_id) == sorted(cells.run_id), "each step names the run its set made (handed over in a file)"
     assert sorted(cells.keras_version.unique()) == ["3.13.2", "3.15.1"], "the set's Keras replaced the environment's"
     page = run_gvbench(["history", str(out)], environment(fixture_data))
     assert page.returncode in (0, 1), page.stderr[-2000:]
