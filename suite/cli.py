@@ -20,7 +20,6 @@ from suite.choices import (
     IMPLS,
     JIT_MODES,
     KERAS2,
-    MISSING,
     PATCHED,
     PATCHED_BACKENDS,
     PROFILE_DEFAULT,
@@ -528,23 +527,15 @@ def cmd_parity(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from suite.compare import Thresholds, compare_dirs, lines
+    from suite.compare import Thresholds, compare_dirs, failed, text
 
     for folder in (args.base, args.new):
         check_folder(folder, "two --out folders of gvbench runs")
     thresholds = Thresholds(args.time_factor, args.alpha, args.loss_tol)
     found = compare_dirs(args.base, args.new, thresholds)
-    times, losses = found.times, found.losses
     pd.set_option("display.width", 200)
-    if len(times):
-        print(times.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    flagged = losses[losses.changed | losses.lost | (losses.status_base == MISSING)]
-    columns = ["backend", "model", "lr", "loss", "status_base", "status_new", "value_base", "value_new"]
-    if len(flagged):
-        print(flagged[[*columns, "relative_change"]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print("\n".join(lines(found, thresholds)))
-    slow = bool(times.slowdown.any()) if len(times) else False
-    return 1 if slow or losses.changed.any() or losses.lost.any() else 0
+    print(text(found, thresholds))
+    return 1 if failed(found) else 0
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:

@@ -239,3 +239,22 @@ def lines(found: Comparison, thresholds: Thresholds) -> list[str]:
             "ratio measures those too, not only the code"
         )
     return said
+
+
+def text(found: Comparison, thresholds: Thresholds) -> str:
+    """What `gvbench compare` prints: the timing table, the flagged losses, then the sentences (`lines`)."""
+    parts = []
+    if len(found.times):
+        parts.append(found.times.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    losses = found.losses
+    flagged = losses[losses.changed | losses.lost | (losses.status_base == MISSING)]
+    columns = ["backend", "model", "lr", "loss", "status_base", "status_new", "value_base", "value_new"]
+    if len(flagged):
+        parts.append(flagged[[*columns, "relative_change"]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return "\n".join([*parts, *lines(found, thresholds)])
+
+
+def failed(found: Comparison) -> bool:
+    """Whether the comparison fails the gate: a significant slowdown, a changed final loss or a lost cell."""
+    slow = bool(found.times.slowdown.any()) if len(found.times) else False
+    return slow or bool(found.losses.changed.any()) or bool(found.losses.lost.any())
