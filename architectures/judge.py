@@ -30,7 +30,6 @@ the range of thresholds the controls allowed (`suite.sample_metrics.gates`; made
 CONTROLS = Path(__file__).with_name("judge-controls.csv")
 """Every image metric of the control panels (`suite.controls`), one row per control × metric
 (`python -m runners.judge_training reference`)."""
-PAPER_SCORES = Path(__file__).with_name("judge-paper-figures.csv")
 """The judge's metrics of the paper's own 4 × 4 figures (`python -m runners.judge_training paper`)."""
 FEATURES = "features"
 """Name of the penultimate layer, whose activations the Fréchet distance compares."""

@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from suite.choices import BACKENDS, Status
-from suite.report.loading import label, load
-from suite.report.tables import epoch_frame
+from suite.store.derived import epoch_frame
+from suite.store.loading import label, load
 
 MODELS = ("DenseGAN-Deep", "CNNGAN")
 

@@ -113,7 +113,7 @@ def train_keras(spec, task: Task, x: np.ndarray, recorder, result: Result, watch
         if resumed.epoch:
             print(f"resuming {cell.cell_id} after epoch {resumed.epoch} from {folder}", file=sys.stderr, flush=True)
             result.facts.started_at = resumed.started_at
-            result.facts.resumed_epochs = ";".join(map(str, resumed.resumed_epochs))
+            result.facts.resumed_epochs = resumed.resumed_epochs
             result.facts.cell_wall_s = resumed.wall_s  # the earlier processes' share; `train` adds this one's
     model.fit(
         x,

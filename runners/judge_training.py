@@ -195,8 +195,8 @@ def reference(data: str | None) -> pd.DataFrame:
 
 def paper_figures() -> pd.DataFrame:
     """The judge's metrics of each of the paper's own 4 × 4 figures (its 16 digits), from shared/paper/figures/."""
-    from architectures.judge import PAPER_SCORES, Judge, digit_manifold
-    from suite.paper_figures import FIGURES, GRIDS, digit_tiles
+    from architectures.judge import Judge, digit_manifold
+    from suite.paper import FIGURES, GRIDS, PAPER_SCORES, digit_tiles
     from suite.sample_metrics import CONFIDENT, gates, haze_share, readability, speckle_share
 
     judge, manifold, rows = Judge(), digit_manifold(), []

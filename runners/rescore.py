@@ -17,8 +17,8 @@ import numpy as np
 from runners.scoring import judge, reading_of_reconstructions, real_features
 from suite import quality_sets
 from suite.choices import COMPLETED
-from suite.results import CELLS_CSV, append_quality, read_csv, read_quality
-from suite.schema import CELL_COLUMNS, KEY_COLUMNS
+from suite.store.folder import CELLS_CSV, append_quality, read_csv, read_quality
+from suite.store.schema import CELL_COLUMNS, KEY_COLUMNS
 
 
 def saved_scores(arrays: dict[str, np.ndarray], labels: np.ndarray, real: np.ndarray) -> dict[str, float]:

@@ -9,23 +9,17 @@ it belongs to, so an interruption at any moment leaves a consistent pair.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from runners.resume_state import STATE_FILE, CheckpointMismatch, State
 from suite.contract import EpochRecord, Facts
 from suite.files import atomic_write
-
-STATE_FILE = "state.json"
-
-
-class CheckpointMismatch(ValueError):
-    """A checkpoint folder holds the state of another cell."""
 
 
 @dataclass
@@ -53,14 +47,13 @@ def restore(folder: Path, cell_id: str, model: keras.Model, epochs: list[EpochRe
     path = folder / STATE_FILE
     if not path.exists():
         return Resumed()
-    state = json.loads(path.read_text())
-    if state["cell_id"] != cell_id:
-        raise CheckpointMismatch(f"{folder} holds a checkpoint of {state['cell_id']}, not of {cell_id}; remove it")
-    model.load_weights(folder / state["weights"])
-    model.seed_generator.state.assign(np.asarray(state["seed_generator_state"], dtype=model.seed_generator.state.dtype))
-    epochs[:] = [EpochRecord(**record) for record in state["epochs"]]
-    done = state["epoch"]
-    return Resumed(done, state["wall_s"], state["started_at"], [*state["resumed_epochs"], done + 1])
+    state = State.read(path)
+    if state.cell_id != cell_id:
+        raise CheckpointMismatch(f"{folder} holds a checkpoint of {state.cell_id}, not of {cell_id}; remove it")
+    model.load_weights(folder / state.weights)
+    model.seed_generator.state.assign(np.asarray(state.seed_generator_state, dtype=model.seed_generator.state.dtype))
+    epochs[:] = state.epochs
+    return Resumed(state.epoch, state.wall_s, state.started_at, [*state.resumed_epochs, state.epoch + 1])
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -84,18 +77,18 @@ class EpochCheckpoint(keras.callbacks.Callback):
         partial = self.folder / f"partial-{name}"
         self.model.save_weights(partial)
         os.replace(partial, self.folder / name)
-        state = {
-            "cell_id": self.cell_id,
-            "epoch": epoch + 1,
-            "weights": name,
-            "epochs": [asdict(record) for record in self.epochs],
-            "wall_s": self.resumed.wall_s + time.perf_counter() - self._start,
-            "started_at": self.facts.started_at,
-            "resumed_epochs": self.resumed.resumed_epochs,
-            "seed_generator_state": keras.ops.convert_to_numpy(self.model.seed_generator.state).tolist(),
-        }
+        state = State(
+            cell_id=self.cell_id,
+            epoch=epoch + 1,
+            weights=name,
+            epochs=list(self.epochs),
+            wall_s=self.resumed.wall_s + time.perf_counter() - self._start,
+            started_at=self.facts.started_at,
+            resumed_epochs=self.resumed.resumed_epochs,
+            seed_generator_state=keras.ops.convert_to_numpy(self.model.seed_generator.state).tolist(),
+        )
         with atomic_write(self.folder / STATE_FILE) as f:
-            f.write(json.dumps(state).encode())
+            f.write(state.to_json().encode())
         for old in self.folder.glob("*.weights.h5"):
             if old.name != name:
                 old.unlink()

@@ -30,6 +30,7 @@ from suite.choices import (
 from suite.contract import Cell
 from suite.errors import GvbenchError, UsageError
 from suite.executor import LocalExecutor
+from suite.formatting import frame_text, lr_label, lr_labels, number
 from suite.grid import (
     LEARNING_RATES,
     ORDERS,
@@ -43,10 +44,10 @@ from suite.grid import (
 from suite.mnist import keras_cache_path, load_mnist
 from suite.profiles import PROFILES
 from suite.ray_executor import RayExecutor
-from suite.results import CELLS_CSV, CHILD_FILES, ResultsError, ResultsWriteError, check_header, upgrade_folder
 from suite.run import hand_over_run_id, new_run_id, pending, run_grid
-from suite.schema import CELL_COLUMNS, SCHEMA_VERSION
 from suite.stop import StopRequest
+from suite.store.folder import CELLS_CSV, CHILD_FILES, ResultsError, ResultsWriteError, check_header, upgrade_folder
+from suite.store.schema import CELL_COLUMNS, SCHEMA_VERSION
 
 SEED_MAX = 2**32 - 1
 """The largest seed every backend's generator takes (NumPy's and TensorFlow's bound)."""
@@ -157,8 +158,8 @@ def add_run_parser(commands) -> None:
         type=learning_rate,
         default=list(LEARNING_RATES),
         metavar="LR",
-        help=f"learning rates (default: {' '.join(f'{lr:g}' for lr in LEARNING_RATES)}); {PAPER_LR}: each model "
-        f"at its authors' rate ({', '.join(f'{m} {get_spec(m).paper_lr:g}' for m in MODELS)})",
+        help=f"learning rates (default: {lr_labels(LEARNING_RATES)}); {PAPER_LR}: each model "
+        f"at its authors' rate ({', '.join(f'{m} {lr_label(get_spec(m).paper_lr)}' for m in MODELS)})",
     )
     run.add_argument("--variant", choices=VARIANTS, default="paper")
     run.add_argument(
@@ -364,7 +365,7 @@ def summary(cell_rows: list[dict]) -> str:
     frame = pd.DataFrame(cell_rows)
     columns = ["model", "lr", "status", "first_epoch_s", "steady_epoch_median_s", "steady_samples_per_s"]
     columns = [*(c for c in ("backend", "impl", "jit") if frame[c].nunique() > 1), *columns, "steady_gflop_per_s"]
-    return frame[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    return frame_text(frame[columns])
 
 
 def make_executor(args: argparse.Namespace) -> LocalExecutor | RayExecutor:
@@ -481,7 +482,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         written = run_grid(cells, args.out, executor, data, args.verbose, stop, run_id, args.order)
     if written:
         print(summary(written))
-    print(f"gvbench run {run_id}: {len(written)} cells in {time.perf_counter() - start:.1f} s")
+    print(f"gvbench run {run_id}: {len(written)} cells in {number(time.perf_counter() - start, 'seconds')} s")
     return finish_run(written, len(cells), len(grid), stop)
 
 
@@ -510,7 +511,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
     for backend in args.backends:
         print(f"probing {backend} ...", flush=True)
         results[backend] = parity.probe(backend, args.models)
-    print(parity.largest_differences(results).drop(columns="key").to_string(index=False, float_format="%.3g"))
+    print(frame_text(parity.largest_differences(results).drop(columns="key"), "value"))
     mismatches = parity.compare_backends(results)
     if args.golden:
         mismatches += parity.compare_golden(results, args.golden)
@@ -550,7 +551,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """Read the runs, find the changes, write the page; exit 1 when a regression beyond the threshold is found."""
-    from suite.history_page import write_history
+    from suite.report.history_page import write_history
 
     for folder in args.dirs:
         check_folder(folder, "--out folders of gvbench runs")
@@ -558,11 +559,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     series = points.groupby(["backend", "model"]).ngroups if len(points) else 0
     print(f"gvbench history: {len(points)} points of {series} model × backend series -> {out / 'history.html'}")
     if changes.empty:
-        print(
-            f"gvbench history: no change beyond {args.threshold:g}x that the noise between processes could not explain"
-        )
+        beyond = number(args.threshold, "threshold")
+        print(f"gvbench history: no change beyond {beyond}x that the noise between processes could not explain")
     else:
-        print(changes.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(frame_text(changes))
     return 1 if (changes.kind == "regression").any() else 0
 
 
@@ -625,7 +625,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     )
     tables, seconds = profile.profile(tasks, args.out)
     rows = f"{len(tables['phases.csv'])} phase rows, {len(tables['layers.csv'])} layer rows"
-    print(f"gvbench profile: {rows} in {seconds:.0f} s")
+    print(f"gvbench profile: {rows} in {number(seconds, 'seconds')} s")
     return 0
 
 

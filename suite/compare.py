@@ -20,9 +20,10 @@ import pandas as pd
 from scipy.stats import ttest_ind
 
 from suite.choices import COMPLETED, MISSING
+from suite.formatting import frame_text, number, percent
 from suite.processes import per_process
-from suite.report.loading import LOSSES, latest, load
-from suite.report.tables import epoch_frame, steady_epochs
+from suite.store.derived import epoch_frame, steady_epochs
+from suite.store.loading import LOSSES, latest, load
 from suite.uncertainty import SEED, SPEED_MARGIN, holm, ratio_test
 
 CONDITIONS = {"threads": "threads per cell", "parallel_cells": "cells at once", "cpu_model": "CPU"}
@@ -159,7 +160,7 @@ def losses(base_cells: pd.DataFrame, base: pd.DataFrame, new_cells, new: pd.Data
 
 
 def _values(column: pd.Series) -> set[str]:
-    return {f"{v:g}" if isinstance(v, float) else str(v) for v in column.dropna()}
+    return {number(v, "threshold") if isinstance(v, float) else str(v) for v in column.dropna()}
 
 
 def unlike(base_cells: pd.DataFrame, new_cells: pd.DataFrame) -> list[str]:
@@ -202,29 +203,34 @@ def lines(found: Comparison, thresholds: Thresholds) -> list[str]:
     slow = int(times.slowdown.sum()) if len(times) else 0
     lost = table[table.lost].drop_duplicates(["backend", "model", "variant", "lr", "profile", "seed"])
     new_only = table[table.status_base == MISSING].drop_duplicates(["backend", "model", "lr", "profile", "seed"])
+    factor, alpha, tol = (
+        number(t, "threshold") for t in (thresholds.time_factor, thresholds.alpha, thresholds.loss_tol)
+    )
+    at_most = percent(thresholds.alpha, "threshold")
     said = [
-        f"gvbench compare: {len(times)} timings, {slow} significant slowdowns beyond {thresholds.time_factor:g}x "
+        f"gvbench compare: {len(times)} timings, {slow} significant slowdowns beyond {factor}x "
         f"(one-sided Welch t on the processes' log times, Holm over the {len(times)} timings, alpha "
-        f"{thresholds.alpha:g}); {int(table.changed.sum())} final losses changed beyond {thresholds.loss_tol:g}; "
+        f"{alpha}); {int(table.changed.sum())} final losses changed beyond {tol}; "
         f"{len(lost)} cells ok in BASE but not in NEW; {len(new_only)} cells only in NEW"
     ]
     rate, splits, split = found.alarms
     if splits:
         said.append(
-            f"gvbench compare: false alarms: an unchanged build is flagged at most {thresholds.alpha:.0%} of the time "
+            f"gvbench compare: false alarms: an unchanged build is flagged at most {at_most} of the time "
             f"by design; measured on BASE against itself ({split} timings with 4+ processes, split in random halves "
-            f"{splits} times), {rate:.1%} of comparisons flagged anything"
+            f"{splits} times), {percent(rate)} of comparisons flagged anything"
         )
     else:
         said.append(
             "gvbench compare: false alarms: at most "
-            f"{thresholds.alpha:.0%} by design; not measured here (no timing of BASE has 4+ processes to split)"
+            f"{at_most} by design; not measured here (no timing of BASE has 4+ processes to split)"
         )
     powers = times.power_10pct.dropna() if len(times) else pd.Series(dtype=float)
     if len(powers):
         said.append(
-            f"gvbench compare: power: at these processes and their spread, a {POWER_AT:.0%} slowdown of one timing "
-            f"is flagged {powers.min():.0%}-{powers.max():.0%} of the time (median {powers.median():.0%}; column "
+            f"gvbench compare: power: at these processes and their spread, a {percent(POWER_AT, 'threshold')} slowdown "
+            f"of one timing is flagged {percent(powers.min())}-{percent(powers.max())} of the time (median "
+            f"{percent(powers.median())}; column "
             "power_10pct); more processes per side (--seeds) raise it"
         )
     blind = int((~times.can_tell).sum()) if len(times) else 0
@@ -245,12 +251,12 @@ def text(found: Comparison, thresholds: Thresholds) -> str:
     """What `gvbench compare` prints: the timing table, the flagged losses, then the sentences (`lines`)."""
     parts = []
     if len(found.times):
-        parts.append(found.times.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        parts.append(frame_text(found.times))
     losses = found.losses
     flagged = losses[losses.changed | losses.lost | (losses.status_base == MISSING)]
     columns = ["backend", "model", "lr", "loss", "status_base", "status_new", "value_base", "value_new"]
     if len(flagged):
-        parts.append(flagged[[*columns, "relative_change"]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        parts.append(frame_text(flagged[[*columns, "relative_change"]]))
     return "\n".join([*parts, *lines(found, thresholds)])
 
 

@@ -3,7 +3,7 @@
 Both sides import this module. An executor (local or Ray) hands the cell process a `Task` as
 JSON and reads its `Result` back as JSON; both round-trip exactly. A `Cell`'s fields are the
 key columns of every results CSV, each `Facts` field is a column of `cells.csv`, and each
-`EpochRecord` becomes one `epochs.csv` row per metric (suite/schema.py, results/README.md).
+`EpochRecord` becomes one `epochs.csv` row per metric (suite/store/schema.py, results/README.md).
 """
 
 from __future__ import annotations
@@ -165,8 +165,8 @@ class Facts:
 
     started_at: str | None = None
     cell_wall_s: float | None = None
-    resumed_epochs: str | None = None
-    """The 1-based epochs that began in a new process after an interruption, `;`-joined (`runners.resume`): each
+    resumed_epochs: list[int] = field(default_factory=list)
+    """The 1-based epochs that began in a new process after an interruption (`runners.resume`): each
     includes a fresh trace/compile, so none is a steady epoch. `cell_wall_s` is then the processes' sum."""
     peak_rss_mb: float | None = None
     rss_before_train_mb: float | None = None

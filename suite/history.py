@@ -25,9 +25,9 @@ from scipy.stats import t as student
 
 from suite.choices import COMPLETED, KERAS2, NOT_RUN
 from suite.processes import modes
-from suite.report.loading import load
+from suite.store.loading import load
+from suite.store.version_steps import VERSIONS_CSV, read_steps, steps_frame
 from suite.uncertainty import CONFIDENCE, SEED, Interval, geometric_interval, log_t_interval
-from suite.versions import VERSIONS_CSV
 
 SERIES = ["profile", "backend", "impl", "jit", "mode", "model", "variant"]
 """What one line of the history follows across versions."""
@@ -114,11 +114,9 @@ def not_run(cells: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:
     ended otherwise than ok, with their first error line, per series × version set."""
     rows = []
     for folder in folders:
-        path = folder / VERSIONS_CSV
-        if path.exists():
-            steps = pd.read_csv(path, dtype=str)
-            for step in steps[steps.status.isin(NOT_RUN)].itertuples():
-                rows.append({"version_set": step.set, "what": step.status, "cells": 0, "reason": step.reason})
+        for step in read_steps(folder / VERSIONS_CSV):
+            if step.status in NOT_RUN:
+                rows.append({"version_set": step.set, "what": str(step.status), "cells": 0, "reason": step.reason})
     failed = cells[~cells.status.isin(COMPLETED)]
     failed = failed.assign(version_set=version_sets(failed))
     for key, group in failed.groupby(["backend", "model", "version_set", "status"], sort=False):
@@ -131,8 +129,7 @@ def not_run(cells: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:
 
 def run_order(folders: list[Path], cells: pd.DataFrame) -> list[str]:
     """The version sets in the order their runs were made (versions.csv's rounds, else the cells' start times)."""
-    steps = [pd.read_csv(folder / VERSIONS_CSV, dtype=str) for folder in folders if (folder / VERSIONS_CSV).exists()]
-    runs = pd.concat(steps, ignore_index=True).dropna(subset=["position"]) if steps else pd.DataFrame()
+    runs = steps_frame([folder / VERSIONS_CSV for folder in folders]).dropna(subset=["position"])
     if len(runs):
         return list(runs.sort_values("at", kind="stable").set)  # several `gvbench versions` may share a folder
     if cells.empty:

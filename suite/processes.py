@@ -35,7 +35,7 @@ MODE_FALSE_RATE = 0.01
 
 
 def per_process(steady: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """One row per process (cell) of the steady epochs given (wide epoch rows, `tables.steady_epochs`): `keys`, its
+    """One row per process (cell) of the steady epochs given (wide epoch rows, `derived.steady_epochs`): `keys`, its
     median epoch seconds (`median_s`), step seconds, steady epochs, the spread of its log epoch times
     (`within_sd`), and its steady-state class (`state`)."""
     rows = []

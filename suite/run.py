@@ -22,9 +22,9 @@ from suite.executor import Executor, Job
 from suite.files import atomic_write
 from suite.grid import FULL_TRAIN, Placed
 from suite.profiles import PROFILES
-from suite.results import append_cell, finished_ok
-from suite.schema import CELL_COLUMNS, EPOCH_METRICS, KEY_COLUMNS, SCHEMA_VERSION, UnknownColumn
 from suite.stop import StopRequest
+from suite.store.folder import append_cell, finished_ok
+from suite.store.schema import CELL_COLUMNS, EPOCH_METRICS, KEY_COLUMNS, SCHEMA_VERSION, UnknownColumn, list_cell
 
 RESUME_FOLDER = "resume"
 """The folder of `--out` where cells of a `resumable` profile keep their state until their rows are written."""
@@ -46,14 +46,14 @@ def hand_over_run_id(run_id: str) -> None:
             f.write(run_id.encode())
 
 
-def summarise_epochs(epochs: list[EpochRecord], resumed: str | None = None) -> dict:
+def summarise_epochs(epochs: list[EpochRecord], resumed: tuple[int, ...] | list[int] = ()) -> dict:
     """First-epoch time apart from the steady-state epochs (2..N): median, IQR, throughput.
 
     An epoch cut short (a time-to-target cell stopped inside it) is not a steady epoch, nor is one that began in
     a new process (`resumed`, the `resumed_epochs` column: it compiled again)."""
     times = [e.epoch_time_s for e in epochs]
     full = max((e.steps for e in epochs), default=0)
-    restarted = {int(epoch) for epoch in (resumed or "").split(";") if epoch}
+    restarted = set(resumed)
     whole = [e for e in epochs[1:] if e.steps == full and e.epoch not in restarted]
     steady = [e.epoch_time_s for e in whole]
     summary = {"epochs_done": len(times), "first_epoch_s": times[0] if times else None, "steady_epochs": len(steady)}
@@ -88,7 +88,9 @@ def epoch_rows(cell: Cell, keys: dict, epochs: list[EpochRecord]) -> list[dict]:
     for record in epochs:
         for metric, value in record.metrics().items():
             if metric not in documented:
-                raise UnknownColumn(f"epochs.csv has no metric {metric!r} for {cell.model}; add it to suite/schema.py")
+                raise UnknownColumn(
+                    f"epochs.csv has no metric {metric!r} for {cell.model}; add it to suite/store/schema.py"
+                )
             found.append(keys | {"epoch": record.epoch, "metric": metric, "value": value})
     return found
 
@@ -146,6 +148,7 @@ def rows(
         "log_file": log_file,
     } | (place or {})
     cell_row |= summarise_epochs(result.epochs, result.facts.resumed_epochs)
+    cell_row["resumed_epochs"] = list_cell(result.facts.resumed_epochs)
     cell_row |= arithmetic(cell, cell_row, result.facts.ceiling_gflop_per_s)
     cell_row |= target_facts(cell, result)
     own = quality_sets.name("cell")

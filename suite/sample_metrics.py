@@ -150,7 +150,12 @@ def readability(probs: np.ndarray, gate: dict[str, np.ndarray] | None = None, cu
 
 def at_cutoffs(probs: np.ndarray, gate: dict[str, np.ndarray]) -> dict[str, float]:
     """The readable share at each of `CUTOFFS` (`readable_share_at_<cutoff>`)."""
-    return {f"readable_share_at_{c:g}": readability(probs, gate, c)["readable_share"] for c in CUTOFFS}
+    return {readable_at(c): readability(probs, gate, c)["readable_share"] for c in CUTOFFS}
+
+
+def readable_at(cutoff: float) -> str:
+    """The metric of the readable share at a judge cutoff other than the default: `readable_share_at_0.95`."""
+    return f"readable_share_at_{cutoff:g}"
 
 
 def mid_tone_share(images: np.ndarray) -> float:

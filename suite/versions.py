@@ -25,19 +25,15 @@ import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
-
 from suite.choices import StepStatus
-from suite.files import atomic_write
 from suite.run import RUN_ID_FILE_ENV
+from suite.store.version_steps import VERSIONS_CSV, Step, append_steps
 
 INSTALLED = "installed"
 """The set that changes nothing: the environment gvbench runs in."""
-VERSIONS_CSV = "versions.csv"
 ROOT = Path(__file__).resolve().parent.parent
 
 IMPORT_CHECK = """
@@ -48,22 +44,6 @@ import keras
 from runners import backends
 print(json.dumps({"keras": keras.__version__, "backend": backends.current().version()}))
 """
-
-
-@dataclass
-class Step:
-    """One row of versions.csv: a set's install, import check or run."""
-
-    set: str
-    round: int | None
-    position: int | None
-    status: StepStatus
-    reason: str | None = None
-    run_id: str | None = None
-    keras_version: str | None = None
-    backend_version: str | None = None
-    """Each backend's version, `backend version` joined by `;`."""
-    at: str | None = None
 
 
 def requirements(version_set: str) -> list[str]:
@@ -152,12 +132,8 @@ def run_set(env: dict, run_args: list[str]) -> tuple[int, str | None, str]:
 
 
 def record(out: Path, steps: list[Step]) -> None:
-    """Append `steps` to versions.csv (whole file replaced atomically)."""
-    path = out / VERSIONS_CSV
-    old = pd.read_csv(path, dtype=str) if path.exists() else pd.DataFrame()
-    frame = pd.concat([old, pd.DataFrame([asdict(s) for s in steps])], ignore_index=True)
-    with atomic_write(path) as f:
-        f.write(frame.to_csv(index=False).encode())
+    """Append `steps` to `out`'s versions.csv."""
+    append_steps(out / VERSIONS_CSV, steps)
 
 
 def now() -> str:

@@ -17,14 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from architectures.judge import Judge  # noqa: E402
 from suite.controls import PANEL_SEED, hard_cases, panel  # noqa: E402
 from suite.mnist import load_mnist  # noqa: E402
-from suite.paper_figures import FIGURES, digit_tiles  # noqa: E402
+from suite.paper import FIGURES, PAPER_FILES, digit_tiles  # noqa: E402
 
-PAPER_GRIDS = (
-    "GAN_Dense_GenImage.png",
-    "GAN_Dense_GenImage_Deep.png",
-    "GAN_CNN_GenImage.png",
-    "VAE_Dense_GenImage.png",
-)
+PAPER_GRIDS = tuple(PAPER_FILES[model].samples for model in ("DenseGAN", "DenseGAN-Deep", "CNNGAN", "DenseVAE"))
 
 arrays = load_mnist(log=lambda line: print(line, file=sys.stderr))
 judge = Judge()

@@ -16,7 +16,7 @@ from suite.cli import build_parser, main, make_cells, share_cpus
 from suite.contract import EpochRecord, Facts, Result
 from suite.executor import LocalExecutor
 from suite.grid import ordered
-from suite.results import CELLS_CSV
+from suite.store.folder import CELLS_CSV
 from tests.conftest import run_gvbench
 
 
@@ -212,7 +212,7 @@ def test_data_with_a_wrong_checksum(capsys, tmp_path, fixture_env, fixture_data)
 
 
 def test_results_of_another_schema_version(capsys, tmp_path, fixture_env, fixture_data):
-    from suite.schema import CELL_COLUMNS
+    from suite.store.schema import CELL_COLUMNS
 
     (tmp_path / CELLS_CSV).write_text(",".join(CELL_COLUMNS) + "\n" + "0" + "," * (len(CELL_COLUMNS) - 1) + "\n")
     fails_with(

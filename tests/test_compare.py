@@ -10,6 +10,7 @@ import pytest
 
 from suite.cli import main
 from suite.compare import Thresholds, compare_dirs, lines
+from suite.formatting import percent
 from tests.test_report import result, write_cell
 
 BACKENDS = ("torch", "jax")
@@ -90,7 +91,7 @@ def test_the_false_alarm_rate_is_measured_on_base_split_against_itself(tmp_path,
     rate, splits, timings = found.alarms
     assert splits == 200 and timings == 1 and rate <= 0.12, rate
     out = "\n".join(lines(found, Thresholds()))
-    assert f"{rate:.1%} of comparisons flagged anything" in out
+    assert f"{percent(rate)} of comparisons flagged anything" in out
 
 
 def test_a_changed_final_loss_is_flagged(tmp_path, capsys):

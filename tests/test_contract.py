@@ -20,9 +20,9 @@ from runners import backends
 from runners.native import kernel_shape, weight_counts
 from suite.choices import BACKENDS, Status
 from suite.contract import Cell, EpochRecord, Facts, Result, StepRecord, Task
-from suite.results import CELLS_CSV, EPOCHS_CSV, append_cell
 from suite.run import rows
-from suite.schema import CELL_COLUMNS, UnknownColumn
+from suite.store.folder import CELLS_CSV, EPOCHS_CSV, append_cell
+from suite.store.schema import CELL_COLUMNS, UnknownColumn
 from tests.conftest import ROOT, probe_every_backend
 
 CELL = Cell("torch", "DenseGAN", "code", 1e-5, "quick", 7, 3, 2, "native", "on")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from suite.cli import build_parser
-from suite.schema import SCHEMA_VERSION
+from suite.store.schema import SCHEMA_VERSION
 from tests.conftest import ROOT
 
 DOCS = sorted([ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("results/README.md")])

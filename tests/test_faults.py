@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from runners.faults import FAULT_ENV
-from suite.results import read_results
+from suite.store.folder import read_results
 from tests.conftest import ROOT, run_gvbench
 
 BACKEND = "torch"

@@ -12,8 +12,8 @@ from suite.choices import Status
 from suite.cli import main
 from suite.contract import Cell, EpochRecord, Facts, Result
 from suite.history import history, version_key
-from suite.results import append_cell
 from suite.run import rows
+from suite.store.folder import append_cell
 
 VERSIONS = ["3.10.0", "3.11.3", "3.12.0", "3.13.2", "3.14.0", "3.15.1"]
 SEEDS = 2

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 
 from architectures import judge
-from architectures.judge import CONTROLS, MANIFOLD, PAPER_SCORES, REFERENCE, TEST_STATS, WEIGHTS, card
+from architectures.judge import CONTROLS, MANIFOLD, REFERENCE, TEST_STATS, WEIGHTS, card
 from suite import sample_metrics
 from suite.choices import BACKENDS
 from suite.controls import NEGATIVE, NEGATIVE_MAX, POSITIVE, POSITIVE_MIN
+from suite.paper import PAPER_SCORES
 from suite.sample_metrics import feature_stats
 from tests.conftest import ROOT
 

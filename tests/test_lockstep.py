@@ -13,7 +13,7 @@ import pytest
 
 from runners.lockstep import PERTURB_ENV
 from suite.choices import BACKENDS, KERAS2
-from suite.results import read_results, read_steps
+from suite.store.folder import read_results, read_steps
 from tests.test_smoke import smoke
 
 pytestmark = pytest.mark.parity

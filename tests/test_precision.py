@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks.precision import precision_table
-from suite.report.loading import load
+from suite.store.loading import load
 from tests.test_report import result, write_cell
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from runners.faults import FAULT_ENV
 from suite.mnist import CHECKSUMS_ENV
-from suite.schema import CELL_COLUMNS
+from suite.store.schema import CELL_COLUMNS
 from tests.conftest import ROOT, run_gvbench
 
 pytest.importorskip("ray", reason="Ray is not installed (pip install 'gvbench[ray]'): the Ray executor is not tested")

@@ -17,15 +17,16 @@ from suite.choices import BACKENDS, Status
 from suite.cli import main
 from suite.contract import Cell, EpochRecord, Facts, Result
 from suite.files import atomic_write
+from suite.formatting import number, span, times
 from suite.report import build_report, figures, tables
-from suite.report.formatting import number, span, times
-from suite.report.loading import latest, load
 from suite.report.page import Details, Figure, Heading, Table, Text, to_html, to_markdown
 from suite.report.sections.first_epoch import compile_lines, first_epoch_excess
 from suite.report.sections.learning import NEUTRAL_DIVERGING, final_loss_heatmaps, loss_curves
 from suite.report.sections.speed import headline
-from suite.results import append_cell
 from suite.run import rows
+from suite.store.derived import epoch_frame
+from suite.store.folder import append_cell
+from suite.store.loading import latest, load
 
 
 def result(times: list[float], losses: dict[str, list[float]], status: str = "ok", **extra) -> Result:
@@ -259,7 +260,7 @@ def test_html_tables_drop_a_pivots_column_name_print_big_numbers_plainly_and_kee
 
 def test_numbers_print_whole_where_their_format_would_switch_to_an_exponent():
     assert [number(v) for v in (1582.4, 8750.0, 67.71, 0.000123)] == ["1,582", "8,750", "67.7", "0.000123"]
-    page = to_html([Table(pd.DataFrame({"steps_to_target": [8750.0, 750.0]}), ".3g")], "t")
+    page = to_html([Table(pd.DataFrame({"steps_to_target": [8750.0, 750.0]}), "value")], "t")
     assert "8,750" in page and "e+03" not in page
 
 
@@ -329,7 +330,7 @@ def test_the_first_epoch_figure_shows_the_excess_in_linear_seconds_in_backend_co
 
 def test_loss_curves_have_a_column_per_learning_rate_and_a_line_per_backend(fixture_results):
     cells, epochs, _ = load(fixture_results, ("jax",))
-    frame = tables.epoch_frame(latest(cells)[0], epochs)
+    frame = epoch_frame(latest(cells)[0], epochs)
     grid = loss_curves(frame)
     axes = np.array(grid.axes).reshape(-1, 2)
     assert axes.shape == (3, 2), "rows: DenseGAN d and g loss, DenseVAE loss; columns: lr 1e-04 and 1e-05"

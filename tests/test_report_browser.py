@@ -73,7 +73,7 @@ def test_a_page_wider_than_the_window_is_caught(shipped_report, tmp_path):
 
 
 def test_the_history_page_opens_whole_in_a_browser(tmp_path):
-    from suite.history_page import write_history
+    from suite.report.history_page import write_history
     from tests.test_history import VERSIONS, write_runs
 
     write_runs(tmp_path, {v: (0.013 if VERSIONS.index(v) >= 3 else 0.010) for v in VERSIONS}, noise=0.03)

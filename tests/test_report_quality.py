@@ -10,9 +10,10 @@ import pytest
 from PIL import Image
 
 from architectures import get_spec
-from suite.paper_figures import FIGURES
+from suite.paper import FIGURES
 from suite.report import build_report
-from suite.report.sections.claims import CONTRADICTED, PARTLY, SUPPORTED, UNDECIDED, claims, judges_own, medians
+from suite.report.claim_verdicts import CONTRADICTED, PARTLY, SUPPORTED, UNDECIDED, medians
+from suite.report.sections.claims import claims, judges_own
 from suite.report.sections.paper_side_by_side import swing
 from suite.report.sections.sample_quality import toward_real
 from suite.report.sections.time_to_target import stale
@@ -269,14 +270,14 @@ def test_claim_4s_control_sets_the_vaes_confusions_beside_the_judges_own_on_hazy
     text = judges_own(values, tmp_path / "controls.csv")
     assert "test digits blurred σ=1 (haze 0.270" in text, "the blur nearest the VAEs' haze (0.30 and 0.25)"
     assert "4↔9: the judge 0.0100 (rank 2), the VAEs' reconstructions 0.0400" in text
-    assert "2↔3: the judge 0.0000" in text and "1↔7 0.0200" in text
+    assert "2↔3: the judge 0.00 (rank" in text and "1↔7 0.0200" in text
     assert judges_own(values, tmp_path / "missing.csv") is None
 
 
 def medians_of(table: dict) -> dict:
-    from suite.report.sections.claims import protocol_cells
+    from suite.report.claim_verdicts import protocol_cells
 
-    return medians(protocol_cells(frame(table, other_lr=False), "paper")[0])
+    return medians(protocol_cells(frame(table, other_lr=False), "paper").cells)
 
 
 def test_a_last_batch_that_swings_around_a_steady_mean_is_called_noise_and_one_that_follows_it_learning():

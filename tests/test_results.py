@@ -14,7 +14,8 @@ import pytest
 
 from suite.choices import Status
 from suite.contract import Cell, EpochRecord, Facts, Result, StepRecord
-from suite.results import (
+from suite.run import rows, summarise_epochs
+from suite.store.folder import (
     CELLS_CSV,
     EPOCHS_CSV,
     EVALUATIONS_CSV,
@@ -27,8 +28,7 @@ from suite.results import (
     read_results,
     read_steps,
 )
-from suite.run import rows, summarise_epochs
-from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, QUALITY_COLUMNS, SCHEMA_VERSION
+from suite.store.schema import CELL_COLUMNS, EPOCH_COLUMNS, QUALITY_COLUMNS, SCHEMA_VERSION
 from tests.conftest import ROOT
 
 CELL = Cell("jax", "CNNGAN", "paper", 1e-4, "smoke", 0, 3, 2)
@@ -165,7 +165,7 @@ def _as_version(out, version: int = 1):
     """Rewrite a folder's files the way an earlier schema version wrote them (1: no impl, jit or FLOP columns;
     before 4: no `mode` column and no steps.csv; before 5: no time-to-target columns and no evaluations.csv;
     before 6: no `parallel_cells`)."""
-    from suite.schema import columns_of
+    from suite.store.schema import columns_of
 
     for name, columns in {CELLS_CSV: CELL_COLUMNS, EPOCHS_CSV: EPOCH_COLUMNS, QUALITY_CSV: QUALITY_COLUMNS}.items():
         frame = pd.read_csv(out / name)[list(columns_of(version, columns))].assign(schema_version=version)
@@ -177,8 +177,8 @@ def _as_version(out, version: int = 1):
 
 
 def test_a_version_1_folder_is_read_as_keras_auto_cells_refused_for_writing_and_upgraded(tmp_path):
-    from suite.results import upgrade_folder
-    from suite.schema import ADDED
+    from suite.store.folder import upgrade_folder
+    from suite.store.schema import ADDED
 
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     current = {name: pd.read_csv(tmp_path / name) for name in (CELLS_CSV, EPOCHS_CSV, QUALITY_CSV)}
@@ -204,7 +204,7 @@ def test_a_version_1_folder_is_read_as_keras_auto_cells_refused_for_writing_and_
 
 def test_a_version_3_folder_is_read_as_independent_cells_and_upgraded(tmp_path):
     """Version 4 added the `mode` key column to every file, and steps.csv; an older folder's cells are independent."""
-    from suite.results import upgrade_folder
+    from suite.store.folder import upgrade_folder
 
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     _as_version(tmp_path, 3)
@@ -224,7 +224,7 @@ def test_a_version_3_folder_is_read_as_independent_cells_and_upgraded(tmp_path):
 )
 def test_a_folder_of_version_4_or_5_is_read_with_the_later_columns_empty_and_upgraded(tmp_path, version, added):
     """Version 5 added the time-to-target columns and evaluations.csv, version 6 `parallel_cells`."""
-    from suite.results import read_evaluations, upgrade_folder
+    from suite.store.folder import read_evaluations, upgrade_folder
 
     append_cell(tmp_path, *rows("r1", CELL, fake_result(), "s", "l"))
     _as_version(tmp_path, version)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
-from suite.results import read_results
+from runners.resume_state import STATE_FILE, STATE_SCHEMA, CheckpointMismatch, State
+from suite.contract import EpochRecord
 from suite.run import RESUME_FOLDER
+from suite.store.folder import read_results
 from tests.conftest import probe_every_backend, run_gvbench
 from tests.test_faults import environment
 
@@ -63,3 +67,35 @@ def test_a_killed_paper_cell_resumes_from_its_last_epoch_on_the_next_run(tmp_pat
     steady = mine[(mine.metric == "epoch_time_s") & ~mine.epoch.isin([1, 4])].value
     assert ok.steady_epoch_median_s == pytest.approx(steady.median())
     assert pd.notna(ok.cell_wall_s)
+
+
+def a_state(**changes) -> dict:
+    record = EpochRecord(1, 2.0, 4, 256.0, {"loss": 1.5})
+    state = State("cell", 1, "epoch-0001.weights.h5", [record], 2.5, "t0", [], [1, 2])
+    return json.loads(state.to_json()) | changes
+
+
+def test_the_state_file_round_trips_typed_with_its_schema_version(tmp_path):
+    path = tmp_path / STATE_FILE
+    path.write_text(json.dumps(a_state()))
+    state = State.read(path)
+    assert state.schema_version == STATE_SCHEMA and state.epochs[0].losses == {"loss": 1.5}
+    assert isinstance(state.epochs[0], EpochRecord) and state.resumed_epochs == []
+
+
+@pytest.mark.parametrize(
+    ("state", "refusal"),
+    [
+        (a_state(schema_version=None), "schema version None"),
+        (a_state(schema_version=2), "schema version 2"),
+        (a_state(colour="red"), "not a checkpoint state this gvbench reads"),
+        ({k: v for k, v in a_state().items() if k != "weights"}, "not a checkpoint state this gvbench reads"),
+        ("[1, 2]", "schema version None"),
+    ],
+)
+def test_a_state_file_of_another_version_or_with_an_unknown_field_is_refused_in_one_line(tmp_path, state, refusal):
+    path = tmp_path / STATE_FILE
+    path.write_text(state if isinstance(state, str) else json.dumps(state))
+    with pytest.raises(CheckpointMismatch, match=refusal) as refused:
+        State.read(path)
+    assert "\n" not in str(refused.value) and "remove" in str(refused.value)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from suite.choices import BACKENDS
-from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, QUALITY_COLUMNS
+from suite.store.schema import CELL_COLUMNS, EPOCH_COLUMNS, QUALITY_COLUMNS
 from tests.conftest import run_gvbench
 
 MODELS = ["DenseGAN", "CNNVAE"]

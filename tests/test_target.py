@@ -15,9 +15,10 @@ from architectures.judge import REFERENCE
 from suite.choices import BACKENDS
 from suite.cli import budget, build_parser, make_cells
 from suite.contract import EpochRecord
+from suite.formatting import number, times
 from suite.report.sections import time_to_target as target
-from suite.results import CELLS_CSV, EVALUATIONS_CSV, QUALITY_CSV
 from suite.run import summarise_epochs
+from suite.store.folder import CELLS_CSV, EVALUATIONS_CSV, QUALITY_CSV
 from tests.conftest import probe_every_backend, run_gvbench
 from tests.test_cli import fails_with
 
@@ -170,8 +171,8 @@ def test_the_time_to_target_table_counts_misses_as_slower_and_gives_ratios():
     lines = target.glance_lines(target.table(target.cells(pd.DataFrame(rows))))
     assert lines == [
         # Three seeds: the median's interval is their range, 75%; the ratio's Welch's t on log seconds, 95%.
-        "DenseVAE (lr 1e-04): time to target — torch 110 s [100, 120] 75% (1.00×); tensorflow 210 s "
-        f"[200, 230] 75% ({geometric:.2f}× [{low:.2f}, {high:.2f}] 95% = {geometric:.2f}× [{low:.2f}, {high:.2f}] "
-        "seconds per step × 1.00× [1.00, 1.00] steps); "
+        "DenseVAE (lr 1e-04): time to target — torch 110 s [100, 120] 75% (1×); tensorflow 210 s "
+        f"[200, 230] 75% ({times(geometric)} [{number(low)}, {number(high)}] 95% = {times(geometric)} "
+        f"[{number(low)}, {number(high)}] seconds per step × 1× [1, 1] steps); "
         "jax not reached within 50 epochs or 1800 s (1/3 seeds reached it)"
     ]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import pandas as pd
 import pytest
 
-from suite.choices import Status
+from suite.choices import Status, StepStatus
 from suite.contract import Cell, EpochRecord, Facts, Result
 from suite.history import history
-from suite.history_page import order_text
-from suite.results import append_cell
+from suite.report.history_page import order_text
 from suite.run import rows
+from suite.store.folder import ResultsError, append_cell
+from suite.store.version_steps import VERSIONS_CSV, VERSIONS_SCHEMA, Step, append_steps, read_steps
 from suite.versions import INSTALLED, overlay, plan, requirements
 from tests.conftest import run_gvbench
 from tests.test_faults import environment
@@ -94,3 +98,47 @@ def test_bad_versions_commands_say_what_is_wrong_before_anything_installs(tmp_pa
         main(["versions", "--sets", INSTALLED, "--cache", cache, "--", "--backend", "jaxx", "--out", str(tmp_path)])
     assert stopped.value.code == 2 and "invalid choice: 'jaxx'" in capsys.readouterr().err
     assert not (tmp_path / "cache").exists(), "nothing installed"
+
+
+def test_versions_csv_rows_are_typed_and_carry_their_schema_version(tmp_path):
+    path = tmp_path / VERSIONS_CSV
+    append_steps(path, [Step("jax==0.6.2", 1, 1, StepStatus.RAN, run_id="r1", at="2026-12-05T01:43:10+00:00")])
+    append_steps(path, [Step("jax==0.1", None, None, StepStatus.NOT_INSTALLED, reason="pip: no such version")])
+    assert pd.read_csv(path).schema_version.tolist() == [VERSIONS_SCHEMA] * 2
+    first, second = read_steps(path)
+    assert first.status is StepStatus.RAN and first.round == 1 and first.reason is None
+    assert second.round is None and second.status is StepStatus.NOT_INSTALLED
+
+
+def test_a_versions_csv_of_before_its_schema_version_is_read_and_upgraded_at_the_next_append(tmp_path):
+    path = tmp_path / VERSIONS_CSV
+    header = "set,round,position,status,reason,run_id,keras_version,backend_version,at\n"
+    path.write_text(header + "installed,1,1,ran,,r1,3.15.1,jax 0.6.2,2026-12-05T01:43:10+00:00\n")
+    assert [s.schema_version for s in read_steps(path)] == [1]
+    append_steps(path, [Step("installed", 2, 2, StepStatus.RAN)])
+    assert [s.schema_version for s in read_steps(path)] == [VERSIONS_SCHEMA] * 2
+
+
+@pytest.mark.parametrize(
+    ("row", "refusal"),
+    [
+        (
+            "installed,1,1,finished,,r1,,,,2",
+            "has a step of status 'finished', not one of not installed, does not import, ran",
+        ),
+        ("installed,1,1,ran,,r1,,,,7", "schema version 7"),
+    ],
+)
+def test_a_versions_csv_with_an_unknown_status_or_version_is_refused_in_one_line(tmp_path, row, refusal):
+    path = tmp_path / VERSIONS_CSV
+    path.write_text(",".join(f.name for f in dataclasses.fields(Step)) + "\n" + row + "\n")
+    with pytest.raises(ResultsError, match=re.escape(refusal)) as refused:
+        read_steps(path)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_versions_csv_with_a_column_too_many_is_refused(tmp_path):
+    path = tmp_path / VERSIONS_CSV
+    path.write_text("set,round,position,status,reason,run_id,keras_version,backend_version,at,colour\n")
+    with pytest.raises(ResultsError, match="differ in \\['colour'\\]"):
+        read_steps(path)

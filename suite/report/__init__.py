@@ -11,13 +11,12 @@ from pathlib import Path
 import pandas as pd
 
 from suite.choices import BACKENDS, COMPLETED
-from suite.files import atomic_write
 from suite.report import step_profile, tables
 from suite.report.frames import ProfileFrames, profile_frames
-from suite.report.loading import expected, latest, load, load_evaluations, load_steps, result_folders
-from suite.report.page import Block, Contents, Heading, Table, Text, to_html, to_markdown
-from suite.report.quality_frames import wide, with_training_time
+from suite.report.page import Block, Contents, Heading, Table, Text, write_page
 from suite.report.sections import SECTIONS
+from suite.store.derived import wide_quality, with_training_time
+from suite.store.loading import latest, load, load_evaluations, load_steps, result_folders
 
 PROVENANCE_COLUMNS = [
     "backend_version",
@@ -104,14 +103,7 @@ def build_report(root: Path, out: Path | None = None, exclude: tuple[str, ...] =
         cell_blocks, cell_tables = cells_report(root, out, exclude)
         blocks += [*cell_blocks[:-2], *profiled, *cell_blocks[-2:]]
         tables_out |= cell_tables
-    out.mkdir(parents=True, exist_ok=True)
-    for name, frame in tables_out.items():
-        with atomic_write(out / name) as f:
-            f.write(frame.to_csv(index=False).encode())
-    with atomic_write(out / "report.md") as f:
-        f.write(to_markdown(blocks, out).encode())
-    with atomic_write(out / "report.html") as f:
-        f.write(to_html(blocks, "gvbench report").encode())
+    write_page(out, "report", "gvbench report", blocks, tables_out)
     return out
 
 
@@ -121,10 +113,7 @@ def cells_report(root: Path, out: Path, exclude: tuple[str, ...]) -> tuple[list[
     chosen, superseded = latest(cells)
     summary = tables.summary(chosen, epochs)
     agreement = tables.agreement(chosen, epochs)
-    scored = with_training_time(wide(chosen, scores), epochs)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / "grid.csv") as f:
-        f.write(expected(chosen).drop(columns=["label"]).to_csv(index=False).encode())
+    scored = with_training_time(wide_quality(chosen, scores), epochs)
     blocks: list[Block] = [
         Text(
             f"{len(chosen)} cells from {chosen.run_id.nunique()} runs in {len(set(chosen.source))} results "
@@ -143,7 +132,4 @@ def cells_report(root: Path, out: Path, exclude: tuple[str, ...]) -> tuple[list[
             for name, rows in section.csvs(frames).items():
                 per_profile.setdefault(name, []).append(rows)
     blocks += [Heading("Where the numbers come from", 2), Table(provenance(chosen))]
-    tables_out = {"summary.csv": summary, "agreement.csv": agreement, "quality.csv": scored.drop(columns="label")}
-    tables_out |= {name: pd.concat(rows, ignore_index=True) for name, rows in per_profile.items()}
-    tables_out["paper-cost.csv"] = tables.paper_cost(chosen, epochs, summary)
-    return blocks, tables_out
+    return blocks, {name: pd.concat(rows, ignore_index=True) for name, rows in per_profile.items()}

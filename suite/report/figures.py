@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from suite.choices import BACKENDS  # noqa: E402
-from suite.report.formatting import number  # noqa: E402
+from suite.formatting import number  # noqa: E402
 
 PALETTE = dict(zip(BACKENDS, sns.color_palette("colorblind", len(BACKENDS)), strict=True))
 
@@ -56,7 +56,7 @@ def log_seconds_axis(ax: plt.Axes, low: float, high: float) -> None:
     ax.set_xscale("log")
     ax.set_xlim(low, high)
     ticks = [t for t in LOG_TICKS if low <= t <= high]
-    ax.set_xticks(ticks, [number(t, "g") for t in ticks])
+    ax.set_xticks(ticks, [number(t, "tick") for t in ticks])
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 

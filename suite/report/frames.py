@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from suite.report import tables
-from suite.report.loading import expected
+from suite.store.derived import epoch_frame, final_losses
+from suite.store.loading import expected
 
 
 @dataclass
@@ -37,9 +37,9 @@ class ProfileFrames:
     grid: pd.DataFrame
     """Every backend × (model, lr, seed) any backend ran, `missing` where one did not (`loading.expected`)."""
     epochs: pd.DataFrame
-    """Wide epoch rows of the chosen cells (`tables.epoch_frame`)."""
+    """Wide epoch rows of the chosen cells (`derived.epoch_frame`)."""
     losses: pd.DataFrame
-    """Each ok cell's final losses (`tables.final_losses`)."""
+    """Each ok cell's final losses (`derived.final_losses`)."""
     all_epochs: pd.DataFrame
     """The tidy epoch rows as read, every profile's (for what is measured across whole cells)."""
     _computed: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -49,6 +49,13 @@ class ProfileFrames:
         if name not in self._computed:
             self._computed[name] = compute(self)
         return self._computed[name]
+
+
+def with_profile(frame: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """A report-wide table's rows of one profile as they were before the cut: `profile` as the first column."""
+    if frame.columns.empty:
+        return frame
+    return frame.assign(profile=profile)[["profile", *frame.columns]]
 
 
 def profile_frames(
@@ -65,7 +72,7 @@ def profile_frames(
 ) -> ProfileFrames:
     """The frames of `profile`, cut from the report-wide ones."""
     chosen = chosen[chosen.profile == profile]
-    frame = tables.epoch_frame(chosen, epochs)
+    frame = epoch_frame(chosen, epochs)
     return ProfileFrames(
         root=root,
         folder=out / profile,
@@ -78,6 +85,6 @@ def profile_frames(
         evaluations=evaluations[evaluations.profile == profile],
         grid=expected(chosen),
         epochs=frame,
-        losses=tables.final_losses(chosen, frame),
+        losses=final_losses(chosen, frame),
         all_epochs=epochs,
     )

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.report.formatting import number
+from suite.files import atomic_write
+from suite.formatting import number
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Bullets:
 @dataclass
 class Table:
     frame: pd.DataFrame
-    floatfmt: str = ".4g"
+    kind: str = "precise"
 
 
 @dataclass
@@ -85,15 +86,15 @@ SHORT_TEXT = 24
 """Text cells up to this many characters never wrap (an lr `1e-06` or `ok` must not break mid-token)."""
 
 
-def _cell(value: object, floatfmt: str) -> str:
+def _cell(value: object, kind: str) -> str:
     if isinstance(value, float):
-        return "" if pd.isna(value) else number(value, floatfmt)
+        return "" if pd.isna(value) else number(value, kind)
     return "" if value is None or value is pd.NA else str(value)
 
 
-def _formatted(frame: pd.DataFrame, floatfmt: str) -> pd.DataFrame:
+def _formatted(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     """Every cell as text; a pivot's leftover `columns.name` dropped (it would print as an empty first column)."""
-    return frame.rename_axis(columns=None).map(lambda v: _cell(v, floatfmt))
+    return frame.rename_axis(columns=None).map(lambda v: _cell(v, kind))
 
 
 def _cell_class(value: object, text: str) -> str:
@@ -103,9 +104,9 @@ def _cell_class(value: object, text: str) -> str:
     return "short" if len(text) <= SHORT_TEXT else "text"
 
 
-def _table_html(frame: pd.DataFrame, floatfmt: str) -> str:
+def _table_html(frame: pd.DataFrame, kind: str) -> str:
     """A table inside a box that scrolls sideways on its own, so a wide table never widens the page."""
-    texts = _formatted(frame, floatfmt)
+    texts = _formatted(frame, kind)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in texts.columns)
     rows = []
     for (_, values), (_, cells) in zip(frame.iterrows(), texts.iterrows(), strict=True):
@@ -116,14 +117,14 @@ def _table_html(frame: pd.DataFrame, floatfmt: str) -> str:
     return f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
-def _markdown_table(frame: pd.DataFrame, floatfmt: str) -> str:
+def _markdown_table(frame: pd.DataFrame, kind: str) -> str:
     """The table as text exactly as `_cell` wrote it (tabulate would read `1e-04` back as a number and print
     0.0001), numbers right-aligned."""
     numeric = [
         pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns
     ]
     align = ["right" if n else "left" for n in numeric]
-    return _formatted(frame, floatfmt).to_markdown(index=False, disable_numparse=True, colalign=align)
+    return _formatted(frame, kind).to_markdown(index=False, disable_numparse=True, colalign=align)
 
 
 def to_markdown(blocks: list[Block], folder: Path) -> str:
@@ -142,7 +143,7 @@ def to_markdown(blocks: list[Block], folder: Path) -> str:
         elif isinstance(block, Bullets):
             parts.append("\n".join(f"- {item}" for item in block.items))
         elif isinstance(block, Table):
-            parts.append(_markdown_table(block.frame, block.floatfmt))
+            parts.append(_markdown_table(block.frame, block.kind))
         else:
             png = block.png.relative_to(folder).as_posix()
             svg = block.png.with_suffix(".svg").relative_to(folder).as_posix()
@@ -198,11 +199,24 @@ def _html_body(blocks: list[Block], page: list[Block]) -> list[str]:
         elif isinstance(block, Bullets):
             body.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in block.items) + "</ul>")
         elif isinstance(block, Table):
-            body.append(_table_html(block.frame, block.floatfmt))
+            body.append(_table_html(block.frame, block.kind))
         else:
             data = base64.b64encode(block.png.read_bytes()).decode()
             body.append(f'<figure><img alt="{html.escape(block.alt)}" src="data:image/png;base64,{data}"></figure>')
     return body
+
+
+def write_page(out: Path, name: str, title: str, blocks: list[Block], csvs: dict[str, pd.DataFrame]) -> Path:
+    """Write a page's CSVs, then `name.md` and `name.html` (each file replaced atomically) into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    for file, frame in csvs.items():
+        with atomic_write(out / file) as f:
+            f.write(frame.to_csv(index=False).encode())
+    with atomic_write(out / f"{name}.md") as f:
+        f.write(to_markdown(blocks, out).encode())
+    with atomic_write(out / f"{name}.html") as f:
+        f.write(to_html(blocks, title).encode())
+    return out / f"{name}.html"
 
 
 def to_html(blocks: list[Block], title: str) -> str:

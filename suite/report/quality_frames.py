@@ -1,17 +1,13 @@
-"""The cells' quality metrics as the report's sections read them: which metrics are shown, the wide table of an
-ok cell's metrics, its training time, and the judge's reference sets."""
+"""The quality metrics as the report's sections show them: which metrics are shown, and the judge's reference sets."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from architectures.judge import REFERENCE
-from suite.choices import COMPLETED, Status
 from suite.profiles import PROFILES
-from suite.report.tables import CELL_JOIN
 
 SHOWN = {
     "frechet_distance": "Fréchet distance ↓",
@@ -35,32 +31,6 @@ SHOWN = {
     "recon_accuracy": "reconstructions read as their digit ↑",
 }
 """The metrics the report's tables show, in order, with their direction of better."""
-
-
-def wide(chosen: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:
-    """One row per chosen ok cell with its quality metrics as columns (cells without metrics are left out)."""
-    keys = ["profile", "label", "model", "variant", "impl", "jit", "mode", "backend", "lr", "seed", "epochs"]
-    columns = [*CELL_JOIN, *keys]
-    completed = chosen[chosen.status.isin(COMPLETED)]
-    cells = completed[columns].assign(**to_target(completed))
-    if quality.empty:
-        return cells.iloc[:0]
-    metrics = quality.pivot_table(index=CELL_JOIN, columns="metric", values="value").reset_index()
-    return cells.merge(metrics, on=CELL_JOIN, how="inner")
-
-
-def to_target(cells: pd.DataFrame) -> dict[str, pd.Series]:
-    """`reached` (1 or 0) and `steps_to_target` (infinite when missed) of time-to-target cells; NaN for the others."""
-    aimed = cells.eval_every.notna()
-    reached = (cells.status == Status.OK).astype(float).where(aimed)
-    steps = cells.target_step.astype(float).where(cells.status == Status.OK, np.inf).where(aimed)
-    return {"reached": reached, "steps_to_target": steps}
-
-
-def with_training_time(frame: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
-    """Add `train_s`: the seconds of all of a cell's epochs (its first, compiling epoch included)."""
-    times = epochs[epochs.metric == "epoch_time_s"].groupby(CELL_JOIN).value.sum().rename("train_s")
-    return frame.merge(times.reset_index(), on=CELL_JOIN, how="left")
 
 
 def reference(profile: str, path: Path = REFERENCE) -> pd.DataFrame:

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 
 from suite.choices import BACKENDS
+from suite.formatting import interval, lr_label, number, times
 from suite.margins import margin_of
-from suite.report.formatting import interval, lr_label, number, times
-from suite.report.loading import LOSSES, model_order
 from suite.report.quality_frames import SHOWN
-from suite.report.tables import in_order, last_epochs
+from suite.report.tables import in_order
+from suite.store.derived import last_epochs
+from suite.store.loading import LOSSES, model_order
 from suite.uncertainty import (
     NO_INTERVAL,
     backend_effect,
@@ -121,8 +122,8 @@ def effects(long: pd.DataFrame) -> pd.DataFrame:
 def effect_size(row) -> str:
     """`ε² = 0.76` (Kruskal–Wallis) or `W = 1.00` (Friedman); empty where there is none."""
     if not np.isnan(row.kendalls_w):
-        return f"W = {number(row.kendalls_w, '.2f')}"
-    return "" if np.isnan(row.epsilon_squared) else f"ε² = {number(row.epsilon_squared, '.2f')}"
+        return f"W = {number(row.kendalls_w, 'effect')}"
+    return "" if np.isnan(row.epsilon_squared) else f"ε² = {number(row.epsilon_squared, 'effect')}"
 
 
 def _ratio_text(row) -> str:
@@ -155,7 +156,7 @@ def glance_lines(found: pd.DataFrame) -> list[str]:
         how = "consistently across seeds" if (compared.test == PAIRED).all() else "beyond the spread between seeds"
         text = (
             f"{label}, {len(compared)} measures ({int(compared.seeds.min())}+ seeds per backend, Holm over the "
-            f"profile's measures, alpha {number(ALPHA, 'g')}): alike within their margins in {len(alike)}, "
+            f"profile's measures, alpha {number(ALPHA, 'threshold')}): alike within their margins in {len(alike)}, "
             f"different {how} in {len(differ)}, undecided in {len(undecided)}"
         )
         if len(undecided):
@@ -166,7 +167,7 @@ def glance_lines(found: pd.DataFrame) -> list[str]:
             text += (
                 f"; largest difference: {measure_name(worst.measure)} at lr {lr_label(worst.lr)}, "
                 f"{_ratio_text(worst)}, "
-                f"Holm-adjusted p = {number(worst.p_value_holm, '.2g')}, {effect_size(worst)}"
+                f"Holm-adjusted p = {number(worst.p_value_holm, 'p')}, {effect_size(worst)}"
             )
         lines.append(text)
     return lines

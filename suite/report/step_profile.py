@@ -15,9 +15,9 @@ from matplotlib.colors import LogNorm
 from architectures import get_spec
 from runners.phases import ALL_NETWORKS, OVERHEAD
 from suite.choices import BACKENDS, PATCHED, PROFILE_IMPLS
+from suite.formatting import bracketed, interval, level, number, percent, signed, times
 from suite.profile import GAP, SETTING
 from suite.report.figures import save
-from suite.report.formatting import bracketed, interval, level, number, signed, times
 from suite.report.page import Block, Figure, Heading, Table, Text, to_markdown
 from suite.uncertainty import RatioTest, ratio_test, verdict
 
@@ -154,14 +154,16 @@ def layer_figure(layers: pd.DataFrame, folder: Path) -> Path:
         1, 2, figsize=(13, 2 + 0.32 * len(order)), gridspec_kw={"width_ratios": [len(fastest.columns), 3.6]}
     )
     fastest.columns = [c.replace(" ", "\n") for c in fastest.columns]
-    sns.heatmap(fastest, ax=left, norm=norm, cmap="rocket_r", annot=True, fmt=".2g", cbar=False, linewidths=0.5)
+    annotations = fastest.map(lambda v: number(v, "annotation"))
+    sns.heatmap(fastest, ax=left, norm=norm, cmap="rocket_r", annot=annotations, fmt="", cbar=False, linewidths=0.5)
     left.tick_params(axis="x", labelrotation=0)
     left.set_title("× the fastest setting of the layer", fontsize=10)
     left.set_xlabel("")
     left.set_ylabel("")
     both = LogNorm(vmin=0.2, vmax=max(5.0, float(np.nanmax(native.to_numpy()))))
     ticks = {"ticks": [0.25, 0.5, 1, 2, 4], "format": "%g", "label": "Keras ÷ native"}
-    sns.heatmap(native, ax=right, norm=both, cmap="vlag", annot=True, fmt=".2g", linewidths=0.5, cbar_kws=ticks)
+    annotations = native.map(lambda v: number(v, "annotation"))
+    sns.heatmap(native, ax=right, norm=both, cmap="vlag", annot=annotations, fmt="", linewidths=0.5, cbar_kws=ticks)
     right.tick_params(axis="x", labelrotation=0)
     right.collections[0].colorbar.ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     right.set_title("Keras ÷ native, same backend", fontsize=10)
@@ -418,7 +420,7 @@ def docs_tables(folder: Path) -> str:
         row = dict(zip(SETTING, key, strict=True))
         for part, group in own.groupby(own.phase, sort=False):
             ms = 1e3 * group.seconds_per_step.sum()
-            row[part] = f"{number(ms)} ({number(100 * group.share.sum(), '.2g')}%)"
+            row[part] = f"{number(ms)} ({percent(group.share.sum())})"
         first = own.iloc[0]
         row["step ms"] = f"{number(1e3 * first.step_s)} {bracketed(1e3 * first.step_low, 1e3 * first.step_high)}"
         rows.append(row)
@@ -429,7 +431,7 @@ def docs_tables(folder: Path) -> str:
             ratio=found.ratio.map(times),
             gap_ms=found.gap_ms.map(number),
             layers_ms=found.layers_ms.map(number),
-            shown_share=found.shown_share.map(lambda v: f"{number(100 * v, '.3g')}%"),
+            shown_share=found.shown_share.map(percent),
         )
         if len(found)
         else found

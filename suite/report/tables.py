@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 
 from suite.choices import BACKENDS, COMPLETED, Status
+from suite.formatting import lr_label
 from suite.grid import FULL_TRAIN, LEARNING_RATES
 from suite.processes import STATES, modes, per_process
 from suite.profiles import PROFILES
-from suite.report.formatting import lr_label
-from suite.report.loading import LOSSES, expected, model_order, wide_epochs
+from suite.store.derived import CELL_JOIN, epoch_frame, final_losses, steady_epochs
+from suite.store.loading import expected, model_order
 from suite.uncertainty import geometric_interval, holm, ratio_test, verdict
 
-CELL_JOIN = ["source", "run_id", "cell_id"]
 TIMING_COLUMNS = [
     "cells",
     "cells_ok",
@@ -45,34 +45,6 @@ TIMING_COLUMNS = [
     "train_memory_mb",
 ]
 """Summary columns after profile, model and backend; `final_<loss>_lr<lr>` columns follow."""
-
-
-def epoch_frame(chosen: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
-    """Wide epoch rows of the chosen cells, with each cell's profile, backend, label, mode, lr, seed and status."""
-    cell_columns = [*CELL_JOIN, "profile", "backend", "label", "mode", "lr", "seed", "status"]
-    return wide_epochs(epochs).merge(chosen[cell_columns], on=CELL_JOIN, how="inner")
-
-
-def steady_epochs(frame: pd.DataFrame) -> pd.DataFrame:
-    """Steady-state epochs (2..N) of completed cells: the only epochs timings are taken from (an epoch a time-to-target
-    cell stopped inside is not one)."""
-    whole = frame.steps == frame.groupby(CELL_JOIN).steps.transform("max")
-    return frame[frame.status.isin(COMPLETED) & (frame.epoch >= 2) & whole]
-
-
-def last_epochs(frame: pd.DataFrame) -> pd.DataFrame:
-    """The last epoch row of each `ok` cell."""
-    ok = frame[frame.status.isin(COMPLETED)]
-    return ok[ok.epoch == ok.groupby(CELL_JOIN).epoch.transform("max")]
-
-
-def final_losses(chosen: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
-    """Tidy: each `ok` cell's loss in its last epoch (median over seeds), per profile, model, backend, lr, loss."""
-    last = last_epochs(frame)
-    present = [loss for loss in LOSSES if loss in last.columns]
-    long = last.melt(id_vars=["profile", "label", "backend", "lr", "seed"], value_vars=present, var_name="loss")
-    long = long.dropna(subset=["value"])
-    return long.groupby(["profile", "label", "backend", "lr", "loss"], as_index=False).value.median()
 
 
 def statuses(grid: pd.DataFrame) -> pd.Series:

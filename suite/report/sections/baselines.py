@@ -7,12 +7,12 @@ import pandas as pd
 import seaborn as sns
 
 from suite.choices import COMPLETED, JIT_MODES, Status
+from suite.formatting import has_interval, number, percent, span, times
 from suite.report import figures
-from suite.report.formatting import has_interval, number, span, times
 from suite.report.frames import ProfileFrames
-from suite.report.loading import label, model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
 from suite.report.tables import in_order
+from suite.store.loading import label, model_order
 from suite.uncertainty import ratio_test
 
 KEY = ["profile", "backend", "label", "impl", "jit"]
@@ -87,11 +87,12 @@ def ceiling_lines(settings: pd.DataFrame) -> list[str]:
     lines = []
     for backend, group in settings.groupby("backend", sort=False):
         best = group.loc[group.ceiling_share.idxmax()] if group.ceiling_share.notna().any() else None
-        line = f"{backend}: float32 matmul ceiling {number(group.ceiling_gflop_per_s.median(), '.4g')} GFLOP/s"
+        line = f"{backend}: float32 matmul ceiling {number(group.ceiling_gflop_per_s.median(), 'precise')} GFLOP/s"
         if best is not None:
+            closest = number(best.steady_gflop_per_s, "precise")
             line += (
-                f"; closest: {best.label} ({best.impl}, jit {best.jit}) at {number(best.steady_gflop_per_s, '.4g')} "
-                f"GFLOP/s, {number(100 * best.ceiling_share)}% of it"
+                f"; closest: {best.label} ({best.impl}, jit {best.jit}) at {closest} "
+                f"GFLOP/s, {percent(best.ceiling_share, 'value')} of it"
             )
         lines.append(line)
     return lines

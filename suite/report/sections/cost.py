@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from suite.formatting import number
 from suite.report import tables
-from suite.report.formatting import number
 from suite.report.frames import ProfileFrames
 from suite.report.page import Block, Heading, Table, Text
 
@@ -26,12 +26,19 @@ def glance(frames: ProfileFrames) -> list[Block]:
     return []
 
 
+def paper_cost(frames: ProfileFrames) -> pd.DataFrame:
+    """The profile's rows of paper-cost.csv, computed once."""
+    return frames.once(
+        "paper_cost", lambda f: tables.paper_cost(f.chosen, f.all_epochs, f.summary.assign(profile=f.profile))
+    )
+
+
 def blocks(frames: ProfileFrames) -> list[Block]:
-    cost = tables.paper_cost(frames.chosen, frames.all_epochs, frames.summary.assign(profile=frames.profile))
+    cost = paper_cost(frames)
     if not len(cost) or frames.profile == "paper":
         return []
     return [Heading("What the `paper` grid would take", 3), Text(cost_text(cost)), Table(cost.drop(columns="profile"))]
 
 
 def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
-    return {}
+    return {"paper-cost.csv": paper_cost(frames)}

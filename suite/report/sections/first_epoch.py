@@ -7,11 +7,11 @@ import pandas as pd
 import seaborn as sns
 
 from suite.choices import BACKENDS
+from suite.formatting import number, signed, times
 from suite.report import figures
-from suite.report.formatting import number, signed, times
 from suite.report.frames import ProfileFrames
-from suite.report.loading import model_order
 from suite.report.page import Block, Bullets, Figure, Text
+from suite.store.loading import model_order
 
 
 def compile_lines(summary: pd.DataFrame) -> list[str]:
@@ -52,7 +52,7 @@ def first_epoch_excess(summary: pd.DataFrame) -> plt.Figure:
         ax=ax,
     )
     for container in ax.containers:
-        ax.bar_label(container, fmt="%+.3g s", padding=3, fontsize=8)
+        ax.bar_label(container, labels=[f"{signed(v)} s" for v in container.datavalues], padding=3, fontsize=8)
     ax.axvline(0, color="0.3", linewidth=0.8)
     ax.margins(x=0.15)
     ax.set(title=title, xlabel="seconds more than a steady-state epoch (linear)", ylabel="")

@@ -15,13 +15,13 @@ import pandas as pd
 from scipy.stats import ttest_ind
 
 from suite.choices import BACKENDS, COMPLETED, KERAS2
+from suite.formatting import has_interval, interval, level, lr_label, number, signed, span, times
 from suite.margins import SPEED, margin_of
 from suite.report import figures
-from suite.report.formatting import has_interval, interval, number, signed, span, times
 from suite.report.frames import ProfileFrames
-from suite.report.loading import label, model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
 from suite.report.replicates import measure_name, per_seed
+from suite.store.loading import label, model_order
 from suite.uncertainty import (
     ALIKE,
     CONFIDENCE,
@@ -223,7 +223,7 @@ def speed_sentence(found: pd.DataFrame) -> str:
 
 def ratio_figure(found: pd.DataFrame) -> plt.Figure:
     """Per measure, model and setting: the ratio to Keras 2 with its interval, on a log axis."""
-    title = f"Against Keras 2 (tf-keras) on TensorFlow: ratio of geometric means over processes, {CONFIDENCE:.0%} CI"
+    title = f"Against Keras 2 (tf-keras) on TensorFlow: ratio of geometric means over processes, {level(CONFIDENCE)} CI"
     if found.empty:
         return figures.nothing(title, "no setting beside a Keras 2 cell")
     measures = [m for m in MEASURES.values() if m in set(found.measure)]
@@ -245,7 +245,7 @@ def ratio_figure(found: pd.DataFrame) -> plt.Figure:
         ticks = [t for t in RATIO_TICKS if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
         if len(ticks) > 6:  # a wide axis: decades alone, so the labels do not run together
             ticks = [t for t in ticks if math.log10(t).is_integer()]
-        ax.set_xticks(ticks, [number(t, "g") for t in ticks])
+        ax.set_xticks(ticks, [number(t, "tick") for t in ticks])
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_yticks(range(len(models)), models if ax is axes[0] else [""] * len(models))
         ax.set_ylim(len(models) - 0.5, -0.5)
@@ -334,7 +334,7 @@ def blocks(frames: ProfileFrames) -> list[Block]:
     alike = frames.once("keras2_learning", learning)
     if len(alike):
         table = alike.assign(
-            lr=[number(v, "g") for v in alike.lr],
+            lr=[lr_label(v) for v in alike.lr],
             difference=[signed(v) for v in alike.difference],
             p_alike_holm=[number(v) for v in alike.p_alike_holm],
             p_differ_holm=[number(v) for v in alike.p_differ_holm],

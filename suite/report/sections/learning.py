@@ -9,11 +9,11 @@ import pandas as pd
 import seaborn as sns
 
 from suite.choices import BACKENDS, COMPLETED, MISSING
+from suite.formatting import lr_label, number
 from suite.report import figures, replicates
-from suite.report.formatting import lr_label, number
-from suite.report.frames import ProfileFrames
-from suite.report.loading import LOSSES, loss_names, model_order
+from suite.report.frames import ProfileFrames, with_profile
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
+from suite.store.loading import LOSSES, loss_names, model_order
 
 NEUTRAL_DIVERGING = "PuOr"
 """Above or below the other backends, in colours that read as neither good nor bad (a GAN's loss has no better)."""
@@ -220,8 +220,8 @@ def blocks(frames: ProfileFrames) -> list[Block]:
     page.append(
         Text(
             "Each final loss and quality metric, tested across backends with seeds as replicates (Kruskal–Wallis "
-            f"H test, scipy; a backend effect when p < {number(replicates.ALPHA, 'g')}; with 3 seeds per backend the "
-            "smallest "
+            f"H test, scipy; a backend effect when p < {number(replicates.ALPHA, 'threshold')}; with 3 seeds per "
+            "backend the smallest "
             "p it can give is 0.027, when no seed of one backend overlaps another's). ε² (H ÷ (n − 1), 0..1): "
             "the share of the values' rank variance the backend explains. Lockstep cells, where each seed is one "
             "start shared by every backend, are compared within each seed instead (Friedman's test, its p exact "
@@ -256,7 +256,7 @@ def blocks(frames: ProfileFrames) -> list[Block]:
                 "How far apart the backends' final losses are: (largest − smallest) ÷ mean, in %, per learning rate "
                 "(the values are in the heatmap, the spreads in `agreement.csv`):"
             ),
-            Table(wide, ".3g"),
+            Table(wide, "value"),
         ]
     return page
 
@@ -272,4 +272,4 @@ def glance(frames: ProfileFrames) -> list[Block]:
 
 
 def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
-    return {"replicates.csv": backend_effects(frames)}
+    return {"replicates.csv": backend_effects(frames), "agreement.csv": with_profile(frames.agreement, frames.profile)}

@@ -19,13 +19,14 @@ import seaborn as sns
 from architectures import get_spec
 from runners.native import init_weights
 from suite.choices import BACKENDS, COMPLETED
+from suite.formatting import lr_label, number, percent, span
 from suite.report import figures
-from suite.report.formatting import lr_label, number, span
 from suite.report.frames import ProfileFrames
-from suite.report.loading import LOSSES, model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
 from suite.report.quality_frames import SHOWN
-from suite.report.tables import CELL_JOIN, in_order
+from suite.report.tables import in_order
+from suite.store.derived import CELL_JOIN
+from suite.store.loading import LOSSES, model_order
 
 GROUP = ["profile", "label", "lr", "seed"]
 """Cells that ran in lockstep with one another: one per backend."""
@@ -153,7 +154,7 @@ def summary(parted: pd.DataFrame, weights: pd.DataFrame, quality: pd.DataFrame) 
 def table(found: pd.DataFrame) -> pd.DataFrame:
     """`summary` as the page shows it."""
     shown = found
-    quality = shown.quality_metric.map(SHOWN) + " " + (100 * shown.quality_spread).map(lambda v: f"{number(v)}%")
+    quality = shown.quality_metric.map(SHOWN) + " " + shown.quality_spread.map(lambda v: percent(v, "value"))
     return pd.DataFrame(
         {
             "model": shown.label,
@@ -161,8 +162,8 @@ def table(found: pd.DataFrame) -> pd.DataFrame:
             "seed": shown.seed,
             "loss": shown.loss.map(LOSSES),
             "spread at step 1 (%)": 100 * shown.spread_step_1,
-            f"first step past {number(100 * PARTED, 'g')}%": shown.parted_at_step.map(
-                lambda s: "never" if pd.isna(s) else number(s, ".0f")
+            f"first step past {percent(PARTED, 'threshold')}": shown.parted_at_step.map(
+                lambda s: "never" if pd.isna(s) else number(s, "count")
             ),
             "spread at the last step (%)": 100 * shown.spread_last_step,
             "last step": shown.last_step,
@@ -180,18 +181,20 @@ def glance_lines(parted: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
         group = parted[parted.label == name]
         steps = group.parted_at_step.dropna()
         when = (
-            f"their losses part (spread > {number(100 * PARTED, 'g')}%) at step "
-            f"{span(steps.min(), steps.max(), '.0f', collapse=True)}"
+            f"their losses part (spread > {percent(PARTED, 'threshold')}) at step "
+            f"{span(steps.min(), steps.max(), 'count', collapse=True)}"
             if len(steps)
-            else f"their losses stay within {number(100 * PARTED, 'g')}% of each other over all "
+            else f"their losses stay within {percent(PARTED, 'threshold')} of each other over all "
             f"{group.last_step.max()} steps"
         )
         if len(steps) and len(steps) < len(group):
             when += f" (in {len(steps)} of {len(group)} seed × loss runs; the others never do)"
         apart = weights[weights.label == name]
         if len(apart):
-            apart_span = span(100 * apart.weights_apart.min(), 100 * apart.weights_apart.max(), ".2g", collapse=True)
-            moved = number(100 * apart.moved.median(), ".2g")
+            apart_span = span(
+                100 * apart.weights_apart.min(), 100 * apart.weights_apart.max(), "percent", collapse=True
+            )
+            moved = number(100 * apart.moved.median(), "percent")
             when += f"; final weights {apart_span}% apart, against {moved}% moved by training"
         lines.append(f"{name}: {when}")
     return lines
@@ -201,7 +204,7 @@ def divergence_figure(div: pd.DataFrame, parted: float, floor: float) -> plt.Fig
     """Lockstep: the spread of the backends' per-step losses against the step, a line per seed, per model and loss."""
     title = (
         "Lockstep: how far apart the backends' losses are at each step ((largest − smallest) ÷ mean; "
-        f"identical values drawn at {number(100 * floor, 'g')}%)"
+        f"identical values drawn at {percent(floor, 'threshold')})"
     )
     if div.empty:
         return figures.nothing(title, "no lockstep group has two backends with recorded steps")
@@ -233,13 +236,11 @@ def divergence_figure(div: pd.DataFrame, parted: float, floor: float) -> plt.Fig
     )
     grid.set(xscale="log", yscale="log")
     for ax in grid.axes.flat:
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: number(v, "g")))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: number(v, "tick")))
         ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator([1e-9, 1e-7, 1e-5, 1e-3, 1e-1]))
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{number(100 * v, 'g')}%"))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: percent(v, "tick")))
         ax.axhline(parted, color="0.3", linestyle=":", linewidth=1)
-        ax.text(
-            1, parted, f" {number(100 * parted, 'g')}%", transform=ax.get_yaxis_transform(), va="center", fontsize=7
-        )
+        ax.text(1, parted, f" {percent(parted, 'tick')}", transform=ax.get_yaxis_transform(), va="center", fontsize=7)
     grid.set_titles("{col_name}", size=8)
     grid.set_axis_labels("training step", "spread across backends")
     height = grid.figure.get_figheight()
@@ -295,16 +296,16 @@ def blocks(frames: ProfileFrames) -> list[Block]:
     if not len(shown):
         return []
     page: list[Block] = [Heading("In lockstep: when do the backends' runs part?", 3)]
-    page.append(Text(LOCKSTEP_TEXT.format(parted=number(100 * PARTED, "g"))))
+    page.append(Text(LOCKSTEP_TEXT.format(parted=number(100 * PARTED, "threshold"))))
     fig = divergence_figure(found["div"], PARTED, FLOOR)
     page.append(
         Figure(figures.save(fig, frames.folder, "lockstep-divergence"), "Spread of the backends' loss per step")
     )
-    page.append(Table(table(shown), ".3g"))
+    page.append(Table(table(shown), "value"))
     if len(qualities):
         qualities = qualities.assign(metric=qualities.metric.map(SHOWN), spread=100 * qualities.spread)
         qualities = qualities.rename(columns={"label": "model", "spread": "spread across backends (%)"})
-        page.append(Details("Every quality metric's spread across backends, in lockstep", [Table(qualities, ".3g")]))
+        page.append(Details("Every quality metric's spread across backends, in lockstep", [Table(qualities, "value")]))
     return page
 
 

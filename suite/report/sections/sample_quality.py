@@ -13,12 +13,12 @@ import seaborn as sns
 
 from architectures.judge import CONTROLS, card, digit_manifold
 from suite.choices import BACKENDS
+from suite.formatting import lr_label, number, percent
 from suite.report import figures
-from suite.report.formatting import lr_label, number
 from suite.report.frames import ProfileFrames
-from suite.report.loading import model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
 from suite.report.quality_frames import SHOWN, reference
+from suite.store.loading import model_order
 
 
 def cell_table(frame: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
@@ -53,12 +53,13 @@ def judge_text() -> str:
     except (OSError, ValueError):
         return "The judge's card (architectures/judge.json) is missing."
     return (
-        f"Scored by the judge, a LeNet-5-style classifier with {number(100 * facts['test_accuracy'], '.2f')}% "
+        f"Scored by the judge, a LeNet-5-style classifier with {percent(facts['test_accuracy'], 'precise')} "
         "accuracy on the "
-        f"{facts['test_images']:,} MNIST test images (architectures/judge.py). Each ok cell generates a fixed-seed set "
-        "of images (same noise on every backend) at its end. Fréchet distance: between Gaussians fitted to the judge's "
-        "128 penultimate features of those images and of the MNIST test set (comparable only at the same number of "
-        "images, i.e. within a profile). Classifier score: exp of the mean KL between p(y|x) and p(y) (10 at best). "
+        f"{number(facts['test_images'], 'count')} MNIST test images (architectures/judge.py). Each ok cell generates "
+        "a fixed-seed set of images (same noise on every backend) at its end. Fréchet distance: between Gaussians "
+        "fitted to the judge's 128 penultimate features of those images and of the MNIST test set (comparable only "
+        "at the same number of images, i.e. within a profile). Classifier score: exp of the mean KL between p(y|x) "
+        "and p(y) (10 at best). "
         "Readable: top class p ≥ 0.9, on the digit manifold (within the distance from the first 50 principal "
         "directions of the training digits that 99% of held-out test digits keep), and sharp (some step between "
         "neighbouring pixels at least the edge threshold fitted on the control panels below), so that neither a "
@@ -105,9 +106,11 @@ def controls_text() -> str:
     low, high = (float(v) for v in manifold["edge_range"])
     return (
         "Controls: image sets whose answer is known before any model runs (`suite/controls.py`, 1,000 images each). "
-        f"A measure of digits must read at most {NEGATIVE_MAX:g} of every negative control and at least "
-        f"{POSITIVE_MIN:g} of held-out test digits, sharp or blurred by half a pixel. The sharp gate's threshold "
-        f"({float(manifold['edge_threshold']):.3g}) is the middle of the range ({low:.2f}–{high:.2f}) that meets both "
+        f"A measure of digits must read at most {number(NEGATIVE_MAX, 'threshold')} of every negative control and "
+        f"at least {number(POSITIVE_MIN, 'threshold')} of held-out test digits, sharp or blurred by half a pixel. "
+        "The sharp gate's threshold "
+        f"({number(float(manifold['edge_threshold']))}) is the middle of the range ({number(low, 'tried')}–"
+        f"{number(high, 'tried')}) that meets both "
         "on a tuning panel of another seed and the other half of the test set; the panel below is scored on images "
         "the fit never saw. The hard cases are neither: blurs between a mild one and a haze, and the per-digit mean "
         "images, which the judge reads as their digits though no one drew them. Precision (Kynkäänniemi et al.) "
@@ -195,8 +198,8 @@ def quality_grid(frame: pd.DataFrame, ref: pd.DataFrame) -> plt.Figure:
             vmin=0 if scaled is not None else None,
             vmax=1 if scaled is not None else None,
             cmap="viridis",
-            annot=values.to_numpy(),
-            fmt=".3g",
+            annot=values.map(number).to_numpy(),
+            fmt="",
             annot_kws={"fontsize": 8},
             mask=values.isna().to_numpy(),
             linewidths=0.5,
@@ -283,4 +286,7 @@ def glance(frames: ProfileFrames) -> list[Block]:
 
 
 def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
-    return {"controls.csv": controls().assign(profile=frames.profile)} if not frames.scored.empty else {}
+    found = {"quality.csv": frames.scored.drop(columns="label")}
+    if not frames.scored.empty:
+        found["controls.csv"] = controls().assign(profile=frames.profile)
+    return found

@@ -10,12 +10,12 @@ import pandas as pd
 
 from architectures import FAMILIES, get_spec
 from suite.choices import BACKENDS, COMPLETED, MISSING
+from suite.formatting import lr_label
 from suite.report import figures
-from suite.report.formatting import lr_label
 from suite.report.frames import ProfileFrames
-from suite.report.loading import MODEL_OF, model_order
 from suite.report.page import Block, Details, Figure, Heading
 from suite.report.sample_files import saved_samples, tile
+from suite.store.loading import MODEL_OF, model_order
 
 SAMPLES_DPI = 80
 """Image grids: about one screen pixel per image pixel (a tile is 112 pixels square)."""

@@ -11,12 +11,13 @@ import pandas as pd
 import seaborn as sns
 
 from suite.choices import COMPLETED
+from suite.formatting import bracketed, has_interval, interval, level, number, percent, times
 from suite.processes import PROCESS, best_epochs, components, per_process, processes_for
 from suite.report import figures, tables
-from suite.report.formatting import bracketed, has_interval, interval, level, number, times
-from suite.report.frames import ProfileFrames
-from suite.report.loading import model_order
+from suite.report.frames import ProfileFrames, with_profile
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
+from suite.store.derived import steady_epochs
+from suite.store.loading import model_order
 from suite.uncertainty import ALIKE, SLOWER, SPEED_MARGIN, UNDECIDED
 
 SUMMARY_TEXT = (
@@ -28,25 +29,25 @@ SUMMARY_TEXT = (
     "figure, with no confidence about the backend). `steady_states` counts each process's class (ruptures' PELT on "
     "its epochs: flat, warm-up, slow-down, no steady state, or too few epochs to say); `modes` names two modes "
     "where the processes fall into them. `ratio_to_fastest` is the ratio of geometric means with Welch's t interval "
-    f"(95%); `p_differ` tests a difference and `p_alike` equivalence within {SPEED_MARGIN:.0%} (two one-sided "
-    "tests), each adjusted by Holm's method over every ratio of the profile; `verdict` reads them. Also: median "
-    "first-epoch seconds and its excess over steady state; median training images per second; the memory training "
-    "adds to its process; each learning rate's status. Learning rates and seeds do not change what a step computes, "
-    "so a model's cells are replicates of its speed. `summary.csv` also holds the final losses."
+    f"(95%); `p_differ` tests a difference and `p_alike` equivalence within {percent(SPEED_MARGIN, 'threshold')} "
+    "(two one-sided tests), each adjusted by Holm's method over every ratio of the profile; `verdict` reads them. "
+    "Also: median first-epoch seconds and its excess over steady state; median training images per second; the "
+    "memory training adds to its process; each learning rate's status. Learning rates and seeds do not change what "
+    "a step computes, so a model's cells are replicates of its speed. `summary.csv` also holds the final losses."
 )
 
 
 def ratio_text(row) -> str:
     """`tensorflow 1.47× slower (95% CI 1.35–1.70; 17 and 17 processes)`, `… alike within 5% (…)`, or undecided."""
-    text = f"{row.backend} {times(row.ratio_to_fastest, '.3g')}"
+    text = f"{row.backend} {times(row.ratio_to_fastest)}"
     if not has_interval(row.ratio_ci_low):
         return f"{text} (undecided: one process on a side, no interval; run more --seeds)"
-    ci = interval(row.ratio_ci_low, row.ratio_ci_high, row.ratio_ci_level, ".3g")
-    ci += f", {row.processes:.0f} processes"
+    ci = interval(row.ratio_ci_low, row.ratio_ci_high, row.ratio_ci_level)
+    ci += f", {number(row.processes, 'count')} processes"
     if row.verdict == ALIKE:
-        return f"{text}: alike within {SPEED_MARGIN:.0%} ({ci})"
+        return f"{text}: alike within {percent(SPEED_MARGIN, 'threshold')} ({ci})"
     if row.verdict == UNDECIDED:
-        return f"{text}: undecided ({ci}, margin {SPEED_MARGIN:.0%})"
+        return f"{text}: undecided ({ci}, margin {percent(SPEED_MARGIN, 'threshold')})"
     return f"{text} {row.verdict} ({ci})"
 
 
@@ -58,7 +59,7 @@ def fastest_lines(summary: pd.DataFrame) -> list[str]:
         best = ranked.iloc[0]
         if has_interval(best.steady_epoch_ci_low_s):
             ci = interval(best.steady_epoch_ci_low_s, best.steady_epoch_ci_high_s, best.steady_epoch_ci_level)
-            ci += f" over {best.processes:.0f} processes"
+            ci += f" over {number(best.processes, 'count')} processes"
         else:
             ci = "one process: no interval"
         decided = len(ranked) > 1 and (ranked.iloc[1:].verdict == SLOWER).all()
@@ -79,9 +80,9 @@ def ratio_label(row) -> str:
     if row.ratio_to_fastest == 1:
         return "lowest"  # the lowest time; whether it is faster, the others' verdicts say
     if not has_interval(row.ratio_ci_low):
-        return f"{times(row.ratio_to_fastest, '.3g')} (one process: no CI)"
-    ci = bracketed(row.ratio_ci_low, row.ratio_ci_high, ".3g")
-    return f"{times(row.ratio_to_fastest, '.3g')} {ci} {level(row.ratio_ci_level)}"
+        return f"{times(row.ratio_to_fastest)} (one process: no CI)"
+    ci = bracketed(row.ratio_ci_low, row.ratio_ci_high)
+    return f"{times(row.ratio_to_fastest)} {ci} {level(row.ratio_ci_level)}"
 
 
 def headline(summary: pd.DataFrame, processes: pd.DataFrame) -> plt.Figure:
@@ -192,7 +193,7 @@ def precision_plan(frames: ProfileFrames, processes: pd.DataFrame) -> pd.DataFra
     Jones), the processes per side a ratio to the fastest backend needs for a 95% interval of ±5% at those epochs,
     and the half-width achieved."""
     frame = frames.epochs
-    steady = tables.steady_epochs(frame)
+    steady = steady_epochs(frame)
     ok = frames.chosen[frames.chosen.status.isin(COMPLETED)]
     steady_time = steady.groupby(PROCESS).epoch_time_s.sum().rename("steady_s")
     costs = ok.join(steady_time, on=PROCESS)
@@ -239,7 +240,7 @@ def precision_plan(frames: ProfileFrames, processes: pd.DataFrame) -> pd.DataFra
 
 def processes_of(frames: ProfileFrames) -> pd.DataFrame:
     return frames.once(
-        "processes", lambda f: with_places(per_process(tables.steady_epochs(f.epochs), ["label", "backend"]), f.chosen)
+        "processes", lambda f: with_places(per_process(steady_epochs(f.epochs), ["label", "backend"]), f.chosen)
     )
 
 
@@ -247,7 +248,7 @@ def glance(frames: ProfileFrames) -> list[Block]:
     return [
         Text(
             f"Which backend is fastest for each model, and by how much (over processes; alike means within "
-            f"{SPEED_MARGIN:.0%}, by equivalence tests; Holm's adjustment over the profile's ratios):"
+            f"{percent(SPEED_MARGIN, 'threshold')}, by equivalence tests; Holm's adjustment over the profile's ratios):"
         ),
         Bullets(fastest_lines(frames.summary) or ["no model has a steady-state timing"]),
     ]
@@ -299,6 +300,8 @@ def csvs(frames: ProfileFrames) -> dict[str, pd.DataFrame]:
     processes = processes_of(frames)
     plan = frames.once("precision", lambda f: precision_plan(f, processes))
     return {
+        "summary.csv": with_profile(frames.summary, frames.profile),
+        "grid.csv": frames.grid.drop(columns=["label"]),
         "processes.csv": processes.rename(columns={"label": "model"}).assign(profile=frames.profile),
         "precision.csv": plan.assign(profile=frames.profile),
     }

@@ -9,13 +9,14 @@ import pandas as pd
 from architectures import get_spec
 from architectures.family import TARGETS, Target
 from suite.choices import COMPLETED, Status
+from suite.formatting import bracketed, level, lr_label, number, times
 from suite.report import figures
-from suite.report.formatting import bracketed, level, lr_label, number, times
 from suite.report.frames import ProfileFrames
-from suite.report.loading import model_order
 from suite.report.page import Block, Bullets, Details, Figure, Heading, Table, Text
 from suite.report.quality_frames import reference
-from suite.report.tables import CELL_JOIN, in_order
+from suite.report.tables import in_order
+from suite.store.derived import CELL_JOIN
+from suite.store.loading import model_order
 from suite.uncertainty import NO_INTERVAL, log_t_interval, median_interval
 
 KEY = ["label", "backend", "lr"]
@@ -109,19 +110,19 @@ def seconds_of(found: pd.DataFrame, row: pd.Series) -> np.ndarray:
 def described(row) -> str:
     """`123 s [110, 140] 75% (1.00×)`, or `not reached within 50 epochs or 1800 s`: whichever ran out first."""
     if not np.isfinite(row.seconds_to_target):
-        limit = f"{number(row.epochs, 'g')} epochs" + (
-            f" or {number(row.budget_s, 'g')} s" if pd.notna(row.budget_s) else ""
+        limit = f"{number(row.epochs, 'threshold')} epochs" + (
+            f" or {number(row.budget_s, 'threshold')} s" if pd.notna(row.budget_s) else ""
         )
         return f"not reached within {limit} ({row.reached}/{row.seeds} seeds reached it)"
     text = f"{number(row.seconds_to_target)} s"
     if pd.notna(row.ci_low):
         text += f" {bracketed(row.ci_low, row.ci_high, sep=', ')} {level(row.ci_level)}"
-    text += f" ({times(row.x_fastest, '.2f')}"
+    text += f" ({times(row.x_fastest)}"
     if pd.notna(row.x_low):
-        text += f" {bracketed(row.x_low, row.x_high, '.2f', ', ')} {level(row.x_level)}"
+        text += f" {bracketed(row.x_low, row.x_high, sep=', ')} {level(row.x_level)}"
     if pd.notna(getattr(row, "x_step_low", np.nan)):
-        step = f"{times(row.x_step_s, '.2f')} {bracketed(row.x_step_low, row.x_step_high, '.2f', ', ')}"
-        steps = f"{times(row.x_steps, '.2f')} {bracketed(row.x_steps_low, row.x_steps_high, '.2f', ', ')}"
+        step = f"{times(row.x_step_s)} {bracketed(row.x_step_low, row.x_step_high, sep=', ')}"
+        steps = f"{times(row.x_steps)} {bracketed(row.x_steps_low, row.x_steps_high, sep=', ')}"
         text += f" = {step} seconds per step × {steps} steps"
     text += ")"
     if row.reached < row.seeds:
@@ -160,7 +161,7 @@ def stale(label: str, reached: pd.DataFrame, scored: pd.DataFrame, today: Target
     met = sum(today.met(row) for row in scored[[m for m, _ in today.at_least]].to_dict("records"))
     if met == len(scored):
         return None
-    shares = ", ".join(f"{metric} {number(scored[metric].median(), '.2f')}" for metric, _ in today.at_least)
+    shares = ", ".join(f"{metric} {number(scored[metric].median(), 'share')}" for metric, _ in today.at_least)
     return (
         f"{label}: {len(reached)} cells reached the target they ran under ({'; '.join(sorted(old))}), but "
         f"{len(scored) - met} of them do not meet today's ({today.describe()}) on their samples at that point "
@@ -202,9 +203,9 @@ def trajectories(found: pd.DataFrame, evaluations: pd.DataFrame) -> pd.DataFrame
 
 def target_text(found: pd.DataFrame) -> str:
     targets = sorted(set(found.target.dropna()))
-    seconds = ", ".join(sorted({f"{number(b, 'g')} s" for b in found.budget_s.dropna()}))
+    seconds = ", ".join(sorted({f"{number(b, 'threshold')} s" for b in found.budget_s.dropna()}))
     budgets = f"{seconds} of training, within each cell's epochs" if seconds else "each cell's epochs"
-    every = ", ".join(sorted({number(e, "g") for e in found.eval_every.dropna()}))
+    every = ", ".join(sorted({number(e, "threshold") for e in found.eval_every.dropna()}))
     return (
         "Training seconds until the first evaluation that met the model family's quality target ("
         + "; ".join(targets)
@@ -282,7 +283,7 @@ def blocks(frames: ProfileFrames) -> list[Block]:
         Heading("Time to target: which backend trains to readable digits soonest", 3),
         Text(target_text(found)),
         Bullets(glance_lines(to_target)),
-        Table(shown(to_target), ".3g"),
+        Table(shown(to_target), "value"),
         Figure(figures.save(fig, folder, "time-to-target"), "Sample quality against training seconds"),
     ]
     if len(missed):
@@ -292,7 +293,9 @@ def blocks(frames: ProfileFrames) -> list[Block]:
         rows = curves.sort_values([*KEY, "seed", "step"])[
             ["label", "backend", "lr", "seed", "step", "train_s", *columns]
         ]
-        page.append(Details(f"Every evaluation ({len(rows)})", [Table(rows.rename(columns={"label": "model"}), ".3g")]))
+        page.append(
+            Details(f"Every evaluation ({len(rows)})", [Table(rows.rename(columns={"label": "model"}), "value")])
+        )
     return page
 
 

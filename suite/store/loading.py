@@ -9,7 +9,7 @@ import pandas as pd
 from architectures import MODELS, get_spec
 from architectures.family import LOSS_LABELS
 from suite.choices import BACKENDS, COMPLETED, MISSING
-from suite.results import (
+from suite.store.folder import (
     CELLS_CSV,
     EPOCHS_CSV,
     QUALITY_CSV,
@@ -20,7 +20,7 @@ from suite.results import (
     read_results,
     read_steps,
 )
-from suite.schema import CELL_COLUMNS, EPOCH_COLUMNS, EPOCH_METRICS, KEY_COLUMNS, QUALITY_COLUMNS
+from suite.store.schema import CELL_COLUMNS, EPOCH_COLUMNS, EPOCH_METRICS, KEY_COLUMNS, QUALITY_COLUMNS
 
 CELL_KEY = [*(c for c in KEY_COLUMNS if c not in ("schema_version", "run_id", "cell_id")), "epochs"]
 """What makes two rows the same cell (a `Cell`'s fields but its threads and budget); a rerun of a cell is a new row

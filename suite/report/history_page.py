@@ -8,12 +8,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from suite.files import atomic_write
+from suite.formatting import interval, number, percent, times
 from suite.history import history, not_run, read_cells, run_order, sensitivity
 from suite.report import figures
-from suite.report.formatting import interval, times
-from suite.report.loading import model_order
-from suite.report.page import Block, Bullets, Figure, Heading, Table, Text, to_html, to_markdown
+from suite.report.page import Block, Bullets, Figure, Heading, Table, Text, write_page
+from suite.store.loading import model_order
 
 MEASURES = (
     (
@@ -78,12 +77,13 @@ def sensitivity_line(row) -> str:
         return f"{what}: no set ran two rounds, so its noise, and what it could find, are unknown"
     if np.isinf(row.detects_from):
         return (
-            f"{what}: at its noise between rounds (sd {row.round_sd:.3f} of log time) no step up to 5× is found "
-            f"{row.power:.0%} of the time"
+            f"{what}: at its noise between rounds (sd {number(row.round_sd, 'spread')} of log time) no step up to 5× "
+            f"is found {percent(row.power)} of the time"
         )
     return (
-        f"{what}: a step of {times(row.detects_from)} or more between neighbouring versions is found {row.power:.0%} "
-        f"of the time (simulated at its noise between rounds, sd {row.round_sd:.3f} of log time); a smaller one may "
+        f"{what}: a step of {times(row.detects_from)} or more between neighbouring versions is found "
+        f"{percent(row.power)} of the time (simulated at its noise between rounds, sd {number(row.round_sd, 'spread')} "
+        "of log time); a smaller one may "
         "go unseen"
     )
 
@@ -134,7 +134,7 @@ def write_history(folders: list[Path], out: Path, threshold: float) -> tuple[Pat
         Text("In the figure, " + "; ".join(f"{y}: {what}" for _, y, what in MEASURES) + "."),
     ]
     if len(changes):
-        blocks.append(Table(changes, ".3g"))
+        blocks.append(Table(changes, "value"))
     seen = sensitivity(points, threshold)
     if len(seen):
         blocks += [
@@ -153,15 +153,10 @@ def write_history(folders: list[Path], out: Path, threshold: float) -> tuple[Pat
         blocks += [
             Heading("Version sets and cells that gave no step time", 2),
             Text("Recorded, not left out: a set that did not install or import, and cells that did not end ok."),
-            Table(missing, ".3g"),
+            Table(missing, "value"),
         ]
     shown = points.drop(columns="runs_s") if len(points) else points
-    blocks += [Heading("Every point", 2), Table(shown, ".4g")]
-    for name, frame in (("history.csv", shown), ("changes.csv", changes), ("sensitivity.csv", seen)):
-        with atomic_write(out / name) as f:
-            f.write(frame.to_csv(index=False).encode())
-    with atomic_write(out / "history.md") as f:
-        f.write(to_markdown(blocks, out).encode())
-    with atomic_write(out / "history.html") as f:
-        f.write(to_html(blocks, "gvbench history").encode())
+    blocks += [Heading("Every point", 2), Table(shown, "precise")]
+    csvs = {"history.csv": shown, "changes.csv": changes, "sensitivity.csv": seen}
+    write_page(out, "history", "gvbench history", blocks, csvs)
     return out, points, changes

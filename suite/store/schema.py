@@ -73,8 +73,10 @@ CELL_COLUMNS = KEY_COLUMNS + (
     "samples_file",
     "log_file",
 )
-TEXT_COLUMNS = ("resumed_epochs",)
-"""Columns read as text even where every value looks like a number (`4` is the list of one epoch)."""
+LIST_COLUMNS = ("resumed_epochs",)
+"""Columns that hold a list of integers, spelt on disk as its items joined by `;` (`list_cell`), and read as text
+even where every value looks like a number (`4` is the list of one epoch)."""
+TEXT_COLUMNS = LIST_COLUMNS
 EPOCH_COLUMNS = KEY_COLUMNS + ("epoch", "metric", "value")
 EPOCH_METRICS = ("epoch_time_s", "steps", "samples_per_s")
 """Per-epoch timing metrics; each loss adds `<loss>` (epoch mean) and `<loss>_last` (last batch).
@@ -118,6 +120,16 @@ ADDED = {
 """Columns each schema version added, with the value rows of the version before it take."""
 
 
+def list_cell(values: list[int]) -> str | None:
+    """A list column's cell: `3;12`; empty (None) for no items."""
+    return ";".join(str(v) for v in values) or None
+
+
+def cell_list(text: str | float | None) -> list[int]:
+    """A list column's items from its cell (an empty cell reads back as NaN or None)."""
+    return [int(v) for v in text.split(";") if v] if isinstance(text, str) else []
+
+
 class UnknownColumn(ValueError):
     """A row carries a fact that no column of its file holds: add the column here and to results/README.md."""
 
@@ -126,7 +138,7 @@ def check_row(row: dict, columns: tuple[str, ...], where: str) -> None:
     """Refuse a row with a key that is not one of `columns` (pandas would drop it without a word)."""
     extra = [key for key in row if key not in columns]
     if extra:
-        raise UnknownColumn(f"{where} has no column for {', '.join(map(repr, extra))}; add it to suite/schema.py")
+        raise UnknownColumn(f"{where} has no column for {', '.join(map(repr, extra))}; add it to suite/store/schema.py")
 
 
 def columns_of(version: int, columns: tuple[str, ...]) -> tuple[str, ...]:

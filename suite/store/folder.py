@@ -20,7 +20,7 @@ from suite import quality_sets
 from suite.choices import COMPLETED
 from suite.errors import GvbenchError
 from suite.files import atomic_write, replace_all
-from suite.schema import (
+from suite.store.schema import (
     ADDED,
     CELL_COLUMNS,
     EPOCH_COLUMNS,
