@@ -279,6 +279,17 @@ def test_holm_adjusts_a_family_and_leaves_nan_out():
     assert math.isnan(adjusted[2])
 
 
+@pytest.mark.parametrize("size", [1, 2, 7, 40])
+def test_holm_is_statsmodels_holm(size):
+    """Ties, p-values adjusted past 1 and families of one: the same numbers as the library's implementation."""
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(size)
+    p = np.round(rng.uniform(0, 0.6, size) ** 2, 2)  # rounding makes ties
+    assert holm(p) == pytest.approx(multipletests(p, method="holm")[1], abs=0, rel=1e-15)
+    assert holm([]).shape == (0,)
+
+
 def test_a_geometric_interval_needs_two_processes():
     centre, found = geometric_interval([2.0])
     assert centre == 2.0 and not found.found

@@ -179,23 +179,39 @@ def _alike_readable(values: dict, gap: float) -> bool | None:
     return None if np.isnan([a, b]).any() else abs(a - b) <= gap
 
 
+PAIR_NAMES = tuple(f"{a}↔{b}" for a, b in PAIRS)
+PAIR_METRICS = tuple(recon_pair_name(a, b) for a, b in PAIRS)
+
+
+def pair_shares(values: dict) -> np.ndarray:
+    """Each digit pair's share of the VAEs' reconstructions the judge misreads between them (either way), mean over
+    the VAEs, in `PAIRS` order."""
+    return np.array([sum(value_of(values, m, metric) for m in VAES) / len(VAES) for metric in PAIR_METRICS])
+
+
+def misread_images(values: dict) -> float:
+    """How many of the VAEs' reconstructions the judge reads as another digit."""
+    return sum(value_of(values, m, "recon_images") * (1 - value_of(values, m, "recon_accuracy")) for m in VAES)
+
+
 def misreadings(values: dict) -> pd.DataFrame:
     """Digit pairs the judge misreads the VAEs' reconstructions between (either way), by share, mean over VAEs."""
-    rows = []
-    for a, b in PAIRS:
-        shares = [value_of(values, m, recon_pair_name(a, b)) for m in VAES]
-        rows.append({"pair": f"{a}↔{b}", "share": float(np.mean(shares))})
-    frame = pd.DataFrame(rows).sort_values("share", ascending=False, kind="stable").reset_index(drop=True)
-    images = sum(value_of(values, m, "recon_images") * (1 - value_of(values, m, "recon_accuracy")) for m in VAES)
-    return frame.assign(rank=frame.index + 1, misread=images)
+    shares = pair_shares(values)
+    order = np.argsort(-shares, kind="stable")  # ties keep `PAIRS` order
+    frame = pd.DataFrame({"pair": np.array(PAIR_NAMES)[order], "share": shares[order]})
+    return frame.assign(rank=frame.index + 1, misread=misread_images(values))
 
 
 def _pair_in_top(pair: str) -> Callable[[dict, float], bool | None]:
+    index = PAIR_NAMES.index(pair)
+
     def holds(values: dict, k: float) -> bool | None:
-        found = misreadings(values)
-        if found.share.isna().any() or not found.misread.iloc[0] >= MIN_MISREAD:
+        shares = pair_shares(values)
+        if np.isnan(shares).any() or not misread_images(values) >= MIN_MISREAD:
             return None
-        return int(found.set_index("pair").loc[pair, "rank"]) <= k
+        share = shares[index]
+        rank = 1 + int((shares > share).sum() + (shares[:index] == share).sum())  # as `misreadings` ranks it
+        return rank <= k
 
     return holds
 
