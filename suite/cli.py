@@ -334,8 +334,14 @@ def add_profile_parser(commands) -> None:
     profile.add_argument("--out", type=path, default=Path("results/profile"), help="folder (default: results/profile)")
 
 
+DESCRIPTION = (
+    "Train the five GANs and VAEs of 'GAN and VAE for MNIST' under Keras 3's TensorFlow, PyTorch and JAX backends, "
+    "time and score every cell, and report how fast and how alike the backends are."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="gvbench", description=__doc__)
+    parser = Parser(prog="gvbench", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
     add_run_parser(commands)
     add_parity_parser(commands)
@@ -416,6 +422,17 @@ def share_cpus(args: argparse.Namespace) -> None:
 
 def check_run(args: argparse.Namespace) -> str | None:
     """Check every value of `gvbench run` that argparse cannot; return the data path the cells read."""
+    check_run_args(args)
+    check_out(args.out)
+    load_mnist(args.data)
+    data = str(args.data) if args.data else os.environ.get("GVBENCH_DATA")
+    if args.executor == "ray" and args.ray_address:
+        return data  # a cluster's nodes each use their own Keras cache
+    return str(Path(data or keras_cache_path()).resolve())
+
+
+def check_run_args(args: argparse.Namespace) -> None:
+    """The checks of `gvbench run`'s values among themselves and against this machine's CPUs (not its files)."""
     share_cpus(args)
     on_cluster = args.executor == "ray" and args.ray_address
     if not on_cluster and args.threads > usable_cpus():
@@ -431,12 +448,6 @@ def check_run(args: argparse.Namespace) -> str | None:
         problem = problem or lockstep_problem(args.models, args.variant, args.profile, impls)
     if problem:
         raise UsageError(problem)
-    check_out(args.out)
-    load_mnist(args.data)
-    data = str(args.data) if args.data else os.environ.get("GVBENCH_DATA")
-    if on_cluster:
-        return data  # a cluster's nodes each use their own Keras cache
-    return str(Path(data or keras_cache_path()).resolve())
 
 
 def finish_run(written: list[dict], todo: int, total: int, stop: StopRequest) -> int:

@@ -343,8 +343,8 @@ def test_the_docs_profile_tables_are_the_shipped_profile(monkeypatch):
     if not (folder / "phases.csv").is_file():
         pytest.skip("no shipped profile")
     monkeypatch.chdir(ROOT)
-    page = (ROOT / "docs" / "performance.md").read_text()
+    page = (ROOT / "docs" / "step-profile.md").read_text()
     block = page[page.index(BEGIN) : page.index(END) + len(END)]
     assert block == docs_tables(Path("results/profile")), (
-        "run: python -m suite.report.step_profile results/profile docs/performance.md"
+        "run: python -m suite.report.step_profile results/profile docs/step-profile.md"
     )
