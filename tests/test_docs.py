@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 import suite.cli as cli
-from suite.choices import Status
+from suite.choices import Status, StepStatus
 from suite.cli import build_parser
 from suite.errors import GvbenchError
 from suite.store.schema import ADDED, SCHEMA_VERSION
@@ -364,11 +364,16 @@ def exit_table(text: str) -> dict[int, str]:
 
 
 def exit_table_problems(text: str) -> list[str]:
-    """Codes the table and the code do not share, and backticked words in it that are no status, command or flag."""
+    """Codes the table and the code do not share, and backticked words in it that are no status (of a cell or of a
+    version set's step), command or flag."""
     rows = exit_table(text)
     problems = [f"{c} (not in the table)" for c in sorted(code_exit_codes() - set(rows))]
     problems += [f"{c} (no command returns it)" for c in sorted(set(rows) - code_exit_codes())]
-    words = {s.value for s in Status} | set(subparsers()) | {f for name in subparsers() for f in options(name)}
+    words = (
+        {s.value for s in (*Status, *StepStatus)}
+        | set(subparsers())
+        | {f for name in subparsers() for f in options(name)}
+    )
     for meaning in rows.values():
         problems += [f"`{w}` (no status, command or flag)" for w in re.findall(r"`([^`]+)`", meaning) if w not in words]
     return problems
