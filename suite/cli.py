@@ -368,7 +368,9 @@ def check_folder(folder: Path, what: str) -> None:
 
 
 def summary(cell_rows: list[dict]) -> str:
+    """The table `gvbench run` ends with: every cell's status and times, its learning rate as the report labels it."""
     frame = pd.DataFrame(cell_rows)
+    frame["lr"] = frame.lr.map(lr_label)
     columns = ["model", "lr", "status", "first_epoch_s", "steady_epoch_median_s", "steady_samples_per_s"]
     columns = [*(c for c in ("backend", "impl", "jit") if frame[c].nunique() > 1), *columns, "steady_gflop_per_s"]
     return frame_text(frame[columns])

@@ -139,6 +139,9 @@ def test_a_missing_backend_is_shown_as_missing(fixture_results):
     assert (grid[grid.backend == "torch"].status == "missing").all()
     report = (fixture_results / "report" / "report.md").read_text()
     assert "MemoryError: out of memory" in report and "missing" in report
+    # At a glance, a backend that ran no cell is named once, not counted cell by cell among the cells not ok.
+    assert "No cell of this profile ran on torch" in report
+    assert re.search(r"Cells not ok: \d+ of 8 cells of the grid", report), "tensorflow and jax: 2 models × 2 lrs each"
 
 
 def test_agreement_table_compares_backends_side_by_side(fixture_results):
@@ -187,8 +190,9 @@ def test_report_command_on_a_folder_without_results(tmp_path, capsys):
 def test_report_of_only_failed_cells_does_not_crash(tmp_path):
     write_cell(tmp_path, "r1", "torch", "CNNGAN", 1e-4, result([], {}, "failed", error="boom"))
     out = build_report(tmp_path)
-    assert "3 of 3 cells of the grid" in (out / "report.md").read_text(), "one failed, two backends missing"
-    assert "boom" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "1 of 1 cells of the grid" in report, "the one that ran failed; the backends that ran nothing are named"
+    assert "No cell of this profile ran on tensorflow or jax" in report and "boom" in report
     with Image.open(out / "smoke" / "headline.png") as image:
         image.verify()
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.choices import BACKENDS, COMPLETED
+from suite.choices import BACKENDS, COMPLETED, MISSING
+from suite.formatting import lr_label
 from suite.report import step_profile, tables
 from suite.report.frames import ProfileFrames, profile_frames
 from suite.report.page import Block, Contents, Heading, Table, Text, write_page
@@ -72,12 +73,19 @@ def glance(frames: ProfileFrames) -> list[Block]:
     for section in SECTIONS:
         blocks += section.glance(frames)
     grid = frames.grid
+    absent = [b for b in BACKENDS if b in set(grid.backend) and (grid[grid.backend == b].status == MISSING).all()]
+    if absent:
+        blocks.append(Text(f"No cell of this profile ran on {' or '.join(absent)}: its grid is read without them."))
+    grid = grid[~grid.backend.isin(absent)]
     not_ok = grid[~grid.status.isin(COMPLETED)]
     if len(not_ok):
         shown = not_ok[["backend", "label", "lr", "seed", "status", "diverged_epoch", "error"]].rename(
             columns={"label": "model"}
         )
-        shown = shown.assign(error=shown.error.astype(object).fillna("").map(lambda e: e.splitlines()[0] if e else ""))
+        shown = shown.assign(
+            lr=shown.lr.map(lr_label),
+            error=shown.error.astype(object).fillna("").map(lambda e: e.splitlines()[0] if e else ""),
+        )
         blocks += [Text(f"Cells not ok: {len(not_ok)} of {len(grid)} cells of the grid."), Table(shown)]
     return blocks
 
