@@ -406,3 +406,42 @@ def test_the_docs_name_the_schema_version_the_code_writes_and_only_versions_that
     for doc in DOCS:
         named = named_schema_versions(doc.read_text())
         assert named <= set(range(1, SCHEMA_VERSION + 1)), f"{doc.relative_to(ROOT)} names schema versions {named}"
+
+
+def broken_site_links(site: Path) -> list[str]:
+    """Every relative href or src of a built site's pages that names no file of the site."""
+    broken = []
+    for page in site.rglob("*.html"):
+        for target in re.findall(r'(?:href|src)="([^"#?]+)', page.read_text(errors="replace")):
+            if re.match(r"[a-z]+:|//", target):
+                continue
+            found = (site / target.lstrip("/")) if target.startswith("/") else page.parent / target
+            if not (found / "index.html" if found.is_dir() else found).exists():
+                broken.append(f"{page.relative_to(site)}: {target}")
+    return broken
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """The documentation site, built as `tox -e docs` builds it (strict: a warning fails)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    folder = tmp_path_factory.mktemp("site")
+    build(load_config(str(ROOT / "mkdocs.yml"), site_dir=str(folder), strict=True))
+    return folder
+
+
+def test_the_built_site_stands_alone_and_its_home_shows_the_headline_figure(site):
+    assert broken_site_links(site) == []
+    home = (site / "index.html").read_text()
+    figure = re.search(r'<img [^>]*src="([^"]*headline\.png)"', home)
+    assert figure and (site / figure.group(1)).stat().st_size > 10_000, "the headline figure, copied into the site"
+    assert "gvbench run" in (site / "reference" / "cli" / "index.html").read_text(), "the generated command reference"
+
+
+def test_a_link_out_of_the_site_is_caught(tmp_path):
+    (tmp_path / "index.html").write_text('<a href="page/">ok</a> <img src="../results/x.png"> <a href="gone.html">')
+    (tmp_path / "page").mkdir()
+    (tmp_path / "page" / "index.html").write_text('<a href="../index.html">home</a>')
+    assert broken_site_links(tmp_path) == ["index.html: ../results/x.png", "index.html: gone.html"]
