@@ -102,7 +102,7 @@ def options(command: str) -> set[str]:
     return {s for a in subparsers()[command]._actions for s in a.option_strings if s.startswith("--")}
 
 
-def check_gvbench(words: list[str], monkeypatch: pytest.MonkeyPatch | None = None) -> str | None:
+def check_gvbench(words: list[str]) -> str | None:
     """None where `gvbench WORDS` parses with today's CLI and, for `run` (and the run after `versions --`), passes
     the checks `gvbench run` makes before training; else why not."""
     words = [PLACEHOLDERS.get(word, word) for word in words]
